@@ -1,0 +1,194 @@
+"""The ``coach`` command line: each command is a thin shell over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coach.config import get_settings
+
+app = typer.Typer(
+    help="coach: an interview coach that asks, grades and follows up, from your own corpus.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+eval_app = typer.Typer(help="Measure quality on the sets in eval/.", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure speed; prints figures, asserts nothing.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders (.md/.txt). Default: COACH_CORPUS_PATHS."),
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(help="Forget the index and re-embed everything.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Parse documents into cards and index them (Chroma + BM25). Safe to re-run."""
+    from coach.index.ingest import ingest as run_ingest
+    from coach.index.store import StoreError
+
+    settings = get_settings()
+    try:
+        report = run_ingest(list(paths or settings.corpus_paths), settings, rebuild=rebuild)
+    except StoreError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(report.model_dump())
+    else:
+        typer.echo(
+            f"{report.cards} cards ({report.raw_cards} questions, {report.merged_duplicates} "
+            f"duplicates merged), {report.article_chunks} article chunks; records: "
+            f"{report.added} added, {report.updated} updated, {report.deleted} deleted, "
+            f"{report.unchanged} unchanged; {report.seconds:.1f}s"
+        )
+    for failure in report.files_failed:
+        typer.secho(f"Skipped {failure.file}: {failure.error}", fg=typer.colors.YELLOW, err=True)
+    if report.files_failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="A question or topic, in any language.")],
+    k: Annotated[int, typer.Option("-k", help="Number of hits.", min=1, max=100)] = 5,
+    topic: Annotated[str | None, typer.Option(help="Only this topic (see `coach cards`).")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source file name.")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Find the cards and article passages closest to QUERY."""
+    from coach.index.retriever import Filters, HybridSearcher
+    from coach.index.store import StoreError
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        _fail(f"--mode must be hybrid, dense or bm25, not {mode!r}")
+    try:
+        searcher = HybridSearcher(get_settings())
+        hits = searcher.search(query, k, Filters(topic=topic, source=source), mode)  # type: ignore[arg-type]
+    except StoreError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json({"hits": [h.public() for h in hits]})
+        return
+    if not hits:
+        typer.echo("No hits.")
+    for rank, hit in enumerate(hits, 1):
+        typer.echo(f"{rank}. [{hit.topic}] {hit.title}  ({hit.source}, score {hit.score:.4f})")
+        if hit.question and hit.question != hit.title:
+            typer.echo(f"   {hit.question}")
+
+
+@app.command()
+def cards(
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List the question cards: id, title, topic, sources, key points."""
+    from coach.corpus.catalog import load_corpus
+    from coach.index.ingest import corpus_path
+
+    try:
+        corpus = load_corpus(corpus_path(get_settings()))
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    rows = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "topic": c.topic,
+            "sources": len(c.sources),
+            "key_points": len(c.key_points),
+            "source": c.source.ref(),
+        }
+        for c in corpus.cards
+        if topic is None or c.topic == topic
+    ]
+    if as_json:
+        _print_json({"cards": rows})
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['id']}  [{row['topic']}] {row['title']}  "
+            f"(sources {row['sources']}, key points {row['key_points']})"
+        )
+    typer.echo(f"{len(rows)} cards")
+
+
+EVAL_DIR = Path("eval")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    cases: Annotated[Path, typer.Option(help="JSONL of {query, expect}.")] = EVAL_DIR / "retrieval.jsonl",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recall@1, recall@5 and MRR for dense, BM25 and hybrid retrieval."""
+    from coach.evaluation.retrieval import evaluate, load_cases
+    from coach.index.retriever import HybridSearcher
+    from coach.index.store import StoreError
+
+    try:
+        searcher = HybridSearcher(get_settings())
+    except StoreError as exc:
+        _fail(str(exc))
+    loaded = load_cases(cases)
+    results = [evaluate(searcher, loaded, mode) for mode in ("dense", "bm25", "hybrid")]
+    if as_json:
+        _print_json([r.model_dump() for r in results])
+        return
+    typer.echo(f"{len(loaded)} queries from {cases}")
+    typer.echo(f"{'retriever':<10}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}")
+    for r in results:
+        typer.echo(f"{r.mode:<10}{r.recall_at_1:>10.3f}{r.recall_at_5:>10.3f}{r.mrr:>8.3f}")
+    for query in results[-1].misses:
+        typer.echo(f"  hybrid miss@5: {query}")
+
+
+@bench_app.command("ingest")
+def bench_ingest_cmd(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Default: COACH_CORPUS_PATHS.")] = None,
+) -> None:
+    """Ingest wall time, and embedding throughput against a bare encode (ratio)."""
+    from coach.evaluation.bench import bench_ingest
+
+    settings = get_settings()
+    result = bench_ingest(settings, list(paths or settings.corpus_paths))
+    _print_json(result.model_dump())
+
+
+@bench_app.command("search")
+def bench_search_cmd(
+    cases: Annotated[Path, typer.Option(help="Queries to time.")] = EVAL_DIR / "retrieval.jsonl",
+    rounds: Annotated[int, typer.Option(min=1)] = 3,
+) -> None:
+    """p50/p95 latency of search inside one process, per retriever."""
+    from coach.evaluation.bench import bench_search
+    from coach.evaluation.retrieval import load_cases
+    from coach.index.retriever import HybridSearcher
+
+    searcher = HybridSearcher(get_settings())
+    queries = [c.query for c in load_cases(cases)]
+    for mode in ("bm25", "dense", "hybrid"):
+        r = bench_search(searcher, queries, mode, rounds)  # type: ignore[arg-type]
+        typer.echo(f"{mode:<8} p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  ({r.queries} searches)")
+
+
+if __name__ == "__main__":
+    app()

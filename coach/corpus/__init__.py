@@ -1,0 +1,1 @@
+"""Parsing the question banks and articles into cards and chunks."""

@@ -1,0 +1,69 @@
+"""The catalog: every ingested file's parse, and the merged corpus built from them.
+
+Keeping each file's parse lets a re-ingest re-read only changed files, and rebuilding
+the merged cards from all parses keeps cross-file merging exact when one file changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from coach.corpus.dedupe import dedupe
+from coach.corpus.models import ArticleChunk, ParsedDocument, QuestionCard
+from coach.corpus.topics import tag
+
+
+class Corpus(BaseModel):
+    """The merged view every other part of coach reads."""
+
+    cards: list[QuestionCard] = Field(default_factory=list)
+    chunks: list[ArticleChunk] = Field(default_factory=list)
+    raw_cards: int = 0
+    merged_duplicates: int = 0
+
+    def card(self, card_id: str) -> QuestionCard | None:
+        return next((c for c in self.cards if c.id == card_id), None)
+
+
+class Catalog(BaseModel):
+    """Parsed documents keyed by the absolute path they were read from."""
+
+    documents: dict[str, ParsedDocument] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Catalog:
+        if not path.exists():
+            return cls()
+        return cls.model_validate_json(path.read_text("utf-8"))
+
+    def save(self, path: Path) -> None:
+        write_atomic(path, self.model_dump_json())
+
+    def build(self, dedupe_threshold: float) -> Corpus:
+        docs = sorted(self.documents.values(), key=lambda d: d.file)
+        raw = [card for doc in docs for card in doc.cards]
+        cards, merged = dedupe(raw, dedupe_threshold)
+        for card in cards:
+            card.topic = tag(card.title, card.question)
+        chunks = [chunk.model_copy() for doc in docs for chunk in doc.chunks]
+        for chunk in chunks:
+            chunk.topic = tag(chunk.title, chunk.text)
+        return Corpus(cards=cards, chunks=chunks, raw_cards=len(raw), merged_duplicates=merged)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, "utf-8")
+    os.replace(tmp, path)
+
+
+def load_corpus(path: Path) -> Corpus:
+    if not path.exists():
+        raise FileNotFoundError(f"No corpus at {path}: run `coach ingest` first.")
+    return Corpus.model_validate(json.loads(path.read_text("utf-8")))

@@ -1,0 +1,1 @@
+"""Quality measurements over the sets in eval/ (numbers, never pass/fail)."""

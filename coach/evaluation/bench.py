@@ -1,0 +1,92 @@
+"""Speed benchmarks. Each compares coach with the bare library in the same run, so the
+figure is a ratio that means something on any machine."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from coach.config import Settings
+from coach.index.embeddings import get_embedder
+from coach.index.ingest import IngestReport, ingest
+from coach.index.retriever import HybridSearcher, Mode
+
+
+class IngestBench(BaseModel):
+    wall_seconds: float
+    embed_seconds: float
+    texts: int
+    coach_texts_per_second: float
+    bare_texts_per_second: float
+    ratio: float
+    """coach's embedding throughput over a bare ``SentenceTransformer.encode``."""
+    cards: int
+    merged_duplicates: int
+    article_chunks: int
+
+
+class SearchBench(BaseModel):
+    mode: str
+    queries: int
+    p50_ms: float
+    p95_ms: float
+    mean_ms: float
+
+
+def bench_ingest(settings: Settings, paths: list[Path]) -> IngestBench:
+    """A full ingest into a scratch data dir, then a bare encode of the same texts."""
+    embedder = get_embedder(settings)
+    embedder.encode(["warm up"], embedder.passage_prompt)
+    with tempfile.TemporaryDirectory(prefix="coach-bench-") as scratch:
+        scratch_settings = settings.model_copy(
+            update={"data_dir": Path(scratch), "models_dir_override": settings.models_dir, "chroma_url": None}
+        )
+        report: IngestReport = ingest(paths, scratch_settings, rebuild=True)
+        from coach.index.bm25 import BM25Index
+        from coach.index.ingest import bm25_dir
+
+        texts = [r.text for r in BM25Index.load(bm25_dir(scratch_settings)).records]
+    started = time.perf_counter()
+    embedder.model.encode(
+        texts,
+        prompt=embedder.passage_prompt,
+        batch_size=embedder.batch_size,
+        normalize_embeddings=True,
+        show_progress_bar=False,
+    )
+    bare = time.perf_counter() - started
+    coach_rate = len(texts) / report.embed_seconds
+    bare_rate = len(texts) / bare
+    return IngestBench(
+        wall_seconds=report.seconds,
+        embed_seconds=report.embed_seconds,
+        texts=len(texts),
+        coach_texts_per_second=coach_rate,
+        bare_texts_per_second=bare_rate,
+        ratio=coach_rate / bare_rate,
+        cards=report.cards,
+        merged_duplicates=report.merged_duplicates,
+        article_chunks=report.article_chunks,
+    )
+
+
+def bench_search(searcher: HybridSearcher, queries: list[str], mode: Mode, rounds: int = 3) -> SearchBench:
+    searcher.search(queries[0], mode=mode)  # warm caches (jieba dictionary, model)
+    timings = []
+    for _ in range(rounds):
+        for query in queries:
+            started = time.perf_counter()
+            searcher.search(query, mode=mode)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return SearchBench(
+        mode=mode,
+        queries=len(timings),
+        p50_ms=statistics.median(timings),
+        p95_ms=timings[min(len(timings) - 1, int(0.95 * len(timings)))],
+        mean_ms=statistics.fmean(timings),
+    )

@@ -1,0 +1,1 @@
+"""Embedding, storage and retrieval of the corpus (Chroma + BM25, fused)."""

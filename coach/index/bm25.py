@@ -1,0 +1,60 @@
+"""The lexical half of hybrid search: BM25 over jieba tokens, saved beside Chroma.
+
+Dense retrieval misses exact terms (acronyms, product names); BM25 misses paraphrases.
+Fusing both beats either (see eval/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from coach.corpus.catalog import write_atomic
+from coach.index.documents import IndexRecord
+from coach.index.tokenize import tokenize
+
+_RECORDS = "records.json"
+
+
+class BM25Index:
+    def __init__(self, records: list[IndexRecord], model: bm25s.BM25) -> None:
+        self.records = records
+        self.model = model
+
+    @classmethod
+    def build(cls, records: list[IndexRecord]) -> BM25Index:
+        model = bm25s.BM25()
+        # bm25s needs at least one token per document; an empty one gets a placeholder.
+        model.index([tokenize(r.text) or ["∅"] for r in records], show_progress=False)
+        return cls(records, model)
+
+    def save(self, directory: Path) -> None:
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.model.save(str(tmp), show_progress=False)
+        write_atomic(tmp / _RECORDS, json.dumps([r.model_dump() for r in self.records]))
+        shutil.rmtree(directory, ignore_errors=True)
+        tmp.rename(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> BM25Index:
+        records = [
+            IndexRecord(**r) for r in json.loads((directory / _RECORDS).read_text("utf-8"))
+        ]
+        model = bm25s.BM25.load(str(directory), show_progress=False)
+        return cls(records, model)
+
+    def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[IndexRecord, float]]:
+        """Top ``n`` records with a positive score, restricted to the ``allowed`` mask."""
+        tokens = tokenize(query)
+        if not tokens or not self.records:
+            return []
+        scores = np.asarray(self.model.get_scores(tokens), dtype=np.float32)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        top = np.argsort(-scores)[:n]
+        return [(self.records[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,72 @@
+"""Sentence embeddings with the query/passage prompts e5-style models need.
+
+e5 models are trained with ``query: `` and ``passage: `` prefixes; mixing them up costs
+a lot of recall, so the prefix is applied here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import lru_cache
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from coach.config import Settings
+
+
+class Embedder(Embeddings):
+    """A sentence-transformers model behind LangChain's ``Embeddings`` interface."""
+
+    def __init__(self, settings: Settings) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        from coach.packs.base import resolve_model_path
+
+        self.name = settings.embedding_model
+        self.path = resolve_model_path(settings.embedding_model, settings.models_dir)
+        self.model = SentenceTransformer(self.path, device="cpu")
+        self.batch_size = settings.embedding_batch_size
+        self.query_prompt = settings.embedding_query_prompt
+        self.passage_prompt = settings.embedding_passage_prompt
+
+    def encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.model.encode(
+            texts,
+            prompt=prompt,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+    def encode_batches(self, texts: list[str]) -> Iterator[np.ndarray]:
+        """Passages in batches, so callers can drive a progress bar."""
+        for start in range(0, len(texts), self.batch_size):
+            yield self.encode(texts[start : start + self.batch_size], self.passage_prompt)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    # LangChain's Embeddings interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts, self.passage_prompt).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text], self.query_prompt)[0].tolist()
+
+
+@lru_cache(maxsize=4)
+def _cached(settings_json: str) -> Embedder:
+    return Embedder(Settings.model_validate_json(settings_json))
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """One loaded model per process and configuration: loading costs seconds."""
+    return _cached(settings.model_dump_json())

