@@ -19,7 +19,9 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Measure quality on the sets in eval/.", no_args_is_help=True)
 bench_app = typer.Typer(help="Measure speed; prints figures, asserts nothing.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+model_app = typer.Typer(help="Model packs: models built from PyPI packages.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(model_app, name="model")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -129,6 +131,46 @@ def cards(
             f"(sources {row['sources']}, key points {row['key_points']})"
         )
     typer.echo(f"{len(rows)} cards")
+
+
+@model_app.command("install")
+def model_install(name: Annotated[str, typer.Argument(help="A pack name from `coach model list`.")]) -> None:
+    """Install a model pack (pip packages, sha256 check, conversion). Idempotent."""
+    from coach.packs import PackError, install
+
+    try:
+        path = install(name, get_settings().models_dir)
+    except PackError as exc:
+        _fail(str(exc))
+    typer.echo(str(path))
+
+
+@model_app.command("list")
+def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Known packs, and which are installed."""
+    from coach.packs import PACKS, installed_packs
+
+    installed = installed_packs(get_settings().models_dir)
+    rows = [
+        {
+            "name": p.name,
+            "kind": p.kind,
+            "installed": p.name in installed,
+            "disk_mb": p.disk_mb,
+            "memory_mb": p.memory_mb,
+            "description": p.description,
+        }
+        for p in PACKS.values()
+    ]
+    if as_json:
+        _print_json({"packs": rows})
+        return
+    for row in rows:
+        mark = "installed" if row["installed"] else "-"
+        typer.echo(
+            f"{row['name']:<24}{row['kind']:<10}{mark:<10}"
+            f"disk ~{row['disk_mb']} MB, memory ~{row['memory_mb']} MB  {row['description']}"
+        )
 
 
 EVAL_DIR = Path("eval")

