@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     llm_base_url: str = "http://127.0.0.1:8000/v1"
     llm_model: str = "qwen2.5-coder-1.5b"
     llm_api_key: str = "EMPTY"
+    llm_temperature: float = 0.0
+    llm_seed: int = 42
+    llm_timeout: float = 120.0
+    """Seconds for one completion; CPU vLLM with a 1.5B model needs tens of seconds."""
+    llm_max_retries: int = 2
+    llm_max_tokens: int = 512
+    llm_health_timeout: float = 3.0
 
     @field_validator("corpus_paths", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Grading: the rubric (no LLM), the LLM judge, and how their signals combine."""

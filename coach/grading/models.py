@@ -1,0 +1,77 @@
+"""The grading contract shared by the rubric, the judge, batch grading and the UI.
+
+Why a single model: every consumer (CLI, batch export, interview engine, history store,
+evaluation) reads the same fields, so a change to grading never silently drops a field
+somewhere downstream.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Coverage = Literal["covered", "partial", "missed"]
+Signal = Literal["rubric", "llm"]
+SubScore = Literal["coverage", "correctness", "depth", "clarity"]
+
+
+class PointResult(BaseModel):
+    """One key point of the reference and how the candidate's answer covers it."""
+
+    label: str
+    explanation: str = ""
+    status: Coverage
+    evidence: str = ""
+    """The candidate's sentence that covers the point (empty when missed)."""
+    similarity: float = 0.0
+    """Best per-sentence match strength the rubric found, 0-1."""
+    contradicted: bool = False
+    """The matching sentence negates or inverts the point's claim."""
+
+
+class SubScores(BaseModel):
+    coverage: float = Field(ge=0, le=10)
+    correctness: float = Field(ge=0, le=10)
+    depth: float = Field(ge=0, le=10)
+    clarity: float = Field(ge=0, le=10)
+
+
+class ReferenceUsed(BaseModel):
+    """The card (or user-given reference) the answer was graded against."""
+
+    card_id: str | None = None
+    title: str = ""
+    question: str = ""
+    sources: list[str] = Field(default_factory=list)
+    """``file:line`` of every source of the card."""
+    match_score: float | None = None
+    """Retrieval score when the card was found from free-text question; None if given."""
+
+
+class Grade(BaseModel):
+    score: float = Field(ge=0, le=10)
+    sub_scores: SubScores
+    points: list[PointResult] = Field(default_factory=list)
+    feedback: str = ""
+    follow_up: str = ""
+    references: list[ReferenceUsed] = Field(default_factory=list)
+    signals: list[Signal] = Field(default_factory=list)
+    """Which graders contributed to ``score``."""
+    flags: list[str] = Field(default_factory=list)
+    """Machine-readable findings: ``empty``, ``off_topic``, ``injection``,
+    ``llm_unavailable``, ``llm_invalid_output``, ``no_matching_card`` ..."""
+    notes: list[str] = Field(default_factory=list)
+    """Human-readable remarks, e.g. why the LLM was not used."""
+
+    @property
+    def covered(self) -> list[str]:
+        return [p.label for p in self.points if p.status == "covered"]
+
+    @property
+    def partial(self) -> list[str]:
+        return [p.label for p in self.points if p.status == "partial"]
+
+    @property
+    def missed(self) -> list[str]:
+        return [p.label for p in self.points if p.status == "missed"]

@@ -1,0 +1,1 @@
+"""Talking to language models: the OpenAI-compatible client, LLM packs, the vLLM launcher."""
