@@ -13,7 +13,9 @@ from coach.config import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-MODELS_DIR = Path(os.environ.get("COACH_TEST_MODELS_DIR", ROOT / ".coach" / "test-models"))
+# Reuse the packs `make install` put in the user's models dir (models are read-only once
+# installed); COACH_TEST_MODELS_DIR moves them elsewhere.
+MODELS_DIR = Path(os.environ.get("COACH_TEST_MODELS_DIR") or Settings().models_dir)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

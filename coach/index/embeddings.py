@@ -48,10 +48,16 @@ class Embedder(Embeddings):
             show_progress_bar=False,
         )
 
-    def encode_batches(self, texts: list[str]) -> Iterator[np.ndarray]:
-        """Passages in batches, so callers can drive a progress bar."""
+    def encode_batches(self, texts: list[str], as_query: bool = False) -> Iterator[np.ndarray]:
+        """Texts in batches, so callers can drive a progress bar.
+
+        ``as_query``: embed with the query prompt. Indexed question phrasings use it,
+        because matching a question to a question is a symmetric task, for which e5 asks
+        for the ``query:`` prefix on both sides.
+        """
+        prompt = self.query_prompt if as_query else self.passage_prompt
         for start in range(0, len(texts), self.batch_size):
-            yield self.encode(texts[start : start + self.batch_size], self.passage_prompt)
+            yield self.encode(texts[start : start + self.batch_size], prompt)
 
     @property
     def dimension(self) -> int:

@@ -106,19 +106,21 @@ def _write_vectors(
     report.unchanged = len(records) - len(todo)
     if stale:
         collection.delete(ids=stale)
-    done = 0
     started = time.perf_counter()
     with tqdm(total=len(todo), desc="embed", unit="text", disable=not todo) as bar:
-        for vectors in embedder.encode_batches([r.text for r in todo]):
-            batch = todo[done : done + len(vectors)]
-            collection.upsert(
-                ids=[r.id for r in batch],
-                embeddings=vectors.tolist(),
-                documents=[r.text for r in batch],
-                metadatas=[r.metadata() for r in batch],
-            )
-            done += len(batch)
-            bar.update(len(batch))
+        for as_query in (True, False):
+            group = [r for r in todo if r.embed_as_query == as_query]
+            done = 0
+            for vectors in embedder.encode_batches([r.text for r in group], as_query):
+                batch = group[done : done + len(vectors)]
+                collection.upsert(
+                    ids=[r.id for r in batch],
+                    embeddings=vectors.tolist(),
+                    documents=[r.text for r in batch],
+                    metadatas=[r.metadata() for r in batch],
+                )
+                done += len(batch)
+                bar.update(len(batch))
     report.embed_seconds = time.perf_counter() - started
 
 
@@ -131,7 +133,7 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
 
     corpus: Corpus = catalog.build(settings.dedupe_threshold)
     splitter = make_splitter(settings.card_body_chunk_size, settings.article_chunk_overlap)
-    records = build_records(corpus, splitter)
+    records = build_records(corpus, splitter, settings.definition_term_max_chars)
     report.cards = len(corpus.cards)
     report.raw_cards = corpus.raw_cards
     report.merged_duplicates = corpus.merged_duplicates
