@@ -27,9 +27,17 @@ def test_plain_items_and_free_text_references() -> None:
         "一整句话没有冒号",
     ]
     prose = extract_key_points("Overfitting means memorising noise. Use dropout; add data.")
-    assert [p.label for p in prose] == ["Overfitting means memorising noise.", "Use dropout;", "add data."]
+    assert [p.label for p in prose] == [
+        "Overfitting means memorising noise.",
+        "Use dropout;",
+        "add data.",
+    ]
     chinese = extract_key_points("过拟合是指模型记住了噪声。可以用正则化！也可以早停")
-    assert [p.label for p in chinese] == ["过拟合是指模型记住了噪声。", "可以用正则化！", "也可以早停"]
+    assert [p.label for p in chinese] == [
+        "过拟合是指模型记住了噪声。",
+        "可以用正则化！",
+        "也可以早停",
+    ]
     assert extract_key_points("   ") == []
 
 

@@ -33,7 +33,9 @@ def test_windows_line_endings_are_normalised(tmp_path: Path) -> None:
         ("big.md", "大".encode() * 100, "over the 200-byte limit"),
     ],
 )
-def test_unusable_files_say_what_is_wrong(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+def test_unusable_files_say_what_is_wrong(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(CorpusFileError) as info:

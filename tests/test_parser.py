@@ -119,7 +119,14 @@ def test_duplicates_are_merged_with_all_sources_and_union_of_points() -> None:
     assert "如何处理大模型训练中的模型解释问题？" in titles
     ids = [c.id for c in corpus.cards]
     assert len(ids) == len(set(ids))
-    assert {c.topic for c in corpus.cards} >= {"训练优化", "数据与隐私", "评估", "推理与部署", "商业化", "应用"}
+    assert {c.topic for c in corpus.cards} >= {
+        "训练优化",
+        "数据与隐私",
+        "评估",
+        "推理与部署",
+        "商业化",
+        "应用",
+    }
 
 
 def test_topics_follow_the_question() -> None:

@@ -63,9 +63,7 @@ def read_document(path: Path, max_bytes: int) -> str:
     except UnicodeDecodeError:
         best = from_bytes(raw).best()
         if best is None:
-            raise CorpusFileError(
-                path, "text encoding not recognised; save it as UTF-8"
-            ) from None
+            raise CorpusFileError(path, "text encoding not recognised; save it as UTF-8") from None
         text = str(best)
     if not text.strip():
         raise CorpusFileError(path, "is empty; nothing to ingest")

@@ -76,9 +76,7 @@ def split_sections(lines: list[str]) -> list[Section]:
             title = clean_inline(heading["text"])
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            sections.append(
-                Section(level, title, number, parents=[t for _, t in stack])
-            )
+            sections.append(Section(level, title, number, parents=[t for _, t in stack]))
             stack.append((level, title))
         else:
             sections[-1].body.append((number, line))
@@ -208,9 +206,7 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
     )
 
 
-def parse_text(
-    file: str, text: str, splitter: RecursiveCharacterTextSplitter
-) -> ParsedDocument:
+def parse_text(file: str, text: str, splitter: RecursiveCharacterTextSplitter) -> ParsedDocument:
     """Parse one document's text; ``file`` is the name cited in every source span."""
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     doc = ParsedDocument(file=file, sha256=sha)

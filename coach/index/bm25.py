@@ -42,13 +42,13 @@ class BM25Index:
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index:
-        records = [
-            IndexRecord(**r) for r in json.loads((directory / _RECORDS).read_text("utf-8"))
-        ]
+        records = [IndexRecord(**r) for r in json.loads((directory / _RECORDS).read_text("utf-8"))]
         model = bm25s.BM25.load(str(directory), show_progress=False)
         return cls(records, model)
 
-    def search(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[IndexRecord, float]]:
+    def search(
+        self, query: str, n: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[IndexRecord, float]]:
         """Top ``n`` records with a positive score, restricted to the ``allowed`` mask."""
         tokens = tokenize(query)
         if not tokens or not self.records:

@@ -112,7 +112,10 @@ def _card_records(
     for index, line in enumerate(_definition_lines(card, definitions or {})):
         records.append(
             IndexRecord(
-                id=f"{card.id}:d{index}", text=line, kind="definition", embed_as_query=True,
+                id=f"{card.id}:d{index}",
+                text=line,
+                kind="definition",
+                embed_as_query=True,
                 **common,
             )
         )

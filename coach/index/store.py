@@ -6,6 +6,7 @@ by Chroma's default embedding function, which would try to download a model.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import urlparse
 
@@ -79,10 +80,8 @@ def open_collection(settings: Settings, embedding_model: str, create: bool = Tru
 
 def drop_collection(settings: Settings) -> None:
     client = _client(settings)
-    try:
+    with contextlib.suppress(Exception):  # absent already: nothing to drop
         client.delete_collection(settings.chroma_collection)
-    except Exception:  # absent already: nothing to drop
-        pass
 
 
 def stored_hashes(collection: Any) -> dict[str, str]:

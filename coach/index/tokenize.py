@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import tomllib
+from pathlib import Path
 
 import jieba
 
@@ -11,9 +13,7 @@ jieba.setLogLevel(logging.WARNING)
 
 _KEEP = re.compile(r"[\w\u4e00-\u9fff]")
 STOPWORDS = frozenset(
-    "的 了 和 是 在 中 有 与 及 或 等 对 为 以 将 可以 如何 怎么 怎样 什么 哪些 一个 进行 "
-    "通过 使用 请 吗 呢 啊 吧 the a an of to and or in on for is are how what which "
-    "do does with be can".split()
+    tomllib.loads((Path(__file__).with_name("stopwords.toml")).read_text("utf-8"))["words"]
 )
 
 
