@@ -109,7 +109,11 @@ def _write_vectors(
     started = time.perf_counter()
     with tqdm(total=len(todo), desc="embed", unit="text", disable=not todo) as bar:
         for as_query in (True, False):
-            group = [r for r in todo if r.embed_as_query == as_query]
+            # Length-sorted batches pad least (sentence-transformers does the same inside
+            # one encode call); unsorted, ingest ran at 0.65x the speed of bare encoding.
+            group = sorted(
+                (r for r in todo if r.embed_as_query == as_query), key=lambda r: len(r.text)
+            )
             done = 0
             for vectors in embedder.encode_batches([r.text for r in group], as_query):
                 batch = group[done : done + len(vectors)]
