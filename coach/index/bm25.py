@@ -15,28 +15,34 @@ import numpy as np
 
 from coach.corpus.catalog import write_atomic
 from coach.index.documents import IndexRecord
-from coach.index.tokenize import tokenize
+from coach.index.tokenize import add_terms, tokenize
 
 _RECORDS = "records.json"
+_TERMS = "terms.json"
 
 
 class BM25Index:
-    def __init__(self, records: list[IndexRecord], model: bm25s.BM25) -> None:
+    def __init__(
+        self, records: list[IndexRecord], model: bm25s.BM25, terms: list[str] | None = None
+    ) -> None:
         self.records = records
         self.model = model
+        self.terms = terms or []
 
     @classmethod
-    def build(cls, records: list[IndexRecord]) -> BM25Index:
+    def build(cls, records: list[IndexRecord], terms: list[str] | None = None) -> BM25Index:
+        add_terms(terms or [])
         model = bm25s.BM25()
         # bm25s needs at least one token per document; an empty one gets a placeholder.
         model.index([tokenize(r.text) or ["∅"] for r in records], show_progress=False)
-        return cls(records, model)
+        return cls(records, model, terms)
 
     def save(self, directory: Path) -> None:
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         self.model.save(str(tmp), show_progress=False)
         write_atomic(tmp / _RECORDS, json.dumps([r.model_dump() for r in self.records]))
+        write_atomic(tmp / _TERMS, json.dumps(self.terms, ensure_ascii=False))
         shutil.rmtree(directory, ignore_errors=True)
         tmp.rename(directory)
 
@@ -44,7 +50,10 @@ class BM25Index:
     def load(cls, directory: Path) -> BM25Index:
         records = [IndexRecord(**r) for r in json.loads((directory / _RECORDS).read_text("utf-8"))]
         model = bm25s.BM25.load(str(directory), show_progress=False)
-        return cls(records, model)
+        terms_file = directory / _TERMS
+        terms = json.loads(terms_file.read_text("utf-8")) if terms_file.exists() else []
+        add_terms(terms)
+        return cls(records, model, terms)
 
     def search(
         self, query: str, n: int, allowed: np.ndarray | None = None

@@ -19,7 +19,7 @@ from coach.corpus.catalog import Catalog, Corpus, write_atomic
 from coach.corpus.loader import CorpusFileError, expand_paths, read_document
 from coach.corpus.parser import make_splitter, parse_text
 from coach.index.bm25 import BM25Index
-from coach.index.documents import IndexRecord, build_records
+from coach.index.documents import IndexRecord, build_records, collect_definitions
 from coach.index.embeddings import get_embedder
 from coach.index.store import drop_collection, open_collection, stored_hashes
 
@@ -148,7 +148,8 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     # The catalog is saved only once the vectors are written: if embedding fails, the
     # next run sees the files as new and does the work again; nothing is half-recorded.
     if report.changed or rebuild or not bm25_dir(settings).exists():
-        BM25Index.build(records).save(bm25_dir(settings))
+        terms = sorted(collect_definitions(corpus.cards, settings.definition_term_max_chars))
+        BM25Index.build(records, terms).save(bm25_dir(settings))
     write_atomic(corpus_path(settings), corpus.model_dump_json())
     catalog.save(catalog_path(settings))
     report.seconds = time.perf_counter() - started

@@ -17,6 +17,17 @@ STOPWORDS = frozenset(
 )
 
 
+def add_terms(terms: list[str]) -> None:
+    """Teach jieba the corpus's own terms (key-point labels such as 过拟合, 知识蒸馏).
+
+    Why: jieba's dictionary splits many ML terms (过拟合 -> 过 / 拟合), so BM25 would
+    match 拟合 in unrelated text. Index and queries must be segmented with the same
+    terms, so the BM25 index stores them and re-adds them on load.
+    """
+    for term in terms:
+        jieba.add_word(term)
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode segmentation so both 过拟合 and its parts can match."""
     tokens = []
