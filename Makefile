@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test test-fast lint clean
+.PHONY: install browser vllm llm serve stop-model demo test test-fast lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,34 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Debian's Chromium for the browser test (tests/test_ui_browser.py): Playwright drives it
+# by executable_path, so no browser build is downloaded. Idempotent: skipped when present.
+browser:
+	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+install: $(STAMP) browser vllm
 	$(BIN)/coach model install e5-small-multilingual
 
-demo: install
+# vLLM in its own venv ($COACH_DATA_DIR/vllm-venv, ~3.5 GB; its pins clash with ours).
+vllm: $(STAMP)
+	$(BIN)/coach model install-server
+
+# The LLM pack: qwen2.5-coder-1.5b unless COACH_MODEL_PACK names another
+# (smollm2-135m, qwen2.5-coder-0.5b). Downloads and converts once; then a no-op.
+llm: vllm
+	$(BIN)/coach model install
+
+# Start vLLM in the background on COACH_LLM_BASE_URL's port (reused if already up).
+serve: llm
+	$(BIN)/coach serve-model --detach
+
+stop-model:
+	$(BIN)/coach serve-model --stop
+
+demo: install llm
 	$(BIN)/coach ingest
 	$(BIN)/coach search "模型在测试集上效果差怎么办"
+	$(BIN)/coach serve-model --detach
 
 # The whole suite, slow integration tests included (real embedding model, real Chroma
 # store and server). pytest's exit code 5 (no tests collected) counts as a failure.

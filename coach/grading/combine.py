@@ -1,0 +1,84 @@
+"""Combine the rubric's evidence with the LLM judge's verdict into one Grade.
+
+The rubric is the anchor: the judge's per-point claims may upgrade a point the rubric
+found partly (one step, never from nothing) and may mark a point wrong; its sub-scores
+mix with the rubric's by ``grading_weight_llm``; it cannot lift the score more than
+``grading_llm_max_lift`` above the rubric's, nor above the rubric's ceiling (empty,
+off-topic, injection, stuffing). See DESIGN.md "Grading: why two signals".
+"""
+
+from __future__ import annotations
+
+from coach.config import Settings
+from coach.grading.judge_models import JudgeVerdict
+from coach.grading.models import Grade, PointResult, SubScores
+from coach.grading.rubric import RubricResult
+
+
+def rubric_grade(rubric: RubricResult, notes: list[str]) -> Grade:
+    return Grade(
+        score=rubric.score,
+        sub_scores=rubric.sub_scores,
+        points=rubric.points,
+        feedback=rubric.feedback,
+        follow_up=rubric.follow_up,
+        references=[rubric.reference],
+        signals=["rubric"],
+        flags=list(rubric.flags),
+        notes=[*rubric.notes, *notes],
+    )
+
+
+def _merge_points(rubric: RubricResult, verdict: JudgeVerdict) -> list[PointResult]:
+    claims = {c.index: c for c in verdict.points}
+    merged = []
+    for i, point in enumerate(rubric.points, start=1):
+        point = point.model_copy()
+        claim = claims.get(i)
+        if claim is not None:
+            if claim.verdict == "contradicted" and point.status != "missed":
+                point.status, point.contradicted = "missed", True
+            elif claim.verdict == "covered" and point.status == "partial":
+                point.status = "covered"
+            elif claim.verdict == "missed" and point.status == "covered":
+                point.status = "partial"
+        merged.append(point)
+    return merged
+
+
+def combine(
+    rubric: RubricResult, verdict: JudgeVerdict | None, settings: Settings, notes: list[str]
+) -> Grade:
+    if verdict is None:
+        return rubric_grade(rubric, notes)
+    w = settings.grading_weight_llm
+    flags = list(rubric.flags)
+    if verdict.injection and "injection" not in flags:
+        flags.append("injection")
+    ceiling = rubric.ceiling
+    if "injection" in flags:
+        ceiling = min(ceiling, settings.grading_injection_cap)
+    points = _merge_points(rubric, verdict)
+    r = rubric.sub_scores
+    sub = SubScores(
+        coverage=r.coverage,
+        correctness=round((1 - w) * r.correctness + w * verdict.correctness, 2),
+        depth=round((1 - w) * r.depth + w * verdict.depth, 2),
+        clarity=round((1 - w) * r.clarity + w * verdict.clarity, 2),
+    )
+    mixed = (1 - w) * rubric.score + w * verdict.score
+    score = min(mixed, rubric.score + settings.grading_llm_max_lift, ceiling)
+    feedback = verdict.feedback.strip() or rubric.feedback
+    if any(f in flags for f in ("injection", "off_topic", "empty", "keyword_stuffing")):
+        feedback = f"{rubric.feedback} {verdict.feedback}".strip()
+    return Grade(
+        score=round(max(0.0, score), 2),
+        sub_scores=sub,
+        points=points,
+        feedback=feedback,
+        follow_up=verdict.follow_up.strip() or rubric.follow_up,
+        references=[rubric.reference],
+        signals=["rubric", "llm"],
+        flags=flags,
+        notes=[*rubric.notes, *notes],
+    )

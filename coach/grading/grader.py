@@ -1,0 +1,87 @@
+"""The one entry point for grading an answer: reference -> rubric -> LLM judge -> Grade.
+
+Why this order: the rubric's evidence (which key points the answer makes, whether it
+negates them, whether it is empty, off-topic or an injection attempt) is cheap and
+checkable, so it always runs and always yields a Grade. The LLM judge only refines it;
+when the server is down, slow or returns junk, the rubric's Grade is returned with a
+flag and a note, so nothing the user wrote is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from coach.config import Settings, get_settings
+from coach.grading.models import Grade
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+
+class Grader:
+    """Grades answers; build one per process and reuse it (it holds the loaded models).
+
+    ``use_llm=False`` grades with the rubric alone (``--no-llm``). ``chat_model`` replaces
+    the model from ``coach.llm.client.make_chat_model`` (tests pass fakes).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        use_llm: bool = True,
+        chat_model: BaseChatModel | None = None,
+    ) -> None:
+        from coach.grading.reference import ReferenceFinder
+        from coach.grading.rubric import Rubric
+
+        self.settings = settings or get_settings()
+        self.use_llm = use_llm
+        self.references = ReferenceFinder(self.settings)
+        self.rubric = Rubric(self.settings)
+        self.judge = None
+        if use_llm:
+            from coach.grading.judge import Judge
+
+            self.judge = Judge(self.settings, chat_model=chat_model)
+
+    async def agrade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> Grade:
+        """Grade ``answer`` to ``question``.
+
+        ``reference``: a user-given reference answer (its key points are extracted like a
+        card's; nothing is retrieved). ``card_id``: grade against that card. Otherwise the
+        card is found by retrieval from ``question`` (flag ``no_matching_card`` when none
+        matches well). Never raises for model-server trouble: falls back to the rubric.
+        """
+        from coach.grading.combine import combine
+
+        ref = await asyncio.to_thread(
+            self.references.find, question, reference=reference, card_id=card_id
+        )
+        rubric_result = await asyncio.to_thread(self.rubric.grade, question, answer, ref)
+        if self.judge is None:
+            return combine(rubric_result, None, self.settings, notes=[])
+        verdict, notes, flags = await self.judge.ajudge(question, answer, ref, rubric_result)
+        grade = combine(rubric_result, verdict, self.settings, notes=notes)
+        grade.flags.extend(f for f in flags if f not in grade.flags)
+        return grade
+
+    def grade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> Grade:
+        """Synchronous ``agrade`` for scripts and the CLI (not for use inside a running
+        event loop: call ``agrade`` there)."""
+        return asyncio.run(self.agrade(question, answer, reference=reference, card_id=card_id))

@@ -1,0 +1,194 @@
+"""The LLM judge: asks the model for a per-point verdict as JSON, validates it, repairs
+it once, and reports (never raises) when the server is down or the reply is junk.
+
+Why hand-rolled structured output instead of ``with_structured_output``: the JSON schema
+goes to vLLM in the request body (``response_format: json_schema``, which vLLM enforces
+with guided decoding), the reply is validated here with pydantic, and the same code path
+runs with LangChain's fake chat models in tests. A ``max_tokens`` cut leaves invalid
+JSON even under guided decoding, hence the one repair retry.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import httpx
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from coach.config import Settings
+from coach.grading.judge_models import JudgeVerdict
+from coach.grading.reference import Reference
+from coach.grading.rubric import RubricResult
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+_TRANSIENT = (
+    openai.APIConnectionError,  # includes APITimeoutError
+    openai.InternalServerError,
+    openai.RateLimitError,
+    httpx.TransportError,
+    TimeoutError,
+)
+_STATUS_WORDS = {"covered": "覆盖", "partial": "部分", "missed": "未找到"}
+
+
+@lru_cache(maxsize=8)
+def load_prompt(name: str) -> str:
+    path = PROMPTS_DIR / name
+    if not path.exists():
+        raise FileNotFoundError(f"Prompt template {path} is missing (it ships with coach).")
+    return path.read_text("utf-8")
+
+
+def response_format() -> dict[str, Any]:
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "JudgeVerdict", "schema": JudgeVerdict.model_json_schema()},
+    }
+
+
+def escape_answer(answer: str, max_chars: int) -> str:
+    """The candidate's text as inert data: no tag can close the delimiter."""
+    text = answer if len(answer) <= max_chars else answer[:max_chars] + " …(truncated)"
+    return html.escape(text, quote=False)
+
+
+def parse_verdict(text: str) -> JudgeVerdict:
+    """The JSON object in ``text`` (code fences and chatter around it tolerated)."""
+    match = re.search(r"\{.*\}", text, re.DOTALL)
+    if not match:
+        raise ValueError("no JSON object in the reply")
+    return JudgeVerdict.model_validate(json.loads(match.group(0)))
+
+
+class JudgeOutcome(NamedTuple):
+    """A verdict, or why there is none (notes and flags for the Grade)."""
+
+    verdict: JudgeVerdict | None
+    notes: list[str]
+    flags: list[str]
+
+
+class Judge:
+    def __init__(self, settings: Settings, *, chat_model: BaseChatModel | None = None) -> None:
+        self.settings = settings
+        self._model = chat_model
+        self._down_until = 0.0
+
+    @property
+    def model(self) -> BaseChatModel:
+        if self._model is None:
+            from coach.llm.client import make_chat_model
+
+            s = self.settings
+            self._model = make_chat_model(
+                s,
+                max_tokens=s.grading_judge_max_tokens,
+                timeout=s.grading_judge_timeout or s.llm_timeout,
+                max_retries=0,  # tenacity retries, with backoff, in one visible place
+                extra_body={"response_format": response_format()},
+            )
+        return self._model
+
+    def messages(
+        self, question: str, answer: str, ref: Reference, rubric: RubricResult
+    ) -> list[BaseMessage]:
+        lines = []
+        for i, (point, result) in enumerate(zip(ref.key_points, rubric.points, strict=True), 1):
+            found = _STATUS_WORDS[result.status]
+            if result.contradicted:
+                found = "疑似相反"
+            evidence = f"；证据：“{escape_answer(result.evidence, 160)}”" if result.evidence else ""
+            lines.append(f"{i}. {point.text()} [checker: {found}{evidence}]")
+        checks = ", ".join(rubric.flags) or "none"
+        user = load_prompt("judge_user.md").format(
+            question=ref.question if ref.card else question,
+            key_points="\n".join(lines) or "(none)",
+            checks=checks,
+            answer=escape_answer(answer, self.settings.grading_answer_max_chars),
+        )
+        return [SystemMessage(load_prompt("judge_system.md")), HumanMessage(user)]
+
+    async def _call(self, messages: list[BaseMessage]) -> AIMessage:
+        s = self.settings
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(s.grading_judge_attempts),
+            wait=wait_exponential(multiplier=s.grading_judge_backoff, max=30),
+            retry=retry_if_exception_type(_TRANSIENT),
+            reraise=True,
+        ):
+            with attempt:
+                return await self.model.ainvoke(messages)  # type: ignore[return-value]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def ajudge(
+        self, question: str, answer: str, ref: Reference, rubric: RubricResult
+    ) -> JudgeOutcome:
+        if "empty" in rubric.flags:
+            return JudgeOutcome(None, ["空回答不调用 LLM 评分。"], [])
+        if time.monotonic() < self._down_until:
+            return JudgeOutcome(
+                None,
+                ["The model server failed a moment ago; graded by the rubric alone."],
+                ["llm_unavailable"],
+            )
+        messages = self.messages(question, answer, ref, rubric)
+        try:
+            reply = await self._call(messages)
+            try:
+                return JudgeOutcome(self._validated(reply), [], [])
+            except (ValueError, ValidationError) as first:
+                error = self._describe(reply, first)
+            repair = HumanMessage(load_prompt("judge_repair.md").format(error=error))
+            reply = await self._call([*messages, AIMessage(str(reply.content)), repair])
+            try:
+                return JudgeOutcome(
+                    self._validated(reply), [f"LLM reply repaired once ({error})."], []
+                )
+            except (ValueError, ValidationError) as second:
+                return JudgeOutcome(
+                    None,
+                    [
+                        f"The LLM's reply was not a valid verdict ({error}), nor was its "
+                        f"repair ({self._describe(reply, second)}); graded by the rubric alone."
+                    ],
+                    ["llm_invalid_output"],
+                )
+        except Exception as exc:  # any server trouble: the rubric's grade stands
+            from coach.llm.client import unavailable_message
+
+            self._down_until = time.monotonic() + self.settings.grading_judge_cooldown
+            return JudgeOutcome(
+                None,
+                [unavailable_message(self.settings, f"{type(exc).__name__}: {exc}")],
+                ["llm_unavailable"],
+            )
+
+    @staticmethod
+    def _validated(reply: BaseMessage) -> JudgeVerdict:
+        if reply.response_metadata.get("finish_reason") == "length":
+            raise ValueError("the reply was cut off at max_tokens")
+        return parse_verdict(str(reply.content))
+
+    @staticmethod
+    def _describe(reply: BaseMessage, error: Exception) -> str:
+        text = str(error).splitlines()[0][:200]
+        if reply.response_metadata.get("finish_reason") == "length":
+            return "the reply was cut off at max_tokens (invalid JSON)"
+        return f"{type(error).__name__}: {text}"

@@ -1,0 +1,127 @@
+"""What an answer is graded against: a card's key points, or a user's reference text.
+
+Why a separate step: batch grading with a ``reference`` column needs no index at all
+(teachers grading their own exams), so the searcher is opened only when a question has
+to be matched to a card; and "no card matches well" is decided here, with a similarity
+that means the same across queries (retrieval scores are min-max normalised per query,
+so the top hit always looks perfect).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from coach.config import Settings
+from coach.corpus.keypoints import clean_inline, extract_key_points
+from coach.corpus.models import KeyPoint, QuestionCard
+from coach.grading.models import ReferenceUsed
+
+USER_REFERENCE_TITLE = "用户提供的参考答案"
+
+
+class Reference(BaseModel):
+    """The key points to check, and the card (if any) they came from."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    question: str
+    key_points: list[KeyPoint] = Field(default_factory=list)
+    used: ReferenceUsed
+    card: QuestionCard | None = None
+    flags: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class ReferenceError(ValueError):
+    """A card id that does not exist, or a reference with nothing to grade against."""
+
+
+class ReferenceFinder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+
+    @cached_property
+    def searcher(self):  # noqa: ANN201 - HybridSearcher, imported lazily (needs the index)
+        from coach.index.retriever import HybridSearcher
+
+        return HybridSearcher(self.settings)
+
+    def find(
+        self, question: str, *, reference: str | None = None, card_id: str | None = None
+    ) -> Reference:
+        if reference is not None and reference.strip():
+            return self.from_text(question, reference)
+        with self._lock:  # the searcher is built once, shared by concurrent gradings
+            searcher = self.searcher
+        if card_id:
+            card = searcher.corpus.card(card_id)
+            if card is None:
+                raise ReferenceError(
+                    f"No card with id {card_id!r}; list the ids with `coach cards`."
+                )
+            return self.from_card(card, match_score=None)
+        return self.retrieve(question)
+
+    def from_text(self, question: str, reference: str) -> Reference:
+        """A teacher's reference answer: key points extracted exactly as for a card."""
+        points = [p for p in extract_key_points(reference) if clean_inline(p.label)]
+        if not points:
+            raise ReferenceError("The reference answer is empty; give its text or omit it.")
+        return Reference(
+            question=question,
+            key_points=points,
+            used=ReferenceUsed(title=USER_REFERENCE_TITLE, question=question),
+        )
+
+    def from_card(self, card: QuestionCard, match_score: float | None) -> Reference:
+        return Reference(
+            question=card.question,
+            key_points=list(card.key_points),
+            card=card,
+            used=ReferenceUsed(
+                card_id=card.id,
+                title=card.title,
+                question=card.question,
+                sources=[s.ref() for s in card.sources],
+                match_score=match_score,
+            ),
+        )
+
+    def retrieve(self, question: str) -> Reference:
+        from coach.index.retriever import Filters
+
+        if not question.strip():
+            raise ReferenceError("The question is empty: give the question that was asked.")
+        hits = self.searcher.search(
+            question, self.settings.grading_retrieval_k, Filters(kind="card")
+        )
+        cards = [c for c in (self.searcher.corpus.card(h.unit) for h in hits) if c]
+        if not cards:
+            raise ReferenceError(
+                "No card in the index to grade against: run `coach ingest`, or pass a "
+                "reference answer."
+            )
+        similarities = [self.question_similarity(question, c) for c in cards]
+        best = int(np.argmax(similarities))
+        ref = self.from_card(cards[best], match_score=round(similarities[best], 4))
+        if similarities[best] < self.settings.grading_card_match_min:
+            ref.flags.append("no_matching_card")
+            ref.notes.append(
+                f"没有与该问题足够接近的题目卡片：最接近的是「{cards[best].title}」"
+                f"（相似度 {similarities[best]:.2f}），评分可能不可靠；"
+                "可以用 --reference 提供参考答案。"
+            )
+        return ref
+
+    def question_similarity(self, question: str, card: QuestionCard) -> float:
+        """Best e5 cosine between the question and any phrasing of the card
+        (symmetric task, so the query prefix on both sides)."""
+        phrasings = list(dict.fromkeys([card.title, card.question, *card.variants]))
+        embedder = self.searcher.embedder
+        vectors = embedder.encode([question, *phrasings], self.settings.embedding_query_prompt)
+        return float(np.max(vectors[1:] @ vectors[0]))

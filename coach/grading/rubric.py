@@ -1,0 +1,453 @@
+"""The rubric: grade an answer against key points with evidence a program can check.
+
+Per key point, every sentence and clause of the answer is matched lexically (the point's
+name or English alias, its explanation's words) and semantically (e5 contrast, see
+semantic.py); the best match is the evidence, checked for polarity (polarity.py). Then
+whole-answer checks: empty, off-topic, keyword stuffing (names without explanation),
+instructions to the grader (injection.py). No LLM: it runs at scale and when the model
+server is down, and it is what the LLM's claims are checked against.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from coach.config import Settings
+from coach.corpus.keypoints import clean_inline, split_sentences
+from coach.corpus.models import KeyPoint
+from coach.grading.injection import injection_spans
+from coach.grading.models import Coverage, PointResult, ReferenceUsed, SubScores
+from coach.grading.polarity import content_terms, contradiction, lexicon
+from coach.grading.reference import Reference
+from coach.grading.semantic import SemanticMatcher
+
+MESSAGES_FILE = Path(__file__).with_name("messages.toml")
+_LIST_MARK = re.compile(r"^\s*(?:\d+[.、)]|[-*+•])\s*")
+_CLAUSE_END = re.compile(r"(?<=[，；：;:])")
+_CONTENT_CHAR = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
+_CREDIT: dict[Coverage, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
+
+
+@lru_cache(maxsize=1)
+def messages() -> dict[str, str]:
+    return tomllib.loads(MESSAGES_FILE.read_text("utf-8"))
+
+
+def content_chars(text: str) -> int:
+    return len(_CONTENT_CHAR.findall(text))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s\-_]+", "", text.lower())
+
+
+def segment(text: str, min_chars: int) -> tuple[list[str], list[str]]:
+    """(sentences, units): units are the sentences plus their clauses, so a point made
+    in half a sentence is matched (and polarity-checked) on that half alone."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = clean_inline(_LIST_MARK.sub("", line))
+        sentences.extend(s for s in split_sentences(line) if content_chars(s))
+    units = list(sentences)
+    for sentence in sentences:
+        clauses: list[str] = []
+        for piece in _CLAUSE_END.split(sentence):
+            if clauses and content_chars(piece) < min_chars:
+                clauses[-1] += piece
+            elif piece.strip():
+                clauses.append(piece.strip())
+        if len(clauses) > 1:
+            units.extend(c for c in clauses if content_chars(c) >= min_chars)
+    return sentences, list(dict.fromkeys(units))
+
+
+class RubricResult(BaseModel):
+    """Everything the rubric found; ``combine`` turns it (and a verdict) into a Grade."""
+
+    points: list[PointResult]
+    groups: list[int] = Field(default_factory=list)
+    """Group index of each point: repeated points of merged cards share one."""
+    sub_scores: SubScores
+    score: float
+    ceiling: float = 10.0
+    """Most the answer may score whatever the LLM says (off-topic, injection ...)."""
+    correctness_factor: float = 1.0
+    flags: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    feedback: str = ""
+    follow_up: str = ""
+    reference: ReferenceUsed
+    key_points: list[KeyPoint] = Field(default_factory=list)
+    graded_text: str = ""
+    """The answer without the pieces that address the grader."""
+    injection_spans: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class _Match:
+    strength: float = 0.0
+    unit: str = ""
+    z: float = 0.0
+    contradicted: str | None = None
+    bare: bool = False
+    explanation_chars: int = 0
+    names: list[str] = field(default_factory=list)
+
+
+class Rubric:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.semantic = SemanticMatcher(settings)
+
+    # --- public ---------------------------------------------------------------------
+    def grade(self, question: str, answer: str, ref: Reference) -> RubricResult:
+        s = self.settings
+        flags = list(ref.flags)
+        notes = list(ref.notes)
+        spans = injection_spans(answer)
+        text = answer
+        if spans:
+            flags.append("injection")
+            text = self._without(answer, spans)
+        sentences, units = segment(text, s.grading_clause_min_chars)
+        points = ref.key_points
+        groups = self._groups(points)
+        if content_chars(text) < s.grading_min_answer_chars and not spans:
+            flags.append("empty")
+        if "empty" in flags or not units or not points:
+            if not points:
+                notes.append(messages()["no_points"])
+            return self._result(
+                ref,
+                question,
+                text,
+                spans,
+                flags,
+                notes,
+                points,
+                groups,
+                [_Match() for _ in points],
+                sentences,
+            )
+        matches = self._match(question, units, points)
+        best_z_question = float(self.semantic.contrast(units, [question]).max())
+        matched = [m for m in matches if m.strength >= s.grading_match_partial]
+        best_z_points = max((m.z for m in matches), default=0.0)
+        if not matched and max(best_z_question, best_z_points) < s.grading_off_topic_z:
+            flags.append("off_topic")
+        bare = [m for m in matched if m.bare and not m.contradicted]
+        if len(matched) >= 2 and len(bare) >= s.grading_stuffing_share * len(matched):
+            flags.append("keyword_stuffing")
+        if any(m.contradicted for m in matches):
+            flags.append("contradiction")
+        return self._result(
+            ref, question, text, spans, flags, notes, points, groups, matches, sentences
+        )
+
+    # --- matching -------------------------------------------------------------------
+    def _match(self, question: str, units: list[str], points: list[KeyPoint]) -> list[_Match]:
+        s = self.settings
+        z = self.semantic.contrast(units, [p.text() for p in points])
+        squashed = [_squash(u) for u in units]
+        lowered = [u.lower() for u in units]
+        all_names = [n for p in points for n in (p.label, p.alias) if n]
+        results = []
+        per_point: list[list[_Match]] = []
+        for j, point in enumerate(points):
+            names = [n for n in (point.label, point.alias) if n]
+            terms = (
+                content_terms(point.explanation)
+                - {t for n in names for t in content_terms(n)}
+                - lexicon().generic
+            )
+            candidates: list[_Match] = []
+            for i, unit in enumerate(units):
+                named = any(_squash(n) in squashed[i] for n in names)
+                recall = sum(t in lowered[i] for t in terms) / len(terms) if terms else 0.0
+                lexical = s.grading_lexical_label_strength * named + (
+                    s.grading_lexical_term_weight * recall
+                )
+                semantic = self._semantic_strength(float(z[i, j]))
+                candidates.append(
+                    _Match(
+                        strength=min(1.0, max(lexical, semantic)),
+                        unit=unit,
+                        z=float(z[i, j]),
+                        names=names,
+                    )
+                )
+            per_point.append(candidates)
+        # A unit that says something wrong about any point earns credit for none.
+        tainted: set[int] = set()
+        for point, candidates in zip(points, per_point, strict=True):
+            for i, c in enumerate(candidates):
+                if c.strength >= s.grading_match_partial:
+                    c.contradicted = contradiction(c.unit, c.names, point.text())
+                    if c.contradicted:
+                        tainted.add(i)
+        for candidates in per_point:
+            for i in tainted:
+                if not candidates[i].contradicted:
+                    candidates[i].strength = 0.0
+        results = [
+            self._evidence(sorted(c, key=lambda m: -m.strength), point, all_names)
+            for point, c in zip(points, per_point, strict=True)
+        ]
+        return self._one_unit_one_point(results, points)
+
+    def _one_unit_one_point(self, results: list[_Match], points: list[KeyPoint]) -> list[_Match]:
+        """A sentence (or a clause of it) that does not name a point counts for at most
+        one point: an answer's one generic sentence ("模型变小了") would otherwise cover
+        every point that says the same thing in other words."""
+        s = self.settings
+        used: set[str] = set()
+        order = sorted(range(len(results)), key=lambda j: -results[j].strength)
+        for j in order:
+            m = results[j]
+            if m.contradicted or m.strength < s.grading_match_partial:
+                continue
+            named = any(_squash(n) in _squash(m.unit) for n in m.names)
+            if not named and any(m.unit in u or u in m.unit for u in used):
+                m.strength = min(m.strength, s.grading_match_partial - 1e-6)
+                continue
+            used.add(m.unit)
+        return results
+
+    def _semantic_strength(self, z: float) -> float:
+        """Map the contrast z linearly so that z_partial and z_covered land on the
+        partial and covered match thresholds."""
+        s = self.settings
+        slope = (s.grading_match_covered - s.grading_match_partial) / (
+            s.grading_z_covered - s.grading_z_partial
+        )
+        return float(np.clip(s.grading_match_partial + (z - s.grading_z_partial) * slope, 0, 1))
+
+    def _evidence(self, candidates: list[_Match], point: KeyPoint, all_names: list[str]) -> _Match:
+        """The best non-contradicting candidate; the point is contradicted when the
+        strongest candidate contradicts it and nothing else covers it."""
+        s = self.settings
+        strong = [c for c in candidates if c.strength >= s.grading_match_partial or c.contradicted]
+        if not strong:
+            return candidates[0] if candidates else _Match()
+        clean = [c for c in strong if not c.contradicted]
+        best = strong[0]
+        if best.contradicted and not any(
+            c.strength >= max(s.grading_match_covered, best.strength) for c in clean
+        ):
+            return best
+        if not clean:
+            return best
+        chosen = clean[0]
+        rest = chosen.unit.lower()
+        for name in sorted(all_names, key=len, reverse=True):
+            rest = rest.replace(name.lower(), "")
+        chosen.explanation_chars = content_chars(rest)
+        chosen.bare = chosen.explanation_chars < s.grading_bare_mention_chars
+        return chosen
+
+    def _status(self, m: _Match) -> Coverage:
+        s = self.settings
+        if m.contradicted or m.strength < s.grading_match_partial:
+            return "missed"
+        if m.bare or m.strength < s.grading_match_covered:
+            return "partial"
+        return "covered"
+
+    def _groups(self, points: list[KeyPoint]) -> list[int]:
+        """Union of points that share an alias or whose labels embed almost alike."""
+        parent = list(range(len(points)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        if len(points) > 1:
+            labels = self.semantic.encode([p.label for p in points])
+            sims = labels @ labels.T
+            for i in range(len(points)):
+                for j in range(i + 1, len(points)):
+                    same_alias = (
+                        points[i].alias
+                        and points[j].alias
+                        and _squash(points[i].alias) == _squash(points[j].alias)
+                    )
+                    if same_alias or sims[i, j] >= self.settings.grading_point_group_sim:
+                        parent[root(j)] = root(i)
+        return [root(i) for i in range(len(points))]
+
+    # --- scoring --------------------------------------------------------------------
+    def _result(
+        self,
+        ref: Reference,
+        question: str,
+        text: str,
+        spans: list[str],
+        flags: list[str],
+        notes: list[str],
+        points: list[KeyPoint],
+        groups: list[int],
+        matches: list[_Match],
+        sentences: list[str],
+    ) -> RubricResult:
+        s = self.settings
+        results = [
+            PointResult(
+                label=p.label,
+                explanation=p.explanation,
+                status=self._status(m),
+                evidence=m.unit if self._status(m) != "missed" or m.contradicted else "",
+                similarity=round(m.strength, 3),
+                contradicted=bool(m.contradicted),
+            )
+            for p, m in zip(points, matches, strict=True)
+        ]
+        credit: dict[int, float] = {}
+        depth: dict[int, float] = {}
+        contradicted_groups: set[int] = set()
+        for g, r, m in zip(groups, results, matches, strict=True):
+            credit[g] = max(credit.get(g, 0.0), _CREDIT[r.status])
+            d = min(1.0, m.explanation_chars / s.grading_depth_chars) * _CREDIT[r.status]
+            depth[g] = max(depth.get(g, 0.0), d)
+            if r.contradicted:
+                contradicted_groups.add(g)
+        n_groups = len(set(groups))
+        expected = expected_points(n_groups, s.grading_expected_share)
+        supported = sum(1 for g, c in credit.items() if c > 0)
+        contradicted_groups -= {g for g, c in credit.items() if c > 0}
+        wrong = len(contradicted_groups)
+        share = min(1.0, sum(credit.values()) / expected)
+        coverage = 10 * share**s.grading_coverage_exponent if points else 0.0
+        depth_score = 10 * min(1.0, sum(depth.values()) / expected) if points else 0.0
+        factor = 1.0 - s.grading_contradiction_penalty * wrong / max(1, supported + wrong)
+        correctness = 10 * factor if supported + wrong else 0.0
+        clarity = self._clarity(sentences)
+        raw = (
+            s.grading_weight_coverage * coverage
+            + s.grading_weight_depth * depth_score
+            + s.grading_weight_clarity * clarity * min(1.0, coverage / 10 * 2)
+        ) * factor
+        ceiling = 10.0
+        if "empty" in flags:
+            ceiling = s.grading_empty_score
+        if "off_topic" in flags:
+            ceiling = min(ceiling, s.grading_off_topic_cap)
+        if "injection" in flags:
+            ceiling = min(ceiling, s.grading_injection_cap)
+        if "keyword_stuffing" in flags:
+            ceiling = min(ceiling, s.grading_stuffing_cap)
+        score = round(min(raw, ceiling), 2)
+        feedback, follow_up = self._feedback(ref, question, flags, spans, results, groups)
+        return RubricResult(
+            points=results,
+            groups=groups,
+            sub_scores=SubScores(
+                coverage=round(coverage, 2),
+                correctness=round(correctness, 2),
+                depth=round(depth_score, 2),
+                clarity=round(clarity, 2),
+            ),
+            score=score,
+            ceiling=ceiling,
+            correctness_factor=factor,
+            flags=list(dict.fromkeys(flags)),
+            notes=notes,
+            feedback=feedback,
+            follow_up=follow_up,
+            reference=ref.used,
+            key_points=points,
+            graded_text=text,
+            injection_spans=spans,
+        )
+
+    def _clarity(self, sentences: list[str]) -> float:
+        """Share of the answer written as sentences rather than lists of terms."""
+        total = sum(content_chars(x) for x in sentences)
+        if not total:
+            return 0.0
+        prose = sum(
+            content_chars(x)
+            for x in sentences
+            if content_chars(x) >= 2 * self.settings.grading_bare_mention_chars
+            and content_chars(x) / max(1, len(re.split(r"[、,，/]", x)))
+            >= self.settings.grading_bare_mention_chars
+        )
+        return 10 * prose / total
+
+    def _feedback(
+        self,
+        ref: Reference,
+        question: str,
+        flags: list[str],
+        spans: list[str],
+        results: list[PointResult],
+        groups: list[int],
+    ) -> tuple[str, str]:
+        m = messages()
+        parts: list[str] = []
+        if "empty" in flags:
+            return m["empty"], m["follow_up_empty"].format(question=ref.question or question)
+        if "injection" in flags:
+            parts.append(m["injection"].format(span=spans[0]))
+        if "off_topic" in flags:
+            parts.append(m["off_topic"])
+        if "keyword_stuffing" in flags:
+            parts.append(m["stuffing"])
+        # one entry per group: its best member
+        best: dict[int, PointResult] = {}
+        for g, r in zip(groups, results, strict=True):
+            if g not in best or _CREDIT[r.status] > _CREDIT[best[g].status]:
+                best[g] = r
+        by_status = {k: [r.label for r in best.values() if r.status == k] for k in _CREDIT}
+        contradicted = [r for r in results if r.contradicted]
+        source = ", ".join(ref.used.sources[:1]) or ref.used.title
+        if by_status["covered"]:
+            parts.append(m["covered"].format(labels="、".join(by_status["covered"])))
+        if by_status["partial"]:
+            parts.append(m["partial"].format(labels="、".join(by_status["partial"])))
+        if contradicted:
+            items = "；".join(f"「{r.label}」：{r.evidence}" for r in contradicted[:3])
+            parts.append(m["contradicted"].format(items=items))
+        if by_status["missed"]:
+            parts.append(m["missed"].format(labels="、".join(by_status["missed"]), source=source))
+        if contradicted:
+            follow = m["follow_up_contradicted"].format(label=contradicted[0].label)
+        elif by_status["missed"]:
+            follow = m["follow_up_missed"].format(label=by_status["missed"][0])
+        elif by_status["partial"]:
+            follow = m["follow_up_partial"].format(label=by_status["partial"][0])
+        else:
+            follow = m["follow_up_complete"]
+        return "".join(parts), follow
+
+    @staticmethod
+    def _without(answer: str, spans: list[str]) -> str:
+        """The answer minus every sentence that holds an instruction to the grader."""
+        kept = []
+        flat_spans = [" ".join(x.split()).lower() for x in spans]
+        for line in answer.splitlines():
+            pieces = split_sentences(line) or [line]
+            kept.append(
+                "".join(
+                    p
+                    for p in pieces
+                    if not any(sp in " ".join(p.split()).lower() for sp in flat_spans)
+                )
+            )
+        text = "\n".join(kept)
+        for span in spans:  # a span that crosses a sentence boundary
+            text = text.replace(span, "")
+        return text
+
+
+def expected_points(n_groups: int, share: float) -> int:
+    """How many (grouped) points a complete answer makes, rounding half up."""
+    return max(1, min(n_groups, math.floor(n_groups * share + 0.5)))

@@ -1,0 +1,1 @@
+"""Mock interviews: a state machine that asks, grades, follows up and reports."""

@@ -1,0 +1,511 @@
+"""The mock-interview state machine, independent of any UI.
+
+Phases: ``idle`` -> ``awaiting_answer`` (a main question is out) -> grade -> either
+``awaiting_follow_up`` (the program found missed points, or wants depth, and has
+follow-ups left) or the next main question -> ... -> ``finished`` (the session report).
+The PROGRAM decides when to follow up and when to move on; the model only phrases
+questions and answers free questions, and when it fails the card's own text is used.
+
+Every action is an async generator of ``Event``s, so a UI can stream model output as it
+arrives and a test can collect the events. Nothing typed is lost: the answer is written
+to the history store before grading starts, and the grade is added afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.prompts import ChatPromptTemplate
+
+from coach.config import Settings
+from coach.corpus.models import KeyPoint, QuestionCard
+from coach.grading.models import Grade
+from coach.interview.checks import usable_question
+from coach.interview.models import Event, InterviewConfig, Phase, Turn
+from coach.interview.phrases import phrase
+from coach.interview.prompting import load_prompt
+from coach.interview.report import SessionReport, build_report
+from coach.interview.selection import choose_cards, difficulty_of
+from coach.llm.client import unavailable_message
+from coach.store.history import HistoryStore
+
+
+class AsyncGrader(Protocol):
+    """What the engine needs of coach.grading.grader.Grader (tests pass fakes)."""
+
+    async def agrade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> Grade: ...
+
+
+class Passages(Protocol):
+    """What the coach needs to answer a free question: HybridSearcher.search's shape."""
+
+    def search(self, query: str, k: int | None = None) -> list: ...
+
+
+@dataclass
+class Services:
+    """What every interview in a process shares (models are loaded once)."""
+
+    settings: Settings
+    cards: Sequence[QuestionCard]
+    grader: AsyncGrader
+    store: HistoryStore
+    chat_model: BaseChatModel | None = None
+    """None: no model at all (questions use the cards' own text)."""
+    searcher: Passages | None = None
+    """None: free questions are answered with a notice that the index is missing."""
+    cards_by_id: dict[str, QuestionCard] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cards_by_id = {c.id: c for c in self.cards}
+
+
+def model_failure(exc: BaseException, settings: Settings) -> str:
+    """The message for a failed model call: the standard 'server unreachable' text when
+    it is a connection problem (what the user can fix), else the error itself."""
+    name = type(exc).__name__
+    if any(key in name for key in ("Connection", "Timeout", "Unavailable", "Connect")):
+        return unavailable_message(settings, name)
+    return f"The model failed ({name}: {exc}); coach carries on without it."
+
+
+def reference_from_points(points: Sequence[KeyPoint]) -> str:
+    """A reference answer made of the given points, in the card's own bold-label form, so
+    the grader extracts exactly these points as the rubric of a follow-up."""
+    return "\n".join(f"{i}. **{p.label}**：{p.explanation}" for i, p in enumerate(points, 1))
+
+
+class InterviewEngine:
+    """One candidate's interview. Not thread-safe: one per browser session."""
+
+    def __init__(
+        self, services: Services, config: InterviewConfig, *, seed: int | None = None
+    ) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.config = config
+        self.rng = random.Random(seed)
+        self.phase: Phase = "idle"
+        self.session_id = ""
+        self.queue: list[QuestionCard] = []
+        self.index = -1
+        self.turns: list[Turn] = []
+        self.open_points: list[str] = []
+        self.follow_ups = 0
+        self.depth_asked = False
+        self.main_score = 0.0
+        self.model_down = services.chat_model is None
+        self._told_model_down = False
+
+    # --- public actions ----------------------------------------------------------------
+    async def start(self) -> AsyncIterator[Event]:
+        """Choose the cards, open a session in the store, ask the first question."""
+        if self.phase != "idle":
+            yield Event(kind="notice", text="The interview has already started.")
+            return
+        store = self.services.store
+        cards, relaxed = choose_cards(
+            self.services.cards,
+            topic=self.config.topic,
+            difficulty=self.config.difficulty,
+            count=min(self.config.questions, self.settings.interview_max_questions),
+            reviews=store.reviews(),
+            now=store.clock(),
+            settings=self.settings,
+            rng=self.rng,
+        )
+        if not cards:
+            yield Event(
+                kind="error",
+                text=f"No questions for topic {self.config.topic!r}: run `coach ingest`, "
+                "or choose another topic.",
+            )
+            return
+        self.queue = cards
+        self.session_id = store.start_session(
+            topic=self.config.topic,
+            difficulty=self.config.difficulty,
+            planned=len(cards),
+            language=self.config.language,
+        )
+        if relaxed:
+            yield Event(
+                kind="notice",
+                text=f"Fewer than {len(cards)} {self.config.difficulty} questions in this "
+                "track: others are mixed in.",
+            )
+        async for event in self._next_main():
+            yield event
+
+    async def answer(self, text: str) -> AsyncIterator[Event]:
+        """Save the answer, grade it, show the grade, then follow up or move on."""
+        text = (text or "").strip()
+        if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
+            yield Event(kind="notice", text="There is no open question: start an interview.")
+            return
+        if not text:
+            yield Event(kind="notice", text="The answer is empty: type an answer, or skip.")
+            return
+        limit = self.settings.interview_max_answer_chars
+        if len(text) > limit:
+            yield Event(
+                kind="notice",
+                text=f"The answer has {len(text)} characters; the limit is {limit}. "
+                "Shorten it (your text is still in the box).",
+            )
+            return
+        index = len(self.turns) - 1
+        turn = self.turns[index]
+        store = self.services.store
+        # Write-ahead: the answer is on disk before anything can fail.
+        turn.answer_id = store.add_answer(turn.question_id, text)
+        turn.answer = text
+        yield Event(kind="grading", turn=index)
+        card = self.services.cards_by_id[turn.card_id]
+        try:
+            grade = await self._grade(turn, card, text)
+        except Exception as exc:  # the grader must not take the answer down with it
+            message = f"Grading failed ({type(exc).__name__}: {exc})."
+            store.add_grade_error(turn.answer_id, message)
+            yield Event(
+                kind="error",
+                text=message + " Your answer is saved; submit it again or skip.",
+                turn=index,
+            )
+            return
+        store.add_grade(turn.answer_id, grade)
+        store.set_outcome(turn.question_id, "answered")
+        turn.grade = grade
+        turn.outcome = "answered"
+        if "llm_unavailable" in grade.flags:
+            self.model_down = True
+            for event in self._tell_model_down(None):
+                yield event
+        yield Event(kind="grade", grade=grade, turn=index)
+        if turn.kind == "main":
+            store.record_review(card.id, grade.score)
+            self.open_points = [p.label for p in grade.points if p.status != "covered"]
+            self.main_score = grade.score
+        async for event in self._follow_up_or_next(card):
+            yield event
+
+    async def hint(self) -> AsyncIterator[Event]:
+        """Main question: reveal key-point labels one more at a time. Follow-up: the
+        start of the probed point's explanation."""
+        if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
+            yield Event(kind="notice", text="There is no open question.")
+            return
+        index = len(self.turns) - 1
+        turn = self.turns[index]
+        card = self.services.cards_by_id[turn.card_id]
+        language = self.config.language
+        turn.hints += 1
+        if turn.kind == "main" and card.key_points:
+            shown = card.key_points[: turn.hints]
+            labels = "、".join(f"「{p.label}」" for p in shown)
+            text = phrase(language, "hint_main", labels=labels)
+            remaining = len(card.key_points) - len(shown)
+            if remaining > 0:
+                text += phrase(language, "hint_more", remaining=remaining)
+            elif turn.hints > len(card.key_points):
+                text = phrase(language, "hint_none")
+        elif turn.kind == "follow_up" and turn.targets:
+            point = next((p for p in card.key_points if p.label == turn.targets[0]), None)
+            cut = self.settings.interview_hint_chars
+            body = point.explanation if point and point.explanation else turn.targets[0]
+            text = phrase(language, "hint_follow_up", text=body[:cut] + "…")
+        else:
+            text = phrase(language, "hint_none")
+        yield Event(kind="hint", text=text, turn=index)
+
+    async def skip(self) -> AsyncIterator[Event]:
+        """Leave the question (and its follow-ups); a skipped main question comes back."""
+        if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
+            yield Event(kind="notice", text="There is no open question.")
+            return
+        turn = self.turns[-1]
+        self._close(turn, "skipped")
+        async for event in self._next_main():
+            yield event
+
+    async def reveal(self) -> AsyncIterator[Event]:
+        """Show the reference answer with its sources, then move on (an unanswered
+        question counts as failed, so it comes back)."""
+        if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
+            yield Event(kind="notice", text="There is no open question.")
+            return
+        index = len(self.turns) - 1
+        turn = self.turns[index]
+        card = self.services.cards_by_id[turn.card_id]
+        self._close(turn, "revealed")
+        yield Event(
+            kind="reference",
+            text=reference_text(card),
+            sources=[s.ref() for s in card.sources],
+            turn=index,
+        )
+        async for event in self._next_main():
+            yield event
+
+    async def ask_coach(self, question: str) -> AsyncIterator[Event]:
+        """Answer a free question about the material from retrieved passages, with
+        citations. Does not change the interview's phase."""
+        question = (question or "").strip()
+        if not question:
+            yield Event(kind="notice", text="Type a question for the coach first.")
+            return
+        if self.services.searcher is None:
+            yield Event(kind="error", text="No index to answer from: run `coach ingest` first.")
+            return
+        try:
+            hits = self.services.searcher.search(question, self.settings.interview_coach_k)
+        except Exception as exc:
+            yield Event(kind="error", text=f"Search failed ({type(exc).__name__}: {exc}).")
+            return
+        if not hits:
+            yield Event(kind="coach", text="Nothing in the material matches that question.")
+            return
+        sources = [h.source for h in hits]
+        context = "\n\n".join(
+            f"[{i}] {h.title} ({h.source})\n{h.text}" for i, h in enumerate(hits, 1)
+        )
+        values = {"language": self._language_name(), "context": context, "question": question}
+        text = ""
+        async for partial, failure in self._stream(
+            load_prompt("interview_coach"), values, self.settings.interview_coach_max_tokens
+        ):
+            if failure is not None:
+                for event in self._tell_model_down(failure):
+                    yield event
+                text = "\n".join(f"[{i}] {h.title}" for i, h in enumerate(hits, 1))
+                break
+            text = partial
+            yield Event(kind="coach", text=text, done=False, sources=sources)
+        yield Event(kind="coach", text=text, sources=sources)
+
+    def report(self) -> SessionReport:
+        return build_report(self)
+
+    @property
+    def current_turn(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    # --- the program's decisions ------------------------------------------------------
+    async def _follow_up_or_next(self, card: QuestionCard) -> AsyncIterator[Event]:
+        """Follow up while points are still missed and follow-ups are left; once, for
+        depth, when everything was covered but the score is not yet high; else move on."""
+        if self.follow_ups < self.settings.interview_follow_ups:
+            if self.open_points:
+                target = self.open_points.pop(0)
+                async for event in self._ask_follow_up(card, [target]):
+                    yield event
+                return
+            if not self.depth_asked and self.main_score < self.settings.interview_depth_score:
+                self.depth_asked = True
+                async for event in self._ask_follow_up(card, []):
+                    yield event
+                return
+        async for event in self._next_main():
+            yield event
+
+    async def _next_main(self) -> AsyncIterator[Event]:
+        self.index += 1
+        self.open_points, self.follow_ups, self.depth_asked = [], 0, False
+        self.main_score = 0.0
+        if self.index >= len(self.queue):
+            self.phase = "finished"
+            self.services.store.end_session(self.session_id)
+            yield Event(kind="report", text=self.session_id)
+            return
+        card = self.queue[self.index]
+        values = {
+            "language": self._language_name(),
+            "topic": card.topic,
+            "difficulty": difficulty_of(card, self.settings),
+            "question": card.question,
+        }
+        index = len(self.turns)
+        text = card.question
+        if self.settings.interview_rephrase:
+            async for event, final in self._phrase(
+                "question", load_prompt("interview_ask"), values, index, source=card.question
+            ):
+                if event is not None:
+                    yield event
+                if final is not None:
+                    text = final
+        turn = Turn(kind="main", card_id=card.id, topic=card.topic, title=card.title, text=text)
+        turn.question_id = self.services.store.add_question(
+            self.session_id, text, kind="main", card_id=card.id, topic=card.topic
+        )
+        self.turns.append(turn)
+        self.phase = "awaiting_answer"
+        yield Event(kind="question", text=text, turn=index)
+
+    async def _ask_follow_up(self, card: QuestionCard, targets: list[str]) -> AsyncIterator[Event]:
+        main = next(t for t in reversed(self.turns) if t.kind == "main")
+        language = self.config.language
+        aspect = targets[0] if targets else phrase(language, "depth_aspect")
+        if targets:
+            fallback = phrase(language, "follow_up_fallback", aspect=aspect)
+        else:
+            fallback = phrase(language, "depth_follow_up_fallback")
+        values = {
+            "language": self._language_name(),
+            "question": main.text,
+            "answer": main.answer or "",
+            "aspect": aspect,
+        }
+        index = len(self.turns)
+        text = fallback
+        async for event, final in self._phrase(
+            "follow_up",
+            load_prompt("interview_follow_up"),
+            values,
+            index,
+            fallback,
+            source=None,
+            must_mention=targets[0] if targets else None,
+        ):
+            if event is not None:
+                yield event
+            if final is not None:
+                text = final
+        self.follow_ups += 1
+        turn = Turn(
+            kind="follow_up",
+            card_id=card.id,
+            topic=card.topic,
+            title=card.title,
+            text=text,
+            targets=targets,
+        )
+        turn.question_id = self.services.store.add_question(
+            self.session_id,
+            text,
+            kind="follow_up",
+            card_id=card.id,
+            topic=card.topic,
+            parent_id=main.question_id,
+        )
+        self.turns.append(turn)
+        self.phase = "awaiting_follow_up"
+        yield Event(kind="follow_up", text=text, turn=index)
+
+    async def _grade(self, turn: Turn, card: QuestionCard, text: str) -> Grade:
+        grader = self.services.grader
+        if turn.kind == "follow_up" and turn.targets:
+            points = [p for p in card.key_points if p.label in turn.targets]
+            if points:
+                return await grader.agrade(turn.text, text, reference=reference_from_points(points))
+        return await grader.agrade(card.question, text, card_id=card.id)
+
+    def _close(self, turn: Turn, outcome: str) -> None:
+        store = self.services.store
+        turn.outcome = outcome  # type: ignore[assignment]
+        store.set_outcome(turn.question_id, outcome)
+        if turn.kind == "main":
+            store.record_review(turn.card_id, None)
+
+    # --- the model ----------------------------------------------------------------------
+    async def _phrase(
+        self,
+        kind: str,
+        prompt: ChatPromptTemplate,
+        values: dict[str, str],
+        index: int,
+        fallback: str | None = None,
+        *,
+        source: str | None,
+        must_mention: str | None = None,
+    ) -> AsyncIterator[tuple[Event | None, str | None]]:
+        """Stream a question from the model; the last item carries the final text: the
+        model's when ``usable_question`` accepts it, else ``fallback`` (the card's own
+        question). A question is one line: the model stops at the first line break."""
+        fallback = fallback if fallback is not None else values["question"]
+        limit = self.settings.interview_question_max_chars
+        text = ""
+        async for partial, failure in self._stream(
+            prompt, values, self.settings.interview_chat_max_tokens, stop=["\n"]
+        ):
+            if failure is not None:
+                for event in self._tell_model_down(failure):
+                    yield event, None
+                text = ""
+                break
+            text = partial
+            yield Event(kind=kind, text=text, done=False, turn=index), None  # type: ignore[arg-type]
+            if len(text) > limit:
+                break  # already too long to be one question: stop waiting for it
+        text = text.strip().strip('"“”').strip()
+        ok = usable_question(
+            text,
+            source=source or "",
+            max_chars=limit,
+            min_overlap=self.settings.interview_question_min_overlap if source else 0.0,
+            must_mention=must_mention,
+        )
+        yield None, text if ok else fallback
+
+    async def _stream(
+        self,
+        prompt: ChatPromptTemplate,
+        values: dict[str, str],
+        max_tokens: int,
+        stop: list[str] | None = None,
+    ) -> AsyncIterator[tuple[str, str | None]]:
+        """Yield (text so far, None) per chunk; on failure one ("", message) and stop."""
+        model = self.services.chat_model
+        if model is None or self.model_down:
+            yield "", ""
+            return
+        try:
+            options: dict[str, object] = {"stop": stop} if stop else {}
+            if _takes_max_tokens(model):
+                options["max_tokens"] = max_tokens
+            bound = model.bind(**options) if options else model
+            text = ""
+            async for chunk in (prompt | bound).astream(values):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if piece:
+                    text += piece
+                    yield text, None
+        except Exception as exc:  # any model failure: carry on without the model
+            if "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
+                self.model_down = True
+            yield "", model_failure(exc, self.settings)
+
+    def _tell_model_down(self, failure: str | None) -> list[Event]:
+        """Say once per session that the model is unavailable ('' = no model at all)."""
+        if self._told_model_down or failure == "":
+            return []
+        self._told_model_down = True
+        return [Event(kind="notice", text=failure or unavailable_message(self.settings))]
+
+    def _language_name(self) -> str:
+        return phrase(self.config.language, "language_name")
+
+
+def _takes_max_tokens(model: BaseChatModel) -> bool:
+    return "max_tokens" in type(model).model_fields
+
+
+def reference_text(card: QuestionCard) -> str:
+    """The reference answer as shown after a reveal: answer, key points, sources."""
+    parts = [card.answer.strip()] if card.answer.strip() else []
+    if card.key_points and not parts:
+        parts.append("\n".join(f"- {p.text()}" for p in card.key_points))
+    if card.analysis.strip():
+        parts.append(card.analysis.strip())
+    return "\n\n".join(parts)

@@ -1,0 +1,68 @@
+"""The interview's data: its configuration, each asked question, and the events the
+engine emits for a UI (or a test) to show."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from coach.grading.models import Grade
+
+Language = Literal["zh", "en"]
+Difficulty = Literal["any", "easy", "medium", "hard"]
+Phase = Literal["idle", "awaiting_answer", "awaiting_follow_up", "finished"]
+Outcome = Literal["pending", "answered", "skipped", "revealed"]
+EventKind = Literal[
+    "question",  # a main question (streamed while the model phrases it)
+    "follow_up",  # a follow-up question (streamed)
+    "grading",  # grading has started (the answer is already saved)
+    "grade",  # a finished grade
+    "hint",
+    "reference",  # the reference answer with its sources
+    "coach",  # the coach's answer to a free question (streamed)
+    "notice",  # something the candidate should know (model down, empty answer, ...)
+    "error",  # something failed; what the candidate typed is kept
+    "report",  # the session is over
+]
+
+
+class InterviewConfig(BaseModel):
+    topic: str | None = None
+    """A topic track (a card's ``topic``); None asks from every topic."""
+    questions: int = Field(default=5, ge=1)
+    difficulty: Difficulty = "any"
+    language: Language = "zh"
+
+
+class Turn(BaseModel):
+    """One asked question (main or follow-up) and what became of it."""
+
+    kind: Literal["main", "follow_up"]
+    card_id: str
+    topic: str
+    title: str
+    text: str
+    question_id: int = 0
+    """Its row in the history store."""
+    targets: list[str] = Field(default_factory=list)
+    """Key-point labels a follow-up probes (empty for a main or a depth follow-up)."""
+    answer: str | None = None
+    answer_id: int = 0
+    grade: Grade | None = None
+    outcome: Outcome = "pending"
+    hints: int = 0
+
+
+class Event(BaseModel):
+    """What the engine tells its UI. Streamed kinds come as several events with the
+    text so far (``done=False``), then one with the final text (``done=True``)."""
+
+    kind: EventKind
+    text: str = ""
+    done: bool = True
+    grade: Grade | None = None
+    sources: list[str] = Field(default_factory=list)
+    """``file:line`` of what the text rests on (reference answers, coach answers)."""
+    turn: int | None = None
+    """Index of the turn the event belongs to."""

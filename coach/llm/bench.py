@@ -1,0 +1,134 @@
+"""Serving benchmark: per LLM pack, what it costs (install, disk, memory, start-up) and
+how fast it answers (one stream, and N concurrent streams).
+
+Why these figures: they decide which pack a machine can afford as the judge. Generation
+runs with ``ignore_eos`` so every request produces exactly ``max_tokens`` tokens and the
+rates compare across packs; the first request warms the server up and is not counted.
+Memory is the proportional set size (PSS) summed over the server's process group, so
+pages the API, engine and worker processes share are counted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from openai import AsyncOpenAI
+from pydantic import BaseModel
+
+from coach.config import Settings
+from coach.llm.server import VLLMServer, free_port
+from coach.packs.base import MARKER, Progress, dir_size, get_pack, install
+
+PROMPT_FILE = Path(__file__).resolve().parents[2] / "prompts" / "bench_serve.md"
+FALLBACK_PROMPT = "Explain, step by step and in detail, how a transformer language model works."
+
+
+class ServeBench(BaseModel):
+    pack: str
+    build_seconds: float | None
+    """Conversion time recorded in pack.json when the pack was built (pip download excluded)."""
+    disk_mb: float
+    startup_seconds: float
+    memory_mb: float
+    """PSS of the server's process group once ready (model + KV cache + runtime)."""
+    max_tokens: int
+    single_stream_tok_s: float
+    concurrency: int
+    concurrent_tok_s: float
+    """Completion tokens of all concurrent requests / wall time of the batch."""
+    concurrent_latency_s: float
+
+
+def group_pss_mb(pgid: int) -> float:
+    """Sum of PSS over every process in group ``pgid`` (Linux /proc)."""
+    total_kb = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:  # fields after comm: state, ppid, pgrp, ...
+                continue
+            for line in (stat.parent / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def bench_prompt() -> str:
+    try:
+        return PROMPT_FILE.read_text(encoding="utf-8").strip()
+    except OSError:
+        return FALLBACK_PROMPT
+
+
+async def _complete(client: AsyncOpenAI, model: str, prompt: str, max_tokens: int) -> int:
+    response = await client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": prompt}],
+        max_tokens=max_tokens,
+        temperature=0,
+        extra_body={"ignore_eos": True},
+    )
+    return response.usage.completion_tokens if response.usage else 0
+
+
+async def measure_rates(
+    base_url: str, model: str, max_tokens: int, concurrency: int, timeout: float
+) -> tuple[float, float, float]:
+    """(single-stream tok/s, concurrent tok/s, concurrent batch seconds)."""
+    prompt = bench_prompt()
+    async with AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=timeout) as client:
+        await _complete(client, model, prompt, 8)  # warm-up
+        started = time.perf_counter()
+        tokens = await _complete(client, model, prompt, max_tokens)
+        single = tokens / (time.perf_counter() - started)
+        started = time.perf_counter()
+        counts = await asyncio.gather(
+            *(_complete(client, model, prompt, max_tokens) for _ in range(concurrency))
+        )
+        batch = time.perf_counter() - started
+    return round(single, 1), round(sum(counts) / batch, 1), round(batch, 1)
+
+
+def bench_pack(
+    name: str,
+    settings: Settings,
+    *,
+    max_tokens: int,
+    concurrency: int,
+    log_dir: Path,
+    progress: Progress,
+) -> ServeBench:
+    """Install ``name`` if needed, start a private server, measure, stop it."""
+    pack_path = install(get_pack(name), settings.models_dir, progress)
+    marker = json.loads((pack_path / MARKER).read_text(encoding="utf-8"))
+    server = VLLMServer(
+        settings,
+        name,
+        port=free_port(settings.vllm_host),
+        log_path=log_dir / f"bench-{name}.log",
+        record=False,
+        progress=progress,
+    )
+    with server:
+        assert server.proc is not None
+        memory = group_pss_mb(server.proc.pid)
+        single, concurrent, batch = asyncio.run(
+            measure_rates(server.base_url, name, max_tokens, concurrency, settings.llm_timeout * 4)
+        )
+    return ServeBench(
+        pack=name,
+        build_seconds=marker.get("build_seconds"),
+        disk_mb=round(dir_size(pack_path) / 1e6, 1),
+        startup_seconds=server.startup_seconds or 0.0,
+        memory_mb=memory,
+        max_tokens=max_tokens,
+        single_stream_tok_s=single,
+        concurrency=concurrency,
+        concurrent_tok_s=concurrent,
+        concurrent_latency_s=batch,
+    )

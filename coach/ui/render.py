@@ -1,0 +1,90 @@
+"""Engine events -> chat messages (Markdown). Everything dynamic is escaped here.
+
+Why escape and not only trust Gradio's sanitiser: a candidate's ``<script>`` or
+``<img onerror>`` must show as the text they typed, not be dropped or run, and model
+output may echo the candidate's text. ``esc`` turns ``<``, ``>`` and ``&`` into entities,
+which Markdown renders back as the literal characters.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from coach.grading.models import Grade
+from coach.interview.engine import InterviewEngine
+from coach.interview.models import Event
+from coach.interview.report import SessionReport
+from coach.ui.strings import Lang, t
+
+
+def esc(text: str) -> str:
+    return escape(text or "", quote=False)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def render_grade(grade: Grade, lang: Lang) -> str:
+    s = grade.sub_scores
+    lines = [
+        t(lang, "score", score=_fmt(grade.score)),
+        t(
+            lang,
+            "sub_scores",
+            coverage=_fmt(s.coverage),
+            correctness=_fmt(s.correctness),
+            depth=_fmt(s.depth),
+            clarity=_fmt(s.clarity),
+        ),
+    ]
+    for key, points in (
+        ("covered", grade.covered),
+        ("partial", grade.partial),
+        ("missed", grade.missed),
+    ):
+        if points:
+            lines.append(t(lang, key, points=esc("、".join(points))))
+    if grade.feedback:
+        lines.append(t(lang, "feedback", text=esc(grade.feedback)))
+    if "llm_unavailable" in grade.flags:
+        lines.append(t(lang, "graded_by_rubric"))
+    return "\n\n".join(lines)
+
+
+def render_event(event: Event, engine: InterviewEngine, lang: Lang) -> str:
+    """The chat message for one event (for streamed events: the text so far)."""
+    kind = event.kind
+    if kind == "question":
+        # the engine moves its index before it streams the question
+        card = engine.queue[min(engine.index, len(engine.queue) - 1)]
+        n, total = engine.index + 1, len(engine.queue)
+        label = t(lang, "question_label", n=n, total=total, topic=esc(card.topic))
+        return f"{label}\n\n{esc(event.text)}"
+    if kind == "follow_up":
+        return f"{t(lang, 'follow_up_label')}\n\n{esc(event.text)}"
+    if kind == "grading":
+        return t(lang, "grading")
+    if kind == "grade" and event.grade is not None:
+        return render_grade(event.grade, lang)
+    if kind == "reference":
+        body = f"{t(lang, 'reference')}\n\n{esc(event.text)}"
+        return body + "\n\n" + t(lang, "sources", sources=esc(", ".join(event.sources)))
+    if kind == "coach":
+        body = f"{t(lang, 'coach_label')}\n\n{esc(event.text)}"
+        if event.done and event.sources:
+            cited = ", ".join(f"[{i}] {s}" for i, s in enumerate(event.sources, 1))
+            body += "\n\n" + t(lang, "sources", sources=esc(cited))
+        return body
+    if kind == "notice":
+        return t(lang, "notice", text=esc(event.text))
+    if kind == "error":
+        return t(lang, "error", text=esc(event.text))
+    return esc(event.text)
+
+
+def render_report_summary(report: SessionReport, lang: Lang) -> str:
+    weakest = "、".join(f"{w.topic} ({w.mean_score:.1f})" for w in report.weakest_topics[:3])
+    return t(
+        lang, "report_done", mean=_fmt(report.mean_score), weakest=esc(weakest or t(lang, "none"))
+    )

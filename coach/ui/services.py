@@ -1,0 +1,98 @@
+"""What the UI shares between browser sessions: the cards, the graders, the chat
+model, the searcher and the history store, each built once on first use (loading the
+embedding model takes seconds; a page should not pay for it twice)."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+from coach.config import Settings
+from coach.corpus.models import QuestionCard
+from coach.interview.engine import Services
+from coach.store.history import HistoryStore
+
+
+class NotReady(RuntimeError):
+    """The index is missing (or similar); the message says what to run."""
+
+
+class AppServices:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        grader: Any = None,
+        chat_model: Any = None,
+        searcher: Any = None,
+    ) -> None:
+        self.settings = settings
+        self._graders: dict[bool, Any] = {True: grader} if grader is not None else {}
+        self._chat_model = chat_model
+        self._searcher = searcher
+        self._lock = threading.Lock()
+
+    @cached_property
+    def store(self) -> HistoryStore:
+        return HistoryStore.open(self.settings)
+
+    @cached_property
+    def cards(self) -> list[QuestionCard]:
+        from coach.corpus.catalog import load_corpus
+        from coach.index.ingest import corpus_path
+
+        try:
+            return load_corpus(corpus_path(self.settings)).cards
+        except FileNotFoundError as exc:
+            raise NotReady(str(exc)) from exc
+
+    def searcher(self) -> Any:
+        with self._lock:
+            if self._searcher is None:
+                from coach.index.retriever import HybridSearcher
+                from coach.index.store import StoreError
+
+                try:
+                    self._searcher = HybridSearcher(self.settings)
+                except StoreError as exc:
+                    raise NotReady(str(exc)) from exc
+            return self._searcher
+
+    def grader(self, use_llm: bool = True) -> Any:
+        with self._lock:
+            if use_llm not in self._graders:
+                from coach.grading.grader import Grader
+
+                self._graders[use_llm] = Grader(self.settings, use_llm=use_llm)
+            return self._graders[use_llm]
+
+    def chat_model(self) -> Any:
+        if self._chat_model is None:
+            from coach.llm.client import make_chat_model
+
+            self._chat_model = make_chat_model(self.settings)
+        return self._chat_model
+
+    def model_problem(self) -> str | None:
+        """None when the model server answers, else the message to show (and the
+        interview goes on without the model, grading by the rubric)."""
+        if self._chat_model is not None and not hasattr(self._chat_model, "openai_api_base"):
+            return None  # an injected test model
+        from coach.llm.client import ModelServerUnavailable, check_server
+
+        try:
+            check_server(self.settings)
+        except ModelServerUnavailable as exc:
+            return str(exc)
+        return None
+
+    def interview(self) -> Services:
+        return Services(
+            settings=self.settings,
+            cards=self.cards,
+            grader=self.grader(True),
+            store=self.store,
+            chat_model=self.chat_model(),
+            searcher=self.searcher(),
+        )

@@ -1,0 +1,128 @@
+"""The real app in a real browser (Debian's Chromium driven by Playwright) against the
+real vLLM server: one interview turn (question, answer, grade, follow-up), a batch file
+uploaded and its result downloaded, and a typed ``<script>`` shown as text, not run."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coach.config import Settings, get_settings
+from coach.index.ingest import ingest
+from tests.conftest import CORPUS, MODELS_DIR
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps trying hosts this closed
+# network refuses; --no-sandbox because tests may run as root.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+LONG = 600_000  # ms: a judge call on a CPU model server takes tens of seconds
+
+
+@pytest.fixture(scope="session")
+def indexed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("ui-indexed")
+    report = ingest([CORPUS], Settings(data_dir=data, models_dir_override=MODELS_DIR))
+    assert report.files_failed == []
+    return data
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(indexed_dir: Path, vllm_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from coach.ui.server import launch
+
+    monkeypatch.setenv("COACH_DATA_DIR", str(indexed_dir))
+    monkeypatch.setenv("COACH_LLM_BASE_URL", vllm_server.base_url)
+    monkeypatch.setenv("COACH_LLM_MODEL", vllm_server.model)
+    monkeypatch.setenv("COACH_INTERVIEW_QUESTIONS", "1")
+    monkeypatch.setenv("COACH_INTERVIEW_FOLLOW_UPS", "1")
+    get_settings.cache_clear()
+    app, url = launch(get_settings(), port=free_port(), block=False)
+    try:
+        yield url
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def page(tmp_path: Path):
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make install` (apt-get install -y chromium).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1200, "height": 1400}
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_interview_turn_batch_download_and_no_script_runs(
+    app_url: str, page, tmp_path: Path
+) -> None:
+    page.goto(app_url)
+    chat = page.locator("#chat")
+
+    # ask
+    page.click("#start")
+    chat.get_by_text("第 1/1 题").wait_for(timeout=LONG)
+    # answer (partial on purpose, with markup that must stay text)
+    page.fill("#answer textarea", f"{XSS} 我会先看数据，再调学习率。")
+    page.click("#submit")
+    chat.get_by_text("得分").wait_for(timeout=LONG)
+    chat.get_by_text("追问").wait_for(timeout=LONG)
+    text = chat.inner_text()
+    assert "<script>window.__xss = 1</script>" in text, "the typed markup is shown as text"
+    assert page.evaluate("window.__xss") is None, "nothing typed was executed"
+    assert chat.locator("script").count() == 0 and chat.locator("img[src=x]").count() == 0
+    assert page.input_value("#answer textarea") == "", "graded: the answer box is cleared"
+
+    # batch: upload, grade, download
+    upload = tmp_path / "answers.csv"
+    upload.write_text(
+        "id,question,answer\n"
+        "a1,如何防止大模型过拟合？,可以使用 Dropout、数据增强和早停。\n"
+        f"a2,什么是模型量化？,{XSS.replace(',', ' ')}\n",
+        "utf-8",
+    )
+    page.get_by_role("tab", name="批量评分").click()
+    page.locator("#batch-file input[type=file]").set_input_files(str(upload))
+    page.locator("#batch-file").get_by_text("answers.csv").wait_for(timeout=60_000)
+    page.click("#batch-run")
+    page.locator("#batch-status").get_by_text("完成").wait_for(timeout=LONG)
+    with page.expect_download() as download:
+        page.locator("#batch-results a[download$='.csv']").click()
+    saved = tmp_path / "downloaded.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(saved.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["a1", "a2"]
+    assert all(r["score"] != "" for r in rows)
+    assert page.evaluate("window.__xss") is None
+    shutil.copy(saved, tmp_path / "kept.csv")
