@@ -47,6 +47,7 @@ demo: install llm
 	$(BIN)/coach ingest
 	$(BIN)/coach search "模型在测试集上效果差怎么办"
 	$(BIN)/coach serve-model --detach
+	$(BIN)/coach ui
 
 # The whole suite, slow integration tests included (real embedding model, real Chroma
 # store and server). pytest's exit code 5 (no tests collected) counts as a failure.
