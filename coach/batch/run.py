@@ -14,7 +14,6 @@ import statistics
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Protocol
 
 from langchain_core.callbacks import get_usage_metadata_callback
 from tqdm import tqdm
@@ -33,20 +32,7 @@ from coach.batch.report import render_report
 from coach.config import Settings, get_settings
 from coach.corpus.catalog import write_atomic
 from coach.corpus.topics import tag
-from coach.grading.models import Grade
-
-
-class AsyncGrader(Protocol):
-    """What batch grading needs of coach.grading.grader.Grader (tests pass fakes)."""
-
-    async def agrade(
-        self,
-        question: str,
-        answer: str,
-        *,
-        reference: str | None = None,
-        card_id: str | None = None,
-    ) -> Grade: ...
+from coach.grading.models import AsyncGrader, Grade
 
 
 def journal_path_for(output_path: Path, settings: Settings) -> Path:

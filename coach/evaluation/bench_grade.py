@@ -25,8 +25,9 @@ from pydantic import BaseModel, Field
 
 from coach.batch.models import BatchRow
 from coach.batch.reader import read_batch
-from coach.batch.run import AsyncGrader, arun_batch
+from coach.batch.run import arun_batch
 from coach.config import Settings
+from coach.grading.models import AsyncGrader
 from coach.llm.client import ModelServerUnavailable, check_server, make_chat_model
 
 CHAT_PATH = "/chat/completions"

@@ -19,7 +19,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from coach.batch.models import BatchResult
-from coach.batch.run import AsyncGrader
 from coach.config import Settings
 from coach.evaluation.metrics import (
     calibrated_rmse,
@@ -29,6 +28,7 @@ from coach.evaluation.metrics import (
     rmse,
     spearman,
 )
+from coach.grading.models import AsyncGrader
 
 COACH_SCALE = 10.0
 LLM_FALLBACK_FLAGS = ("llm_unavailable", "llm_invalid_output")

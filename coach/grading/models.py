@@ -7,7 +7,7 @@ somewhere downstream.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -75,3 +75,17 @@ class Grade(BaseModel):
     @property
     def missed(self) -> list[str]:
         return [p.label for p in self.points if p.status == "missed"]
+
+
+class AsyncGrader(Protocol):
+    """What batch grading and the interview engine need of ``grader.Grader``; tests pass
+    fakes. Declared once, beside the Grade it returns."""
+
+    async def agrade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> Grade: ...

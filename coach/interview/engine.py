@@ -23,7 +23,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from coach.config import Settings
 from coach.corpus.models import KeyPoint, QuestionCard
-from coach.grading.models import Grade
+from coach.grading.models import AsyncGrader, Grade
 from coach.interview.checks import usable_question
 from coach.interview.models import Event, InterviewConfig, Phase, Turn
 from coach.interview.phrases import phrase
@@ -32,19 +32,6 @@ from coach.interview.report import SessionReport, build_report
 from coach.interview.selection import choose_cards, difficulty_of
 from coach.llm.client import unavailable_message
 from coach.store.history import HistoryStore
-
-
-class AsyncGrader(Protocol):
-    """What the engine needs of coach.grading.grader.Grader (tests pass fakes)."""
-
-    async def agrade(
-        self,
-        question: str,
-        answer: str,
-        *,
-        reference: str | None = None,
-        card_id: str | None = None,
-    ) -> Grade: ...
 
 
 class Passages(Protocol):
