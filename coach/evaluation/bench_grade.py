@@ -23,7 +23,7 @@ import httpx
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field
 
-from coach.batch.models import BatchRow
+from coach.batch.models import BatchReport, BatchRow
 from coach.batch.reader import read_batch
 from coach.batch.run import arun_batch
 from coach.config import Settings
@@ -115,17 +115,7 @@ async def bench_rubric(
         grader = Grader(settings, use_llm=False)
     await grader.agrade(rows[0].question, rows[0].answer, reference=rows[0].reference)  # warm up
     loop_seconds = await _loop(grader, rows)
-    with tempfile.TemporaryDirectory(prefix="coach-bench-grade-") as scratch:
-        source = write_jsonl(rows, Path(scratch) / "answers.jsonl")
-        report = await arun_batch(
-            source,
-            Path(scratch) / "graded.jsonl",
-            settings=settings,
-            use_llm=False,
-            concurrency=concurrency,
-            grader=grader,
-            progress=False,
-        )
+    report = await _batch_in_scratch(rows, settings, grader, concurrency, use_llm=False)
     return RubricBench(
         answers=len(rows),
         concurrency=concurrency,
@@ -235,17 +225,7 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
             use_llm=True,
             chat_model=make_chat_model(settings, http_async_client=http_client),
         )
-        with tempfile.TemporaryDirectory(prefix="coach-bench-grade-") as scratch:
-            source = write_jsonl(rows, Path(scratch) / "answers.jsonl")
-            report = await arun_batch(
-                source,
-                Path(scratch) / "graded.jsonl",
-                settings=settings,
-                use_llm=True,
-                concurrency=concurrency,
-                grader=grader,
-                progress=False,
-            )
+        report = await _batch_in_scratch(rows, settings, grader, concurrency, use_llm=True)
     if not recorder.bodies:
         result.skipped = (
             "LLM part skipped: the grader sent no request to the model server "
@@ -308,3 +288,25 @@ async def bench_grade(
             settings, bench_rows(input_path, settings, 1, limit), concurrency
         )
     return bench
+
+
+async def _batch_in_scratch(
+    rows: list[BatchRow],
+    settings: Settings,
+    grader: AsyncGrader,
+    concurrency: int,
+    *,
+    use_llm: bool,
+) -> BatchReport:
+    """Run the real batch path over ``rows`` in a throwaway folder (input and output)."""
+    with tempfile.TemporaryDirectory(prefix="coach-bench-grade-") as scratch:
+        source = write_jsonl(rows, Path(scratch) / "answers.jsonl")
+        return await arun_batch(
+            source,
+            Path(scratch) / "graded.jsonl",
+            settings=settings,
+            use_llm=use_llm,
+            concurrency=concurrency,
+            grader=grader,
+            progress=False,
+        )
