@@ -39,7 +39,9 @@ def ingest(
         list[Path] | None,
         typer.Argument(help="Files or folders (.md/.txt). Default: COACH_CORPUS_PATHS."),
     ] = None,
-    rebuild: Annotated[bool, typer.Option(help="Forget the index and re-embed everything.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Forget the index and re-embed everything.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Parse documents into cards and index them (Chroma + BM25). Safe to re-run."""
@@ -208,7 +210,9 @@ def bench_search_cmd(
     queries = [c.query for c in load_cases(cases)]
     for mode in ("bm25", "dense", "hybrid"):
         r = bench_search(searcher, queries, mode, rounds)  # type: ignore[arg-type]
-        typer.echo(f"{mode:<8} p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  ({r.queries} searches)")
+        typer.echo(
+            f"{mode:<8} p50 {r.p50_ms:7.1f} ms  p95 {r.p95_ms:7.1f} ms  ({r.queries} searches)"
+        )
 
 
 from coach.commands.bench_grade import bench_grade  # noqa: E402

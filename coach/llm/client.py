@@ -3,6 +3,8 @@ timeouts, retries and error message when the server is down."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
 import httpx
@@ -54,6 +56,40 @@ def check_server(settings: Settings | None = None) -> None:
         )
 
 
+class PerLoopAsyncClient(httpx.AsyncClient):
+    """An async HTTP client that is safe to share between event loops.
+
+    Why: an httpx connection belongs to the event loop that opened it, and langchain-openai
+    caches one default async client per base URL for the whole process. coach runs
+    several loops (``asyncio.run`` per CLI grade or batch, Gradio's own loop, test
+    fixtures), so the second loop to reuse a pooled connection failed with "Event loop
+    is closed" and grading silently fell back to the rubric. Each loop gets its own
+    client here; a loop's client goes when the loop is garbage-collected.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._kwargs = kwargs
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._by_loop = weakref.WeakKeyDictionary()
+
+    def _for_running_loop(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._by_loop.get(loop)
+        if client is None:
+            client = self._by_loop[loop] = httpx.AsyncClient(**self._kwargs)
+        return client
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        return await self._for_running_loop().send(request, **kwargs)
+
+    async def aclose(self) -> None:
+        client = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+        await super().aclose()
+
+
 def make_chat_model(settings: Settings | None = None, **overrides: Any) -> ChatOpenAI:
     """A LangChain chat model for the configured server (temperature 0 and a seed, so a
     rerun grades the same answer the same way)."""
@@ -69,4 +105,6 @@ def make_chat_model(settings: Settings | None = None, **overrides: Any) -> ChatO
         "max_tokens": settings.llm_max_tokens,
     }
     params.update(overrides)
+    if "http_async_client" not in params:
+        params["http_async_client"] = PerLoopAsyncClient(timeout=params["timeout"])
     return ChatOpenAI(**params)
