@@ -151,6 +151,17 @@ def test_judge_flagging_injection_caps_too(settings: Settings) -> None:
     assert "injection" in grade.flags and grade.score <= settings.grading_injection_cap
 
 
+def test_judge_prose_not_in_chinese_gives_way_to_the_rubric(settings: Settings) -> None:
+    """SmolLM2 filled a Chinese verdict's feedback with the word "follow_up"."""
+    judge, _ = _judge(settings, [(_verdict(feedback="follow_up", follow_up="Why?"), "stop")])
+    verdict, notes, _ = _run(judge)
+    grade = combine(_rubric(), verdict, settings, notes)
+    assert grade.feedback == "漏掉了：正则化。" and grade.follow_up == "你没有提到「正则化」。"
+    assert grade.signals == ["rubric", "llm"], "its scores still count"
+    off_topic = combine(_rubric(flags=["off_topic"], ceiling=1.0), verdict, settings, notes)
+    assert off_topic.feedback == "漏掉了：正则化。"
+
+
 def test_llm_lift_is_bounded_by_rubric(settings: Settings) -> None:
     judge, _ = _judge(settings, [(_verdict(score=10), "stop")])
     verdict, notes, _ = _run(judge)

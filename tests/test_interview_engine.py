@@ -49,6 +49,7 @@ def make_engine(
     questions: int = 2,
     difficulty: str = "any",
     searcher=None,
+    language: str = "zh",
 ) -> InterviewEngine:
     services = Services(
         settings=settings,
@@ -58,7 +59,9 @@ def make_engine(
         chat_model=model,
         searcher=searcher,
     )
-    config = InterviewConfig(topic=topic, questions=questions, difficulty=difficulty)
+    config = InterviewConfig(
+        topic=topic, questions=questions, difficulty=difficulty, language=language
+    )
     return InterviewEngine(services, config, seed=1)
 
 
@@ -75,7 +78,11 @@ def test_a_whole_interview_with_follow_ups_hint_skip_and_report(
     )
     grader = KeywordGrader(CARDS)
     engine = make_engine(
-        settings.model_copy(update={"interview_follow_ups": 2}), store, model=model, grader=grader
+        settings.model_copy(update={"interview_follow_ups": 2}),
+        store,
+        model=model,
+        grader=grader,
+        language="en",  # the fake model's questions are English
     )
     events = run(engine.start())
     streamed = [e for e in events if e.kind == "question" and not e.done]
@@ -357,13 +364,19 @@ def test_usable_question_checks() -> None:
     from coach.interview.checks import usable_question
 
     source = "如何处理大模型的过拟合问题？"
-    kw = {"source": source, "max_chars": 300, "min_overlap": 0.25}
+    kw = {"source": source, "max_chars": 300, "min_overlap": 0.25, "language": "zh"}
     assert usable_question("面对大模型的过拟合问题，你会如何处理？", **kw)
     assert not usable_question("1. 训练优化\n2. 训练优化", **kw)
     assert not usable_question("您可以在这里提供一个最简单的解释", **kw)
     assert not usable_question("", **kw)
     assert not usable_question("如何处理大模型的过拟合问题？" * 30, **kw)
-    assert usable_question("How would you handle overfitting in a large model?", **kw)
-    follow = {"source": "", "max_chars": 300, "min_overlap": 0.0}
+    english = "How would you handle overfitting in a large model?"
+    assert not usable_question(english, **kw), "a Chinese interview asks in Chinese"
+    assert usable_question(english, **{**kw, "language": "en"})
+    # SmolLM2's reply in a Chinese interview, cut at the line break (seen in the UI)
+    assert not usable_question("The answer to this question is:", **{**kw, "language": "en"})
+    assert not usable_question("这个问题的答案是：", **kw)
+    follow = {"source": "", "max_chars": 300, "min_overlap": 0.0, "language": "zh"}
     assert usable_question("那数据增强具体怎么做？", must_mention="数据增强", **follow)
     assert not usable_question("你还有什么补充吗？", must_mention="数据增强", **follow)
+    assert not usable_question("The answer to this question is:", **follow)

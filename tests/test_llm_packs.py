@@ -128,8 +128,15 @@ def test_server_command_and_env(monkeypatch: pytest.MonkeyPatch):
     cmd = srv.server_command(Path("/v/bin/python"), Path("/m"), "name", settings, port)
     assert cmd[:3] == ["/v/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     joined = " ".join(cmd)
-    for piece in ("--model /m", "--served-model-name name", "--host 127.0.0.1", "--port 8765",
-                  "--max-model-len 2048", "--enforce-eager", "--swap-space 1"):
+    for piece in (
+        "--model /m",
+        "--served-model-name name",
+        "--host 127.0.0.1",
+        "--port 8765",
+        "--max-model-len 2048",
+        "--enforce-eager",
+        "--swap-space 1",
+    ):
         assert piece in joined
     env = srv.server_env(settings)
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "2" and env["HF_HUB_OFFLINE"] == "1"
@@ -146,8 +153,12 @@ def test_resolve_model_rejects_unknown_names(settings: Settings):
 def test_stop_group_stops_every_process_of_the_group():
     """The launcher's shutdown: one killpg reaches children, as vLLM's engine/worker."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import subprocess,sys,time;"
-         "subprocess.Popen([sys.executable,'-c','import time; time.sleep(60)']);time.sleep(60)"],
+        [
+            sys.executable,
+            "-c",
+            "import subprocess,sys,time;"
+            "subprocess.Popen([sys.executable,'-c','import time; time.sleep(60)']);time.sleep(60)",
+        ],
         start_new_session=True,
     )
     deadline = time.monotonic() + 10
@@ -175,8 +186,9 @@ def test_stale_server_record_is_dropped(settings: Settings):
     path.parent.mkdir(parents=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    state = srv.ServerState(pid=dead.pid, host="127.0.0.1", port=1, model="m",
-                            model_dir="/m", log="/l", started="now")
+    state = srv.ServerState(
+        pid=dead.pid, host="127.0.0.1", port=1, model="m", model_dir="/m", log="/l", started="now"
+    )
     path.write_text(state.model_dump_json())
     assert srv.read_state(settings) is None and not path.exists()
     result = runner.invoke(app, ["serve-model", "--stop"])

@@ -72,8 +72,15 @@ def test_serve_model_reuses_a_running_server(served, monkeypatch):
     starts nothing (what lets `make demo` run twice)."""
     settings = get_settings()
     port = int(served.base_url.rsplit(":", 1)[1].split("/")[0])
-    state = srv.ServerState(pid=served.pid, host="127.0.0.1", port=port, model=served.model,
-                            model_dir="?", log=str(served.log_path), started="now")
+    state = srv.ServerState(
+        pid=served.pid,
+        host="127.0.0.1",
+        port=port,
+        model=served.model,
+        model_dir="?",
+        log=str(served.log_path),
+        started="now",
+    )
     path = srv.state_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(state.model_dump_json())

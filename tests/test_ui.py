@@ -44,7 +44,10 @@ def test_chat_streams_in_place_and_escapes_model_and_candidate_text(
         store=HistoryStore(tmp_path / "h.sqlite3", settings),
         chat_model=model,
     )
-    engine = InterviewEngine(services, InterviewConfig(topic="推理与部署", questions=1))
+    # language="en": the fake model asks in English (a Chinese interview would replace
+    # an English question with the card's own)
+    config = InterviewConfig(topic="推理与部署", questions=1, language="en")
+    engine = InterviewEngine(services, config)
     chat: list[dict] = []
     updates = collect(stream_into_chat(engine.start(), engine, "zh", chat))
     assert len(updates) > 2, "the question arrives in several updates"

@@ -16,14 +16,7 @@ from coach.config import Settings, get_settings
 from coach.index.ingest import ingest
 from tests.conftest import CORPUS, MODELS_DIR
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.integration,
-    # Known failing (issue 5 is open): with the real SmolLM2 server the grade did not
-    # appear within the test's wait on this 2-core machine (two runs, 10-13 min each);
-    # with the model down the same steps pass. Remove this skip once it is fixed.
-    pytest.mark.skip(reason="known failing against real vLLM; see issue 5 closing note"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying hosts this closed

@@ -13,6 +13,17 @@ from coach.config import Settings
 from coach.grading.judge_models import JudgeVerdict
 from coach.grading.models import Grade, PointResult, SubScores
 from coach.grading.rubric import RubricResult
+from coach.index.tokenize import has_cjk
+
+
+def _chinese_prose(text: str) -> str:
+    """The judge's free text when it is what the prompt asks for (Chinese), else "".
+
+    Why: a weak model fills the fields with anything; SmolLM2 answered a Chinese
+    question with the feedback "follow_up". The rubric's own text stands in for it.
+    """
+    text = text.strip()
+    return text if has_cjk(text) else ""
 
 
 def rubric_grade(rubric: RubricResult, notes: list[str]) -> Grade:
@@ -68,15 +79,16 @@ def combine(
     )
     mixed = (1 - w) * rubric.score + w * verdict.score
     score = min(mixed, rubric.score + settings.grading_llm_max_lift, ceiling)
-    feedback = verdict.feedback.strip() or rubric.feedback
+    llm_feedback = _chinese_prose(verdict.feedback)
+    feedback = llm_feedback or rubric.feedback
     if any(f in flags for f in ("injection", "off_topic", "empty", "keyword_stuffing")):
-        feedback = f"{rubric.feedback} {verdict.feedback}".strip()
+        feedback = f"{rubric.feedback} {llm_feedback}".strip()
     return Grade(
         score=round(max(0.0, score), 2),
         sub_scores=sub,
         points=points,
         feedback=feedback,
-        follow_up=verdict.follow_up.strip() or rubric.follow_up,
+        follow_up=_chinese_prose(verdict.follow_up) or rubric.follow_up,
         references=[rubric.reference],
         signals=["rubric", "llm"],
         flags=flags,

@@ -3,19 +3,20 @@ template) replaces anything that fails, so a weak model never derails an intervi
 
 Measured with SmolLM2-135M: asked to rephrase "如何处理大模型的过拟合问题？" it wrote
 "1. 训练优化\\n2. 训练优化…" until the token limit. Such text shares almost nothing with
-the card's question, which is what the overlap check catches.
+the card's question, which is what the overlap check catches. Asked in a Chinese
+interview, it also answered "The answer to this question is:" and stopped at the line
+break: English, and a preamble rather than a question, so the candidate never saw the
+question. Hence the language and trailing-colon checks.
 """
 
 from __future__ import annotations
 
 import re
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+from coach.index.tokenize import has_cjk
+
 _WORD = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+")
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
+_PREAMBLE_END = (":", "：")
 
 
 def _bigrams(text: str) -> set[str]:
@@ -36,11 +37,15 @@ def usable_question(
     source: str,
     max_chars: int,
     min_overlap: float,
+    language: str,
     must_mention: str | None = None,
 ) -> bool:
-    """Short, a question about the same thing (checked when both texts are Chinese: a
-    translation shares no characters), and naming ``must_mention`` when given."""
-    if not phrased or len(phrased) > max_chars:
+    """Short, in the interview's language (Chinese must contain Chinese), not a preamble
+    that ends in a colon, a question about the same thing (checked when both texts are
+    Chinese: a translation shares no characters), and naming ``must_mention`` when given."""
+    if not phrased or len(phrased) > max_chars or phrased.endswith(_PREAMBLE_END):
+        return False
+    if language == "zh" and not has_cjk(phrased):
         return False
     same_script = has_cjk(source) and has_cjk(phrased)
     if same_script and overlap(source, phrased) < min_overlap:

@@ -441,6 +441,7 @@ class InterviewEngine:
             source=source or "",
             max_chars=limit,
             min_overlap=self.settings.interview_question_min_overlap if source else 0.0,
+            language=self.config.language,
             must_mention=must_mention,
         )
         yield None, text if ok else fallback

@@ -71,9 +71,7 @@ def resolve_model(name_or_path: str, settings: Settings, progress: Progress) -> 
     pack = PACKS.get(name_or_path)
     if pack is None or pack.kind != "llm":
         known = ", ".join(sorted(p.name for p in PACKS.values() if p.kind == "llm"))
-        raise PackError(
-            f"{name_or_path!r} is neither an LLM pack ({known}) nor a model directory"
-        )
+        raise PackError(f"{name_or_path!r} is neither an LLM pack ({known}) nor a model directory")
     return install(pack, settings.models_dir, progress), pack.name
 
 
@@ -266,8 +264,10 @@ class VLLMServer:
                 env=server_env(self.settings),
                 start_new_session=True,  # its own process group: one killpg stops all
             )
-        self.say(f"started vLLM (pid {self.proc.pid}) for {self.model} on {self.base_url}; "
-                 f"log: {self.log_path}")
+        self.say(
+            f"started vLLM (pid {self.proc.pid}) for {self.model} on {self.base_url}; "
+            f"log: {self.log_path}"
+        )
         if self.record:
             self._write_state()
         if wait:
