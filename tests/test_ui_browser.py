@@ -80,6 +80,9 @@ def page(tmp_path: Path):
         context = browser.new_context(
             accept_downloads=True, viewport={"width": 1200, "height": 1400}
         )
+        # Buttons stay disabled while the coach speaks; a click waits for them as a
+        # candidate would, as long as a model call may take here.
+        context.set_default_timeout(LONG)
         try:
             yield context.new_page()
         finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -265,11 +265,29 @@ def build_app(settings: Settings, services: AppServices | None = None) -> gr.Blo
             return handler
 
         outputs = [chat, engine_state, answer, report_files, subscores]
-        start.click(on_start, [topic, count, difficulty, language], outputs)
-        submit.click(action("answer"), [answer, chat, engine_state, language], outputs)
+        controls = [start, submit, hint, skip, reveal, ask]
+
+        def set_controls(enabled: bool) -> Callable[[], list[Any]]:
+            return lambda: [gr.update(interactive=enabled)] * len(controls)
+
+        def on_click(button: gr.Button, handler: Any, inputs: list[Any]) -> Any:
+            """Run ``handler`` with every interview button disabled until it finishes.
+
+            Why: an answer submitted while the question was still streaming reached an
+            engine with no open question (seen in the browser test); the candidate now
+            cannot act before the coach has finished speaking. ``then`` re-enables the
+            buttons whether the handler succeeded or failed."""
+            return (
+                button.click(set_controls(False), None, controls, queue=False)
+                .then(handler, inputs, outputs)
+                .then(set_controls(True), None, controls, queue=False)
+            )
+
+        on_click(start, on_start, [topic, count, difficulty, language])
+        on_click(submit, action("answer"), [answer, chat, engine_state, language])
         for button, name in ((hint, "hint"), (skip, "skip"), (reveal, "reveal")):
-            button.click(action(name), [answer, chat, engine_state, language], outputs)
-        ask.click(action("ask_coach"), [coach_q, chat, engine_state, language], outputs).then(
+            on_click(button, action(name), [answer, chat, engine_state, language])
+        on_click(ask, action("ask_coach"), [coach_q, chat, engine_state, language]).then(
             lambda: "", None, coach_q
         )
 
