@@ -18,7 +18,7 @@ def eval_grading(
     ] = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Rubric only.")] = False,
     show_cases: Annotated[
-        bool, typer.Option("--cases", help="Print every answer's score.")
+        bool, typer.Option("--show-cases", help="Print every answer's score.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -34,6 +34,16 @@ def eval_grading(
         typer.secho(f"Error: {path} not found (run from the project folder).", fg="red", err=True)
         raise typer.Exit(1)
     loaded = load_cases(path)
+    if not no_llm:
+        from coach.llm.client import ModelServerUnavailable, check_server
+
+        try:
+            check_server(settings)
+        except ModelServerUnavailable as exc:
+            # Grading would silently fall back to the rubric: figures labelled "with the
+            # LLM" would be the rubric's.
+            typer.secho(f"Error: {exc}", fg="red", err=True)
+            raise typer.Exit(1) from exc
     try:
         result = evaluate(settings, loaded, use_llm=not no_llm)
     except (StoreError, ReferenceError) as exc:
@@ -47,6 +57,11 @@ def eval_grading(
         + ("rubric + LLM" if not no_llm else "rubric only (--no-llm)")
     )
     typer.echo(text_table(HEADERS, table_rows(result)))
+    if not no_llm:
+        fallbacks = sum(
+            1 for c in result.cases if {"llm_unavailable", "llm_invalid_output"} & set(c.flags)
+        )
+        typer.echo(f"LLM verdict missing (rubric alone) for {fallbacks} of {len(result.cases)}.")
     if show_cases:
         for c in result.cases:
             mark = " " if c.in_band else "!"
