@@ -203,7 +203,9 @@ def test_empty_or_too_long_answers_are_refused_without_losing_state(
     engine = make_engine(settings.model_copy(update={"interview_max_answer_chars": 10}), store)
     run(engine.start())
     assert kinds(run(engine.answer("   "))) == ["notice"]
-    assert kinds(run(engine.answer("x" * 11))) == ["notice"]
+    too_long = run(engine.answer("x" * 11))
+    assert kinds(too_long) == ["notice"]
+    assert "上限是 10" in too_long[0].text, "a Chinese interview says it in Chinese"
     assert store.counts()["answers"] == 0
     assert engine.phase == "awaiting_answer"
 
@@ -308,6 +310,8 @@ def test_actions_outside_a_question_are_refused_politely(
     engine = make_engine(settings, store)
     for action in (engine.answer("x"), engine.hint(), engine.skip(), engine.reveal()):
         assert kinds(run(action)) == ["notice"]
+    english = make_engine(settings, store, language="en")
+    assert run(english.answer("x"))[0].text == "There is no open question: start an interview."
     missing = make_engine(settings, store, topic="no such topic")
     assert kinds(run(missing.start())) == ["error"]
 

@@ -33,6 +33,13 @@ def test_both_languages_have_every_string() -> None:
     assert keys("zh") == keys("en")
 
 
+def test_both_languages_have_every_interview_phrase() -> None:
+    from coach.interview.phrases import _all
+
+    table = _all()
+    assert set(table["zh"]) == set(table["en"])
+
+
 def test_chat_streams_in_place_and_escapes_model_and_candidate_text(
     tmp_path: Path, settings: Settings
 ) -> None:

@@ -99,7 +99,7 @@ class InterviewEngine:
     async def start(self) -> AsyncIterator[Event]:
         """Choose the cards, open a session in the store, ask the first question."""
         if self.phase != "idle":
-            yield Event(kind="notice", text="The interview has already started.")
+            yield Event(kind="notice", text=phrase(self.config.language, "notice_started"))
             return
         store = self.services.store
         cards, relaxed = choose_cards(
@@ -115,8 +115,7 @@ class InterviewEngine:
         if not cards:
             yield Event(
                 kind="error",
-                text=f"No questions for topic {self.config.topic!r}: run `coach ingest`, "
-                "or choose another topic.",
+                text=phrase(self.config.language, "notice_no_topic", topic=self.config.topic),
             )
             return
         self.queue = cards
@@ -129,8 +128,12 @@ class InterviewEngine:
         if relaxed:
             yield Event(
                 kind="notice",
-                text=f"Fewer than {len(cards)} {self.config.difficulty} questions in this "
-                "track: others are mixed in.",
+                text=phrase(
+                    self.config.language,
+                    "notice_relaxed",
+                    count=len(cards),
+                    difficulty=phrase(self.config.language, f"difficulty_{self.config.difficulty}"),
+                ),
             )
         async for event in self._next_main():
             yield event
@@ -139,17 +142,18 @@ class InterviewEngine:
         """Save the answer, grade it, show the grade, then follow up or move on."""
         text = (text or "").strip()
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text="There is no open question: start an interview.")
+            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
             return
         if not text:
-            yield Event(kind="notice", text="The answer is empty: type an answer, or skip.")
+            yield Event(kind="notice", text=phrase(self.config.language, "notice_empty_answer"))
             return
         limit = self.settings.interview_max_answer_chars
         if len(text) > limit:
             yield Event(
                 kind="notice",
-                text=f"The answer has {len(text)} characters; the limit is {limit}. "
-                "Shorten it (your text is still in the box).",
+                text=phrase(
+                    self.config.language, "notice_answer_too_long", length=len(text), limit=limit
+                ),
             )
             return
         index = len(self.turns) - 1
@@ -191,7 +195,7 @@ class InterviewEngine:
         """Main question: reveal key-point labels one more at a time. Follow-up: the
         start of the probed point's explanation."""
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text="There is no open question.")
+            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
             return
         index = len(self.turns) - 1
         turn = self.turns[index]
@@ -219,7 +223,7 @@ class InterviewEngine:
     async def skip(self) -> AsyncIterator[Event]:
         """Leave the question (and its follow-ups); a skipped main question comes back."""
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text="There is no open question.")
+            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
             return
         turn = self.turns[-1]
         self._close(turn, "skipped")
@@ -230,7 +234,7 @@ class InterviewEngine:
         """Show the reference answer with its sources, then move on (an unanswered
         question counts as failed, so it comes back)."""
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text="There is no open question.")
+            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
             return
         index = len(self.turns) - 1
         turn = self.turns[index]
@@ -250,18 +254,23 @@ class InterviewEngine:
         citations. Does not change the interview's phase."""
         question = (question or "").strip()
         if not question:
-            yield Event(kind="notice", text="Type a question for the coach first.")
+            yield Event(
+                kind="notice", text=phrase(self.config.language, "notice_empty_coach_question")
+            )
             return
         if self.services.searcher is None:
-            yield Event(kind="error", text="No index to answer from: run `coach ingest` first.")
+            yield Event(kind="error", text=phrase(self.config.language, "error_no_index"))
             return
         try:
             hits = self.services.searcher.search(question, self.settings.interview_coach_k)
         except Exception as exc:
-            yield Event(kind="error", text=f"Search failed ({type(exc).__name__}: {exc}).")
+            error = f"{type(exc).__name__}: {exc}"
+            yield Event(
+                kind="error", text=phrase(self.config.language, "error_search", error=error)
+            )
             return
         if not hits:
-            yield Event(kind="coach", text="Nothing in the material matches that question.")
+            yield Event(kind="coach", text=phrase(self.config.language, "coach_no_match"))
             return
         sources = [h.source for h in hits]
         context = "\n\n".join(
