@@ -99,7 +99,7 @@ class InterviewEngine:
     async def start(self) -> AsyncIterator[Event]:
         """Choose the cards, open a session in the store, ask the first question."""
         if self.phase != "idle":
-            yield Event(kind="notice", text=phrase(self.config.language, "notice_started"))
+            yield Event(kind="notice", text=self._say("notice_started"))
             return
         store = self.services.store
         cards, relaxed = choose_cards(
@@ -115,7 +115,7 @@ class InterviewEngine:
         if not cards:
             yield Event(
                 kind="error",
-                text=phrase(self.config.language, "notice_no_topic", topic=self.config.topic),
+                text=self._say("notice_no_topic", topic=self.config.topic),
             )
             return
         self.queue = cards
@@ -128,11 +128,10 @@ class InterviewEngine:
         if relaxed:
             yield Event(
                 kind="notice",
-                text=phrase(
-                    self.config.language,
+                text=self._say(
                     "notice_relaxed",
                     count=len(cards),
-                    difficulty=phrase(self.config.language, f"difficulty_{self.config.difficulty}"),
+                    difficulty=self._say(f"difficulty_{self.config.difficulty}"),
                 ),
             )
         async for event in self._next_main():
@@ -142,18 +141,16 @@ class InterviewEngine:
         """Save the answer, grade it, show the grade, then follow up or move on."""
         text = (text or "").strip()
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
+            yield Event(kind="notice", text=self._say("notice_no_open_question"))
             return
         if not text:
-            yield Event(kind="notice", text=phrase(self.config.language, "notice_empty_answer"))
+            yield Event(kind="notice", text=self._say("notice_empty_answer"))
             return
         limit = self.settings.interview_max_answer_chars
         if len(text) > limit:
             yield Event(
                 kind="notice",
-                text=phrase(
-                    self.config.language, "notice_answer_too_long", length=len(text), limit=limit
-                ),
+                text=self._say("notice_answer_too_long", length=len(text), limit=limit),
             )
             return
         index = len(self.turns) - 1
@@ -195,35 +192,34 @@ class InterviewEngine:
         """Main question: reveal key-point labels one more at a time. Follow-up: the
         start of the probed point's explanation."""
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
+            yield Event(kind="notice", text=self._say("notice_no_open_question"))
             return
         index = len(self.turns) - 1
         turn = self.turns[index]
         card = self.services.cards_by_id[turn.card_id]
-        language = self.config.language
         turn.hints += 1
         if turn.kind == "main" and card.key_points:
             shown = card.key_points[: turn.hints]
             labels = "、".join(f"「{p.label}」" for p in shown)
-            text = phrase(language, "hint_main", labels=labels)
+            text = self._say("hint_main", labels=labels)
             remaining = len(card.key_points) - len(shown)
             if remaining > 0:
-                text += phrase(language, "hint_more", remaining=remaining)
+                text += self._say("hint_more", remaining=remaining)
             elif turn.hints > len(card.key_points):
-                text = phrase(language, "hint_none")
+                text = self._say("hint_none")
         elif turn.kind == "follow_up" and turn.targets:
             point = next((p for p in card.key_points if p.label == turn.targets[0]), None)
             cut = self.settings.interview_hint_chars
             body = point.explanation if point and point.explanation else turn.targets[0]
-            text = phrase(language, "hint_follow_up", text=body[:cut] + "…")
+            text = self._say("hint_follow_up", text=body[:cut] + "…")
         else:
-            text = phrase(language, "hint_none")
+            text = self._say("hint_none")
         yield Event(kind="hint", text=text, turn=index)
 
     async def skip(self) -> AsyncIterator[Event]:
         """Leave the question (and its follow-ups); a skipped main question comes back."""
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
+            yield Event(kind="notice", text=self._say("notice_no_open_question"))
             return
         turn = self.turns[-1]
         self._close(turn, "skipped")
@@ -234,7 +230,7 @@ class InterviewEngine:
         """Show the reference answer with its sources, then move on (an unanswered
         question counts as failed, so it comes back)."""
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
-            yield Event(kind="notice", text=phrase(self.config.language, "notice_no_open_question"))
+            yield Event(kind="notice", text=self._say("notice_no_open_question"))
             return
         index = len(self.turns) - 1
         turn = self.turns[index]
@@ -254,29 +250,25 @@ class InterviewEngine:
         citations. Does not change the interview's phase."""
         question = (question or "").strip()
         if not question:
-            yield Event(
-                kind="notice", text=phrase(self.config.language, "notice_empty_coach_question")
-            )
+            yield Event(kind="notice", text=self._say("notice_empty_coach_question"))
             return
         if self.services.searcher is None:
-            yield Event(kind="error", text=phrase(self.config.language, "error_no_index"))
+            yield Event(kind="error", text=self._say("error_no_index"))
             return
         try:
             hits = self.services.searcher.search(question, self.settings.interview_coach_k)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            yield Event(
-                kind="error", text=phrase(self.config.language, "error_search", error=error)
-            )
+            yield Event(kind="error", text=self._say("error_search", error=error))
             return
         if not hits:
-            yield Event(kind="coach", text=phrase(self.config.language, "coach_no_match"))
+            yield Event(kind="coach", text=self._say("coach_no_match"))
             return
         sources = [h.source for h in hits]
         context = "\n\n".join(
             f"[{i}] {h.title} ({h.source})\n{h.text}" for i, h in enumerate(hits, 1)
         )
-        values = {"language": self._language_name(), "context": context, "question": question}
+        values = {"language": self._say("language_name"), "context": context, "question": question}
         text = ""
         async for partial, failure in self._stream(
             load_prompt("interview_coach"), values, self.settings.interview_coach_max_tokens
@@ -326,7 +318,7 @@ class InterviewEngine:
             return
         card = self.queue[self.index]
         values = {
-            "language": self._language_name(),
+            "language": self._say("language_name"),
             "topic": card.topic,
             "difficulty": difficulty_of(card, self.settings),
             "question": card.question,
@@ -351,14 +343,13 @@ class InterviewEngine:
 
     async def _ask_follow_up(self, card: QuestionCard, targets: list[str]) -> AsyncIterator[Event]:
         main = next(t for t in reversed(self.turns) if t.kind == "main")
-        language = self.config.language
-        aspect = targets[0] if targets else phrase(language, "depth_aspect")
+        aspect = targets[0] if targets else self._say("depth_aspect")
         if targets:
-            fallback = phrase(language, "follow_up_fallback", aspect=aspect)
+            fallback = self._say("follow_up_fallback", aspect=aspect)
         else:
-            fallback = phrase(language, "depth_follow_up_fallback")
+            fallback = self._say("depth_follow_up_fallback")
         values = {
-            "language": self._language_name(),
+            "language": self._say("language_name"),
             "question": main.text,
             "answer": main.answer or "",
             "aspect": aspect,
@@ -490,8 +481,9 @@ class InterviewEngine:
         self._told_model_down = True
         return [Event(kind="notice", text=failure or unavailable_message(self.settings))]
 
-    def _language_name(self) -> str:
-        return phrase(self.config.language, "language_name")
+    def _say(self, key: str, **values: object) -> str:
+        """The engine's own sentence ``key`` in the interview's language."""
+        return phrase(self.config.language, key, **values)
 
 
 def _takes_max_tokens(model: BaseChatModel) -> bool:
