@@ -5,7 +5,7 @@ grader that returns real ``Grade`` objects, and a searcher returning fixed hits.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -83,12 +83,34 @@ class KeywordGrader:
     """Covered = the label appears in the answer. Records every call."""
 
     def __init__(
-        self, cards: list[QuestionCard], fail: bool = False, flags: list[str] | None = None
+        self,
+        cards: list[QuestionCard],
+        fail: bool = False,
+        flags: list[str] | None = None,
+        *,
+        provisional: bool = False,
     ):
         self.cards = {c.id: c for c in cards}
         self.calls: list[dict[str, Any]] = []
         self.fail = fail
         self.flags = flags or []
+        self.provisional = provisional
+        """Like the real grader with the LLM on: a rubric grade (score halved, feedback
+        'provisional') before the final one."""
+
+    async def astages(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> AsyncIterator[tuple[Grade, bool]]:
+        grade = await self.agrade(question, answer, reference=reference, card_id=card_id)
+        if self.provisional:
+            first = grade.model_copy(update={"score": grade.score / 2, "feedback": "provisional"})
+            yield first, False
+        yield grade, True
 
     async def agrade(
         self,

@@ -209,3 +209,19 @@ def test_parse_verdict_tolerates_fences_and_rejects_out_of_range() -> None:
     assert parse_verdict("```json\n" + _verdict() + "\n```").score == 6
     with pytest.raises(ValueError):
         parse_verdict(_verdict(score=42))
+
+
+def test_schema_sent_to_vllm_is_closed_and_has_no_per_point_reason() -> None:
+    """Guided decoding writes only these fields: a free-text reason per point was about
+    half of a CPU judge's tokens and nothing read it."""
+    from coach.grading.judge import response_format
+
+    schema = response_format()["json_schema"]["schema"]
+    assert schema["additionalProperties"] is False
+    point = schema["$defs"]["PointClaim"]
+    assert set(point["properties"]) == {"index", "verdict"}
+    assert point["additionalProperties"] is False
+    # a server without guided decoding may still send reasons: they are ignored
+    reply = '{"points": [{"index": 1, "verdict": "covered", "reason": "ok"}], "correctness": 8,'
+    reply += ' "depth": 6, "clarity": 7, "score": 7}'
+    assert parse_verdict(reply).points[0].verdict == "covered"

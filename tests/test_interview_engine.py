@@ -197,6 +197,25 @@ def test_answer_is_saved_before_grading_and_survives_a_grader_crash(
     assert len(store.answers_for(engine.turns[0].question_id)) == 2
 
 
+def test_rubric_grade_is_shown_first_and_the_final_grade_is_what_counts(
+    settings: Settings, store: HistoryStore
+) -> None:
+    grader = KeywordGrader(CARDS, provisional=True)
+    engine = make_engine(settings, store, grader=grader, questions=1)
+    run(engine.start())
+    events = run(engine.answer("dropout and augmentation"))
+    grades = [e for e in events if e.kind == "grade"]
+    assert [e.done for e in grades] == [False, True], "provisional first, then final"
+    assert grades[0].grade.feedback == "provisional"
+    final = grades[1].grade
+    assert final.feedback != "provisional" and final.score == 2 * grades[0].grade.score
+    assert kinds(events)[:2] == ["grading", "grade"], "done_only sees the final grade alone"
+    assert len(grader.calls) == 1, "one grading, two stages"
+    saved = store.answers_for(engine.turns[0].question_id)
+    assert saved[0]["grade"] == final, "the store keeps the final grade"
+    assert engine.turns[0].grade == final and engine.main_score == final.score
+
+
 def test_empty_or_too_long_answers_are_refused_without_losing_state(
     settings: Settings, store: HistoryStore
 ) -> None:

@@ -73,6 +73,29 @@ def test_chat_streams_in_place_and_escapes_model_and_candidate_text(
     assert any("❌ 遗漏：calibration" in c for c in contents)
 
 
+def test_provisional_grade_is_replaced_in_place_by_the_final_one(
+    tmp_path: Path, settings: Settings
+) -> None:
+    services = Services(
+        settings=settings,
+        cards=CARDS,
+        grader=KeywordGrader(CARDS, provisional=True),
+        store=HistoryStore(tmp_path / "h.sqlite3", settings),
+        chat_model=None,
+    )
+    engine = InterviewEngine(services, InterviewConfig(topic="推理与部署", questions=1))
+    chat: list[dict] = []
+    collect(stream_into_chat(engine.start(), engine, "zh", chat))
+    asked = len(chat)
+    updates = collect(stream_into_chat(engine.answer("int8"), engine, "zh", chat))
+    grade_message = [u[0][asked]["content"] for u in updates]
+    assert grade_message[0].startswith("评分中")
+    assert any("得分：2.5/10" in m and "模型正在复核" in m for m in grade_message)
+    final = chat[asked]["content"]
+    assert "得分：5.0/10" in final and "模型正在复核" not in final, "replaced in place"
+    assert sum("得分" in m["content"] for m in chat) == 1, "one grade message per answer"
+
+
 def test_batch_tab_grades_through_coach_batch_and_offers_both_files(
     tmp_path: Path, settings: Settings
 ) -> None:

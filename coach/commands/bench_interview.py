@@ -32,5 +32,6 @@ def bench_interview(
         )
     for g in result.grades:
         flags = f"  flags {','.join(g.flags)}" if g.flags else ""
-        typer.echo(f"turn {g.turn} grade {g.grade_s:.2f}s  score {g.score:.1f}{flags}")
+        first = "" if g.first_grade_s is None else f"rubric grade {g.first_grade_s:.2f}s  "
+        typer.echo(f"turn {g.turn} {first}final grade {g.grade_s:.2f}s  score {g.score:.1f}{flags}")
     typer.echo(json.dumps(result.summary()))

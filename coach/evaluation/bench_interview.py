@@ -1,6 +1,7 @@
 """How long a candidate waits in a mock interview: time to the first streamed token of
 a question or follow-up, time to the whole question, and time from submitting an answer
-to its grade. Runs the real engine against the configured model server and index; the
+to its grade (the rubric's provisional grade, then the final one with the judge's
+verdict). Runs the real engine against the configured model server and index; the
 history goes to a throw-away store so the user's own history is untouched."""
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Timing(BaseModel):
 
 class GradeTiming(BaseModel):
     turn: int
+    first_grade_s: float | None = None
+    """When the rubric's provisional grade was shown (None: no judge, the grade is final)."""
     grade_s: float
     score: float
     flags: list[str]
@@ -48,6 +51,9 @@ class InterviewBench(BaseModel):
         return {
             "first_token_s_median": median(first),
             "question_complete_s_median": median([q.complete_s for q in self.questions]),
+            "first_grade_s_median": median(
+                [g.first_grade_s for g in self.grades if g.first_grade_s is not None]
+            ),
             "grade_s_median": median([g.grade_s for g in self.grades]),
             "grade_s_max": max((g.grade_s for g in self.grades), default=None),
         }
@@ -59,6 +65,7 @@ async def _timed(
     started = time.perf_counter()
     first: float | None = None
     grading_started = started
+    provisional: float | None = None
     async for event in events:
         now = time.perf_counter() - started
         if event.kind in ("question", "follow_up"):
@@ -69,11 +76,14 @@ async def _timed(
                     Timing(turn=turn, kind=event.kind, first_token_s=first, complete_s=now)
                 )
         elif event.kind == "grading":
-            grading_started = time.perf_counter()
+            grading_started, provisional = time.perf_counter(), None
+        elif event.kind == "grade" and not event.done:
+            provisional = time.perf_counter() - grading_started
         elif event.kind == "grade" and event.grade is not None:
             grades.append(
                 GradeTiming(
                     turn=turn,
+                    first_grade_s=provisional,
                     grade_s=time.perf_counter() - grading_started,
                     score=event.grade.score,
                     flags=event.grade.flags,

@@ -10,6 +10,7 @@ flag and a note, so nothing the user wrote is lost.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from coach.config import Settings, get_settings
@@ -46,20 +47,21 @@ class Grader:
 
             self.judge = Judge(self.settings, chat_model=chat_model)
 
-    async def agrade(
+    async def astages(
         self,
         question: str,
         answer: str,
         *,
         reference: str | None = None,
         card_id: str | None = None,
-    ) -> Grade:
-        """Grade ``answer`` to ``question``.
+    ) -> AsyncIterator[tuple[Grade, bool]]:
+        """``(grade, final)`` pairs: with the LLM on, first the rubric's grade (seconds),
+        then the rubric combined with the judge's verdict (on a CPU server, a minute or
+        more); without it, only the rubric's grade, final.
 
-        ``reference``: a user-given reference answer (its key points are extracted like a
-        card's; nothing is retrieved). ``card_id``: grade against that card. Otherwise the
-        card is found by retrieval from ``question`` (flag ``no_matching_card`` when none
-        matches well). Never raises for model-server trouble: falls back to the rubric.
+        Why: a candidate in a mock interview should not stare at a spinner while a CPU
+        model writes its verdict; the checkable evidence can be shown at once and the
+        judge's refinement replaces it when it comes.
         """
         from coach.grading.combine import combine
 
@@ -68,11 +70,35 @@ class Grader:
         )
         rubric_result = await asyncio.to_thread(self.rubric.grade, question, answer, ref)
         if self.judge is None:
-            return combine(rubric_result, None, self.settings, notes=[])
+            yield combine(rubric_result, None, self.settings, notes=[]), True
+            return
+        yield combine(rubric_result, None, self.settings, notes=[]), False
         verdict, notes, flags = await self.judge.ajudge(question, answer, ref, rubric_result)
         grade = combine(rubric_result, verdict, self.settings, notes=notes)
         grade.flags.extend(f for f in flags if f not in grade.flags)
-        return grade
+        yield grade, True
+
+    async def agrade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> Grade:
+        """Grade ``answer`` to ``question``: the final grade of ``astages``.
+
+        ``reference``: a user-given reference answer (its key points are extracted like a
+        card's; nothing is retrieved). ``card_id``: grade against that card. Otherwise the
+        card is found by retrieval from ``question`` (flag ``no_matching_card`` when none
+        matches well). Never raises for model-server trouble: falls back to the rubric.
+        """
+        async for grade, final in self.astages(
+            question, answer, reference=reference, card_id=card_id
+        ):
+            if final:
+                return grade
+        raise AssertionError("astages ends with a final grade")  # pragma: no cover
 
     def grade(
         self,

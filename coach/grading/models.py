@@ -7,6 +7,7 @@ somewhere downstream.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -89,3 +90,17 @@ class AsyncGrader(Protocol):
         reference: str | None = None,
         card_id: str | None = None,
     ) -> Grade: ...
+
+
+class StagedGrader(AsyncGrader, Protocol):
+    """What the interview engine needs: ``agrade`` plus ``astages``, which yields the
+    rubric's grade before the judge's (see ``grader.Grader.astages``)."""
+
+    def astages(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+    ) -> AsyncIterator[tuple[Grade, bool]]: ...

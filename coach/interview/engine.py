@@ -23,7 +23,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from coach.config import Settings
 from coach.corpus.models import KeyPoint, QuestionCard
-from coach.grading.models import AsyncGrader, Grade
+from coach.grading.models import Grade, StagedGrader
 from coach.interview.checks import usable_question
 from coach.interview.models import Event, InterviewConfig, Phase, Turn
 from coach.interview.phrases import phrase
@@ -46,7 +46,7 @@ class Services:
 
     settings: Settings
     cards: Sequence[QuestionCard]
-    grader: AsyncGrader
+    grader: StagedGrader
     store: HistoryStore
     chat_model: BaseChatModel | None = None
     """None: no model at all (questions use the cards' own text)."""
@@ -161,8 +161,11 @@ class InterviewEngine:
         turn.answer = text
         yield Event(kind="grading", turn=index)
         card = self.services.cards_by_id[turn.card_id]
+        grade: Grade | None = None
         try:
-            grade = await self._grade(turn, card, text)
+            async for grade, final in self._grades(turn, card, text):
+                if not final:  # the rubric's grade while the judge writes its verdict
+                    yield Event(kind="grade", grade=grade, turn=index, done=False)
         except Exception as exc:  # the grader must not take the answer down with it
             message = f"Grading failed ({type(exc).__name__}: {exc})."
             store.add_grade_error(turn.answer_id, message)
@@ -172,6 +175,7 @@ class InterviewEngine:
                 turn=index,
             )
             return
+        assert grade is not None, "a grader's stages end with a final grade"
         store.add_grade(turn.answer_id, grade)
         store.set_outcome(turn.question_id, "answered")
         turn.grade = grade
@@ -390,13 +394,21 @@ class InterviewEngine:
         self.phase = "awaiting_follow_up"
         yield Event(kind="follow_up", text=text, turn=index)
 
-    async def _grade(self, turn: Turn, card: QuestionCard, text: str) -> Grade:
+    async def _grades(
+        self, turn: Turn, card: QuestionCard, text: str
+    ) -> AsyncIterator[tuple[Grade, bool]]:
+        """A follow-up is graded against the points it probed, a main question against
+        its card."""
         grader = self.services.grader
         if turn.kind == "follow_up" and turn.targets:
             points = [p for p in card.key_points if p.label in turn.targets]
             if points:
-                return await grader.agrade(turn.text, text, reference=reference_from_points(points))
-        return await grader.agrade(card.question, text, card_id=card.id)
+                stages = grader.astages(turn.text, text, reference=reference_from_points(points))
+                async for stage in stages:
+                    yield stage
+                return
+        async for stage in grader.astages(card.question, text, card_id=card.id):
+            yield stage
 
     def _close(self, turn: Turn, outcome: str) -> None:
         store = self.services.store

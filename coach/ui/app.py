@@ -64,7 +64,7 @@ async def stream_into_chat(
     """Apply engine events to the chat; yields (chat, graded, finished) after each.
 
     Streamed messages are updated in place; the 'grading…' placeholder is replaced by
-    the grade (or the error)."""
+    the rubric's provisional grade, then by the final grade (or the error)."""
     live: dict[str, int] = {}
     placeholder: int | None = None
     graded = finished = False
@@ -76,7 +76,8 @@ async def stream_into_chat(
                 del live[event.kind]
         elif event.kind in ("grade", "error") and placeholder is not None:
             chat[placeholder]["content"] = content
-            placeholder = None
+            if event.done:  # a provisional grade keeps its place for the final one
+                placeholder = None
         else:
             chat.append({"role": "assistant", "content": content})
             if event.kind in STREAMED and not event.done:

@@ -25,7 +25,8 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def render_grade(grade: Grade, lang: Lang) -> str:
+def render_grade(grade: Grade, lang: Lang, *, final: bool = True) -> str:
+    """``final=False``: the rubric's grade shown while the model reviews the answer."""
     s = grade.sub_scores
     lines = [
         t(lang, "score", score=_fmt(grade.score)),
@@ -49,6 +50,8 @@ def render_grade(grade: Grade, lang: Lang) -> str:
         lines.append(t(lang, "feedback", text=esc(grade.feedback)))
     if "llm_unavailable" in grade.flags:
         lines.append(t(lang, "graded_by_rubric"))
+    if not final:
+        lines.append(t(lang, "judge_reviewing"))
     return "\n\n".join(lines)
 
 
@@ -66,7 +69,7 @@ def render_event(event: Event, engine: InterviewEngine, lang: Lang) -> str:
     if kind == "grading":
         return t(lang, "grading")
     if kind == "grade" and event.grade is not None:
-        return render_grade(event.grade, lang)
+        return render_grade(event.grade, lang, final=event.done)
     if kind == "reference":
         body = f"{t(lang, 'reference')}\n\n{esc(event.text)}"
         return body + "\n\n" + t(lang, "sources", sources=esc(", ".join(event.sources)))
