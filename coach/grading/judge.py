@@ -63,6 +63,21 @@ def response_format() -> dict[str, Any]:
     }
 
 
+def judge_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
+    """The judge's chat model: its token budget, timeout and JSON schema. ``overrides``
+    go to ``make_chat_model`` (the grading benchmark passes a recording HTTP client, so
+    it measures the very requests grading sends)."""
+    from coach.llm.client import make_chat_model
+
+    params: dict[str, Any] = {
+        "max_tokens": settings.grading_judge_max_tokens,
+        "timeout": settings.grading_judge_timeout or settings.llm_timeout,
+        "max_retries": 0,  # tenacity retries, with backoff, in one visible place
+        "extra_body": {"response_format": response_format()},
+    }
+    return make_chat_model(settings, **{**params, **overrides})
+
+
 def escape_answer(answer: str, max_chars: int) -> str:
     """The candidate's text as inert data: no tag can close the delimiter."""
     text = answer if len(answer) <= max_chars else answer[:max_chars] + " …(truncated)"
@@ -94,16 +109,7 @@ class Judge:
     @property
     def model(self) -> BaseChatModel:
         if self._model is None:
-            from coach.llm.client import make_chat_model
-
-            s = self.settings
-            self._model = make_chat_model(
-                s,
-                max_tokens=s.grading_judge_max_tokens,
-                timeout=s.grading_judge_timeout or s.llm_timeout,
-                max_retries=0,  # tenacity retries, with backoff, in one visible place
-                extra_body={"response_format": response_format()},
-            )
+            self._model = judge_chat_model(self.settings)
         return self._model
 
     def messages(
