@@ -105,6 +105,7 @@ def test_interview_turn_batch_download_and_no_script_runs(
     chat.get_by_text("得分").wait_for(timeout=LONG)
     chat.get_by_text("追问").wait_for(timeout=LONG)
     text = chat.inner_text()
+    assert "模型正在复核" not in text, "the rubric's first grade was replaced by the final one"
     assert "<script>window.__xss = 1</script>" in text, "the typed markup is shown as text"
     assert page.evaluate("window.__xss") is None, "nothing typed was executed"
     assert chat.locator("script").count() == 0 and chat.locator("img[src=x]").count() == 0
