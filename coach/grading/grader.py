@@ -93,12 +93,13 @@ class Grader:
         card is found by retrieval from ``question`` (flag ``no_matching_card`` when none
         matches well). Never raises for model-server trouble: falls back to the rubric.
         """
-        async for grade, final in self.astages(
-            question, answer, reference=reference, card_id=card_id
-        ):
-            if final:
-                return grade
-        raise AssertionError("astages ends with a final grade")  # pragma: no cover
+        stages = [
+            grade
+            async for grade, _final in self.astages(
+                question, answer, reference=reference, card_id=card_id
+            )
+        ]
+        return stages[-1]  # the final one; consumed to the end so the generator closes
 
     def grade(
         self,
