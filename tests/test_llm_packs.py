@@ -138,6 +138,8 @@ def test_server_command_and_env(monkeypatch: pytest.MonkeyPatch):
         "--swap-space 1",
     ):
         assert piece in joined
+    compact = cmd[cmd.index("--structured-outputs-config") + 1]
+    assert json.loads(compact) == {"backend": "xgrammar", "disable_any_whitespace": True}
     env = srv.server_env(settings)
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "2" and env["HF_HUB_OFFLINE"] == "1"
     assert env["VLLM_NO_USAGE_STATS"] == "1"

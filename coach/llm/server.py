@@ -114,6 +114,8 @@ def server_command(
         cmd.append("--enforce-eager")
     if settings.vllm_compilation_config:
         cmd += ["--compilation-config", settings.vllm_compilation_config]
+    if settings.vllm_structured_outputs_config:
+        cmd += ["--structured-outputs-config", settings.vllm_structured_outputs_config]
     return cmd + list(settings.vllm_extra_args)
 
 
