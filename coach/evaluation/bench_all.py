@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from coach.config import Settings
 from coach.evaluation.report import fmt, text_table
+
+if TYPE_CHECKING:
+    from coach.evaluation.bench_grade import LLMBench
 
 HEADERS = ("benchmark", "coach", "baseline", "ratio", "detail")
 
@@ -108,18 +112,35 @@ def grade_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
                 detail=f"{r.answers} answers, concurrency {r.concurrency}",
             )
         )
-    if m := result.llm:
-        if m.skipped or not (m.batch and m.direct):
-            reason = (m.skipped or "no figures").removeprefix("LLM part skipped: ")
-            lines += _skipped("LLM batch grading: tokens/s", reason)
-        else:
+    if result.llm:
+        lines += llm_lines(result.llm)
+    return lines
+
+
+def llm_lines(m: LLMBench) -> list[BenchLine]:
+    """The batch against the direct load (the target ratio), then one at a time."""
+    lines: list[BenchLine] = []
+    if m.skipped or not (m.batch and m.direct):
+        reason = (m.skipped or "no figures").removeprefix("LLM part skipped: ")
+        lines += _skipped("LLM batch grading: tokens/s", reason)
+    else:
+        lines.append(
+            BenchLine(
+                benchmark="LLM batch grading: tokens/s",
+                coach=fmt(m.batch.completion_tokens_per_second, 1),
+                baseline=fmt(m.direct.completion_tokens_per_second, 1) + " direct load",
+                ratio=fmt(m.ratio_batch_to_direct, 2),
+                detail=f"{m.model}, {m.answers} answers, concurrency {m.concurrency}",
+            )
+        )
+        if m.sequential:
             lines.append(
                 BenchLine(
-                    benchmark="LLM batch grading: tokens/s",
-                    coach=fmt(m.batch.completion_tokens_per_second, 1),
-                    baseline=fmt(m.direct.completion_tokens_per_second, 1) + " direct load",
-                    ratio=fmt(m.ratio_batch_to_direct, 2),
-                    detail=f"{m.model}, {m.answers} answers, concurrency {m.concurrency}",
+                    benchmark="LLM one at a time: tokens/s",
+                    coach="–",
+                    baseline=fmt(m.sequential.completion_tokens_per_second, 1) + " one at a time",
+                    ratio=fmt(m.speedup_direct_over_sequential, 2),
+                    detail="the same requests replayed sequentially; ratio: direct / this",
                 )
             )
     return lines
