@@ -289,8 +289,11 @@ class Settings(BaseSettings):
     """The LLM may raise the rubric's score by at most this many points."""
     grading_judge_max_tokens: int = 900
     """Completion budget of one judge call (the JSON verdict for ~12 points)."""
-    grading_judge_timeout: float | None = None
-    """Seconds for one judge call; default ``llm_timeout``."""
+    grading_judge_timeout: float = 600.0
+    """Seconds for one judge call, including its wait behind the other calls of a batch
+    (``batch_concurrency``): on this 2-core CPU server four concurrent 1.5B judge calls
+    take about four minutes each, so the 120 s ``llm_timeout`` made every one of them
+    time out and fall back to the rubric. A refused connection still fails at once."""
     grading_judge_attempts: int = 2
     """Tries for a judge call that times out or cannot connect (tenacity, with backoff)."""
     grading_judge_backoff: float = 1.0

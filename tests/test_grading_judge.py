@@ -225,3 +225,12 @@ def test_schema_sent_to_vllm_is_closed_and_has_no_per_point_reason() -> None:
     reply = '{"points": [{"index": 1, "verdict": "covered", "reason": "ok"}], "correctness": 8,'
     reply += ' "depth": 6, "clarity": 7, "score": 7}'
     assert parse_verdict(reply).points[0].verdict == "covered"
+
+
+def test_judge_waits_for_its_own_timeout_not_the_chat_timeout(settings: Settings) -> None:
+    """A batch's judge calls queue behind each other on a CPU server: the chat timeout
+    (120 s) made four concurrent 1.5B calls all fall back to the rubric."""
+    from coach.grading.judge import judge_chat_model
+
+    tuned = settings.model_copy(update={"llm_timeout": 120.0, "grading_judge_timeout": 600.0})
+    assert judge_chat_model(tuned).request_timeout == 600.0

@@ -60,6 +60,7 @@ def app_url(indexed_dir: Path, vllm_server, monkeypatch: pytest.MonkeyPatch) -> 
     # Bound one judge call on a loaded 2-core machine (seen: 146 s, then invalid JSON);
     # past it the grader falls back to the rubric and the UI still shows a grade.
     monkeypatch.setenv("COACH_LLM_TIMEOUT", "90")
+    monkeypatch.setenv("COACH_GRADING_JUDGE_TIMEOUT", "90")
     monkeypatch.setenv("COACH_LLM_MAX_RETRIES", "0")
     get_settings.cache_clear()
     app, url = launch(get_settings(), port=free_port(), block=False)

@@ -232,7 +232,7 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
     # Load the embedding model first so the timed batch measures grading, not loading.
     await Grader(settings, use_llm=False).agrade(rows[0].question, rows[0].answer)
     recorder = WireRecorder()
-    async with recorder.client(settings.llm_timeout) as http_client:
+    async with recorder.client(settings.grading_judge_timeout) as http_client:
         grader = Grader(
             settings,
             use_llm=True,
@@ -263,7 +263,7 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
     client = AsyncOpenAI(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key,
-        timeout=settings.llm_timeout,
+        timeout=settings.grading_judge_timeout,  # the judge's own wait, queueing included
         max_retries=0,
     )
     async with client:

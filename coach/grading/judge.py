@@ -71,7 +71,7 @@ def judge_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
 
     params: dict[str, Any] = {
         "max_tokens": settings.grading_judge_max_tokens,
-        "timeout": settings.grading_judge_timeout or settings.llm_timeout,
+        "timeout": settings.grading_judge_timeout,
         "max_retries": 0,  # tenacity retries, with backoff, in one visible place
         "extra_body": {"response_format": response_format()},
     }
