@@ -234,3 +234,10 @@ def test_judge_waits_for_its_own_timeout_not_the_chat_timeout(settings: Settings
 
     tuned = settings.model_copy(update={"llm_timeout": 120.0, "grading_judge_timeout": 600.0})
     assert judge_chat_model(tuned).request_timeout == 600.0
+
+
+def test_judge_model_keeps_its_schema_when_a_caller_adds_to_the_body(settings: Settings) -> None:
+    from coach.grading.judge import judge_chat_model, response_format
+
+    model = judge_chat_model(settings, extra_body={"cache_salt": "s"})
+    assert model.extra_body == {"response_format": response_format(), "cache_salt": "s"}

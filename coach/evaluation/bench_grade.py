@@ -31,7 +31,7 @@ from coach.batch.models import BatchReport, BatchRow
 from coach.batch.reader import read_batch
 from coach.batch.run import arun_batch
 from coach.config import Settings
-from coach.grading.judge import judge_chat_model, response_format
+from coach.grading.judge import judge_chat_model
 from coach.grading.models import AsyncGrader
 from coach.llm.client import ModelServerUnavailable, check_server
 
@@ -239,10 +239,7 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
             chat_model=judge_chat_model(
                 settings,
                 http_async_client=http_client,
-                extra_body={
-                    "response_format": response_format(),
-                    "cache_salt": cache_salt("batch"),
-                },
+                extra_body={"cache_salt": cache_salt("batch")},
             ),
         )
         report = await _batch_in_scratch(rows, settings, grader, concurrency, use_llm=True)

@@ -69,10 +69,9 @@ class Grader:
             self.references.find, question, reference=reference, card_id=card_id
         )
         rubric_result = await asyncio.to_thread(self.rubric.grade, question, answer, ref)
+        yield combine(rubric_result, None, self.settings, notes=[]), self.judge is None
         if self.judge is None:
-            yield combine(rubric_result, None, self.settings, notes=[]), True
             return
-        yield combine(rubric_result, None, self.settings, notes=[]), False
         verdict, notes, flags = await self.judge.ajudge(question, answer, ref, rubric_result)
         grade = combine(rubric_result, verdict, self.settings, notes=notes)
         grade.flags.extend(f for f in flags if f not in grade.flags)

@@ -65,15 +65,17 @@ def response_format() -> dict[str, Any]:
 
 def judge_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
     """The judge's chat model: its token budget, timeout and JSON schema. ``overrides``
-    go to ``make_chat_model`` (the grading benchmark passes a recording HTTP client, so
-    it measures the very requests grading sends)."""
+    go to ``make_chat_model``, an ``extra_body`` one joining the schema (the grading
+    benchmark passes a recording HTTP client and a cache salt, so it measures the very
+    requests grading sends)."""
     from coach.llm.client import make_chat_model
 
+    extra_body = {"response_format": response_format(), **overrides.pop("extra_body", {})}
     params: dict[str, Any] = {
         "max_tokens": settings.grading_judge_max_tokens,
         "timeout": settings.grading_judge_timeout,
         "max_retries": 0,  # tenacity retries, with backoff, in one visible place
-        "extra_body": {"response_format": response_format()},
+        "extra_body": extra_body,
     }
     return make_chat_model(settings, **{**params, **overrides})
 

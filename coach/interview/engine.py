@@ -400,14 +400,12 @@ class InterviewEngine:
         """A follow-up is graded against the points it probed, a main question against
         its card."""
         grader = self.services.grader
-        if turn.kind == "follow_up" and turn.targets:
-            points = [p for p in card.key_points if p.label in turn.targets]
-            if points:
-                stages = grader.astages(turn.text, text, reference=reference_from_points(points))
-                async for stage in stages:
-                    yield stage
-                return
-        async for stage in grader.astages(card.question, text, card_id=card.id):
+        points = [p for p in card.key_points if p.label in turn.targets]
+        if turn.kind == "follow_up" and points:
+            stages = grader.astages(turn.text, text, reference=reference_from_points(points))
+        else:
+            stages = grader.astages(card.question, text, card_id=card.id)
+        async for stage in stages:
             yield stage
 
     def _close(self, turn: Turn, outcome: str) -> None:
