@@ -20,7 +20,10 @@ LimitOption = Annotated[
     typer.Option(
         "--limit",
         min=1,
-        help="Grade a seeded random sample of N answers (the LLM is slow on CPU).",
+        help=(
+            "Grade only N answers per set (the LLM is slow on CPU): a seeded random sample "
+            "of Mohler, the first N of the grading set (whole cards, every kind)."
+        ),
     ),
 ]
 LlmOption = Annotated[

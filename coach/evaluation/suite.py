@@ -33,7 +33,8 @@ class EvalOptions(BaseModel):
     use_llm: bool = True
     """Grade with the LLM too (when a server answers); ``--no-llm`` for rubric only."""
     limit: int | None = Field(default=None, ge=1)
-    """Grade a seeded random sample of this many answers per human-scored set."""
+    """Grade this many answers per set: a seeded random sample of a human-scored set, the
+    first N of the grading set (it is written card by card, so these are whole cards)."""
     progress: bool = True
     retrieval_cases: Path | None = None
     """Default: ``<eval_dir>/retrieval.jsonl``."""
