@@ -185,7 +185,7 @@ def test_grading_part_reports_per_kind_and_skips_llm_with_reason(
     assert "### rubric" in text
     # 3 of 4 in band; the "fooled" wrong answer is listed with its band.
     assert "| all | 4 |" in text and "| 0.75 |" in text
-    assert "g4 (wrong): 8.0, expected 0-2" in text
+    assert "g4 (wrong): 8.00, expected 0-2" in text
     assert "skipped, the model server is not reachable" in text
     assert (outcome.report_path.parent / "grading-rubric.png").read_bytes()[:8] == PNG_MAGIC
     [label] = outcome.data["grading"]

@@ -181,7 +181,7 @@ def grading_part(settings: Settings, report: Report, options: EvalOptions) -> Pa
             report.text(f"Outside their band ({len(misses)}):")
             report.bullets(
                 [
-                    f"{c.id} ({c.kind}): {c.score:.1f}, expected {c.band[0]:g}-{c.band[1]:g}"
+                    f"{c.id} ({c.kind}): {c.score:.2f}, expected {c.band[0]:g}-{c.band[1]:g}"
                     + (f" [{', '.join(c.flags)}]" if c.flags else "")
                     for c in misses
                 ]
