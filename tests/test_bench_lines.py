@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from coach.evaluation.bench_all import llm_lines
-from coach.evaluation.bench_grade import LLMBench, TokenLoad
+from coach.evaluation.bench_grade import LLMBench, TokenLoad, _load
 
 
 def load(mode: str, seconds: float, completion: int) -> TokenLoad:
@@ -14,6 +14,7 @@ def load(mode: str, seconds: float, completion: int) -> TokenLoad:
         prompt_tokens=7600,
         completion_tokens=completion,
         completion_tokens_per_second=completion / seconds,
+        tokens_per_second=(7600 + completion) / seconds,
     )
 
 
@@ -26,13 +27,22 @@ def test_batch_direct_and_one_at_a_time_are_all_printed() -> None:
         direct=load("direct", 98, 196),
         sequential=load("sequential", 140, 196),
         ratio_batch_to_direct=0.98,
+        ratio_completion_batch_to_direct=0.97,
         speedup_direct_over_sequential=1.43,
     )
-    batch, sequential = llm_lines(bench)
-    assert (batch.coach, batch.baseline, batch.ratio) == ("2.0", "2.0 direct load", "0.98")
-    assert sequential.baseline == "1.4 one at a time" and sequential.ratio == "1.43"
+    batch, completion, sequential = llm_lines(bench)
+    # the target ratio is on all tokens the server processed, prompt + completion
+    assert (batch.coach, batch.baseline, batch.ratio) == ("78.0", "79.6 direct load", "0.98")
+    assert (completion.coach, completion.ratio) == ("2.0", "0.97")
+    assert sequential.baseline == "55.7 one at a time"
+    assert sequential.ratio == "1.43"
 
 
 def test_skipped_llm_part_says_why() -> None:
     [line] = llm_lines(LLMBench(skipped="LLM part skipped: no server at :8000"))
     assert "no server at :8000" in line.detail
+
+
+def test_a_load_counts_prompt_and_completion_tokens() -> None:
+    measured = _load("direct", requests=4, failed=0, seconds=2.0, prompt=100, completion=20)
+    assert (measured.tokens_per_second, measured.completion_tokens_per_second) == (60.0, 10.0)

@@ -143,6 +143,10 @@ def test_server_command_and_env(monkeypatch: pytest.MonkeyPatch):
     env = srv.server_env(settings)
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "2" and env["HF_HUB_OFFLINE"] == "1"
     assert env["VLLM_NO_USAGE_STATS"] == "1"
+    # vLLM's compute threads get every core unless told otherwise (prefill is compute-bound)
+    assert env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "0"
+    monkeypatch.delenv("VLLM_CPU_NUM_OF_RESERVED_CPU", raising=False)
+    assert "VLLM_CPU_NUM_OF_RESERVED_CPU" not in srv.server_env(Settings(vllm_reserved_cpus=None))
 
 
 def test_resolve_model_rejects_unknown_names(settings: Settings):

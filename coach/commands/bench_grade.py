@@ -76,11 +76,15 @@ def bench_grade(
                 typer.echo(
                     f"  {load.mode:<11}{load.requests:>4} requests {load.seconds:8.1f} s  "
                     f"prompt {load.prompt_tokens:>6}  completion {load.completion_tokens:>6}  "
-                    f"{load.completion_tokens_per_second:7.1f} tokens/s"
+                    f"{load.tokens_per_second:6.1f} tokens/s "
+                    f"({load.completion_tokens_per_second:.1f} completion)"
                     + (f"  ({load.failed} failed)" if load.failed else "")
                 )
         if m.ratio_batch_to_direct is not None:
-            typer.echo(f"  batch / direct: {m.ratio_batch_to_direct:.2f} (target >= 0.9)")
+            typer.echo(
+                f"  batch / direct: {m.ratio_batch_to_direct:.2f} (target >= 0.9; prompt + "
+                f"completion tokens/s; completion alone {m.ratio_completion_batch_to_direct:.2f})"
+            )
         if m.speedup_direct_over_sequential is not None:
             typer.echo(f"  direct / one-at-a-time: {m.speedup_direct_over_sequential:.2f}x")
         for note in m.notes:

@@ -130,6 +130,8 @@ def server_env(settings: Settings) -> dict[str, str]:
     }
     if settings.vllm_omp_threads_bind:
         env["VLLM_CPU_OMP_THREADS_BIND"] = settings.vllm_omp_threads_bind
+    if settings.vllm_reserved_cpus is not None:
+        env["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(settings.vllm_reserved_cpus)
     return env
 
 
