@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from coach.evaluation.bench_all import llm_lines
-from coach.evaluation.bench_grade import LLMBench, TokenLoad, _load
+from coach.evaluation.bench_grade import LLMBench, TokenLoad
 
 
 def load(mode: str, seconds: float, completion: int) -> TokenLoad:
@@ -13,8 +13,6 @@ def load(mode: str, seconds: float, completion: int) -> TokenLoad:
         seconds=seconds,
         prompt_tokens=7600,
         completion_tokens=completion,
-        completion_tokens_per_second=completion / seconds,
-        tokens_per_second=(7600 + completion) / seconds,
     )
 
 
@@ -44,5 +42,7 @@ def test_skipped_llm_part_says_why() -> None:
 
 
 def test_a_load_counts_prompt_and_completion_tokens() -> None:
-    measured = _load("direct", requests=4, failed=0, seconds=2.0, prompt=100, completion=20)
+    measured = TokenLoad(
+        mode="direct", requests=4, seconds=2.0, prompt_tokens=100, completion_tokens=20
+    )
     assert (measured.tokens_per_second, measured.completion_tokens_per_second) == (60.0, 10.0)

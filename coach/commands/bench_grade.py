@@ -38,6 +38,7 @@ def bench_grade(
     """Batch grading speed: rubric answers/s, and LLM tokens/s vs a direct load."""
     from coach.batch.models import BatchError
     from coach.evaluation.bench_grade import bench_grade as run_bench
+    from coach.evaluation.report import fmt
 
     try:
         result = asyncio.run(
@@ -81,9 +82,10 @@ def bench_grade(
                     + (f"  ({load.failed} failed)" if load.failed else "")
                 )
         if m.ratio_batch_to_direct is not None:
+            completion_only = fmt(m.ratio_completion_batch_to_direct, 2)
             typer.echo(
                 f"  batch / direct: {m.ratio_batch_to_direct:.2f} (target >= 0.9; prompt + "
-                f"completion tokens/s; completion alone {m.ratio_completion_batch_to_direct:.2f})"
+                f"completion tokens/s; completion alone {completion_only})"
             )
         if m.speedup_direct_over_sequential is not None:
             typer.echo(f"  direct / one-at-a-time: {m.speedup_direct_over_sequential:.2f}x")

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 from openai import AsyncOpenAI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from coach.batch.models import BatchReport, BatchRow
 from coach.batch.reader import read_batch
@@ -65,9 +65,18 @@ class TokenLoad(BaseModel):
     seconds: float
     prompt_tokens: int
     completion_tokens: int
-    completion_tokens_per_second: float
-    tokens_per_second: float = 0.0
-    """Prompt + completion tokens per second: all the work the server did."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def completion_tokens_per_second(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tokens_per_second(self) -> float:
+        """Prompt + completion tokens per second: all the work the server did."""
+        total = self.prompt_tokens + self.completion_tokens
+        return total / self.seconds if self.seconds > 0 else 0.0
 
 
 class LLMBench(BaseModel):
@@ -176,19 +185,8 @@ class WireRecorder:
         )
 
 
-def _load(
-    mode: str, requests: int, failed: int, seconds: float, prompt: int, completion: int
-) -> TokenLoad:
-    return TokenLoad(
-        mode=mode,
-        requests=requests,
-        failed=failed,
-        seconds=seconds,
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        completion_tokens_per_second=completion / seconds if seconds > 0 else 0.0,
-        tokens_per_second=(prompt + completion) / seconds if seconds > 0 else 0.0,
-    )
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
 
 
 def cache_salt(mode: str) -> str:
@@ -223,8 +221,13 @@ async def replay(
     started = time.perf_counter()
     await asyncio.gather(*(send(b) for b in bodies))
     seconds = time.perf_counter() - started
-    return _load(
-        mode, len(bodies), totals["failed"], seconds, totals["prompt"], totals["completion"]
+    return TokenLoad(
+        mode=mode,
+        requests=len(bodies),
+        failed=totals["failed"],
+        seconds=seconds,
+        prompt_tokens=totals["prompt"],
+        completion_tokens=totals["completion"],
     )
 
 
@@ -261,13 +264,13 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
             f"(flags: {report.flag_counts})."
         )
         return result
-    result.batch = _load(
-        "batch",
-        len(recorder.bodies),
-        recorder.failed,
-        report.grading_seconds,
-        recorder.prompt_tokens,
-        recorder.completion_tokens,
+    result.batch = TokenLoad(
+        mode="batch",
+        requests=len(recorder.bodies),
+        failed=recorder.failed,
+        seconds=report.grading_seconds,
+        prompt_tokens=recorder.prompt_tokens,
+        completion_tokens=recorder.completion_tokens,
     )
     client = AsyncOpenAI(
         base_url=settings.llm_base_url,
@@ -278,18 +281,14 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
     async with client:
         result.direct = await replay(client, recorder.bodies, concurrency, "direct")
         result.sequential = await replay(client, recorder.bodies, 1, "sequential")
-    if result.direct.tokens_per_second > 0:
-        result.ratio_batch_to_direct = (
-            result.batch.tokens_per_second / result.direct.tokens_per_second
-        )
-    if result.direct.completion_tokens_per_second > 0:
-        result.ratio_completion_batch_to_direct = (
-            result.batch.completion_tokens_per_second / result.direct.completion_tokens_per_second
-        )
-    if result.sequential.tokens_per_second > 0:
-        result.speedup_direct_over_sequential = (
-            result.direct.tokens_per_second / result.sequential.tokens_per_second
-        )
+    batch, direct, sequential = result.batch, result.direct, result.sequential
+    result.ratio_batch_to_direct = _ratio(batch.tokens_per_second, direct.tokens_per_second)
+    result.ratio_completion_batch_to_direct = _ratio(
+        batch.completion_tokens_per_second, direct.completion_tokens_per_second
+    )
+    result.speedup_direct_over_sequential = _ratio(
+        direct.tokens_per_second, sequential.tokens_per_second
+    )
     result.notes.append(
         "Each run (batch, direct, sequential) has its own prefix-cache salt: none reuses "
         "the prompts another one left in the server's cache."
