@@ -235,6 +235,29 @@ class Settings(BaseSettings):
 
     # --- grading (coach/grading: reference, rubric, judge, combination) -----------------
     grading_retrieval_k: int = 3
+    grading_token_max_length: int = 512
+    """Tokens of a text the evidence score reads (e5's limit); longer answers are cut."""
+    grading_token_layer: int = 10
+    """Which of e5-small's 12 layers gives the token vectors the evidence score aligns:
+    chosen on LE's train split (layers 6-12 tried; 9-10 best, the last layer worst,
+    as BERTScore found for other models). See eval/README.md."""
+    grading_idf_power: float = 2.0
+    """Token weight = IDF ** this (chosen on LE train and half of Mohler's questions)."""
+    grading_question_token_weight: float = 0.0
+    """Weight of tokens the question itself has: restating the question earns nothing."""
+    grading_precision_weight: float = 0.25
+    """Share of answer-side precision mixed into reference recall (padding costs)."""
+    grading_evidence_full_share: float = 0.6
+    """Full credit when an answer closes this share of the gap between unrelated text
+    (the target's background floor) and a verbatim copy of the reference."""
+    grading_weight_points: float = 0.5
+    """Weight of soft key-point coverage beside whole-reference agreement."""
+    grading_evidence_exponent: float = 1.0
+    """Score = 10 * evidence ** this (before caps and the contradiction penalty)."""
+    grading_point_covered: float = 0.75
+    """Soft coverage (0-1) from which a key point shows as covered ..."""
+    grading_point_partial: float = 0.45
+    """... and as partly covered, when the rubric's names and terms missed it."""
     """Cards retrieved for a free-text question; the best one is the reference."""
     grading_card_match_min: float = 0.87
     """e5 cosine (query: prefix on both sides) between the asked question and the best
@@ -286,9 +309,6 @@ class Settings(BaseSettings):
     """Explanation characters per covered point for full depth."""
     grading_contradiction_penalty: float = 0.6
     """Each contradicted point removes this share of the correctness factor's headroom."""
-    grading_weight_coverage: float = 0.6
-    grading_weight_depth: float = 0.25
-    grading_weight_clarity: float = 0.15
     grading_weight_llm: float = 0.4
     """Share of the final score from the LLM judge (the rubric has the rest). Raise it
     for a big model; the small local packs judge unreliably (see DESIGN.md)."""

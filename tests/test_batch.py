@@ -133,6 +133,7 @@ def test_jsonl_with_a_broken_line(tmp_path: Path) -> None:
         "status": "covered",
         "evidence": "",
         "similarity": 0.0,
+        "coverage": 0.0,
         "contradicted": False,
     }
     assert grader.calls == [GOOD, PARTIAL]

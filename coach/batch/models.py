@@ -55,6 +55,10 @@ class BatchResult(BaseModel):
     question: str = ""
     topic: str = ""
     score: float | None = None
+    confidence: float | None = None
+    """0-1: how far to trust the score (coach/grading/confidence.py)."""
+    evidence: float | None = None
+    """The evidence score (0-10) before caps and the LLM."""
     coverage: float | None = None
     correctness: float | None = None
     depth: float | None = None

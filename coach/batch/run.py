@@ -115,6 +115,9 @@ async def arun_batch(
         pending = [r for r in rows if r.id not in journal.done]
         if pending and grader is None:
             grader = _default_grader(settings, use_llm, notes)
+        add_references = getattr(grader, "add_references", None)
+        if add_references is not None:  # the same IDF pool whatever is resumed
+            add_references([r.reference for r in rows if r.reference])
         for note in notes:
             if progress:
                 tqdm.write(note)
@@ -260,6 +263,8 @@ def result_from_grade(row: BatchRow, grade: Grade) -> BatchResult:
         question=row.question,
         topic=_topic(row, grade),
         score=grade.score,
+        confidence=grade.confidence,
+        evidence=grade.evidence,
         coverage=grade.sub_scores.coverage,
         correctness=grade.sub_scores.correctness,
         depth=grade.sub_scores.depth,

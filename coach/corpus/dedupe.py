@@ -50,6 +50,7 @@ def merge_group(cards: list[QuestionCard]) -> QuestionCard:
     """The first card (in file and line order) is canonical; the others add to it."""
     first, *rest = cards
     merged = first.model_copy(deep=True)
+    merged.references = first.reference_texts()
     seen = {_key(p): p for p in merged.key_points}
     for card in rest:
         merged.sources.extend(card.sources)
@@ -69,6 +70,7 @@ def merge_group(cards: list[QuestionCard]) -> QuestionCard:
         merged.code.extend(c for c in card.code if c not in merged.code)
         if card.answer and card.answer not in merged.answer:
             merged.answer = f"{merged.answer}\n\n{card.answer}".strip()
+        merged.references.extend(r for r in card.reference_texts() if r not in merged.references)
     return merged
 
 

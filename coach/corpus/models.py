@@ -44,6 +44,9 @@ class QuestionCard(BaseModel):
     title: str
     question: str
     answer: str = ""
+    references: list[str] = Field(default_factory=list)
+    """Each source's own answer (a merged card's ``answer`` joins them): the grader
+    scores against the one the candidate's answer matches best."""
     key_points: list[KeyPoint] = Field(default_factory=list)
     analysis: str = ""
     example: str = ""
@@ -52,6 +55,11 @@ class QuestionCard(BaseModel):
     variants: list[str] = Field(default_factory=list)
     topic: str = "综合"
     kind: Literal["bank", "faq"] = "bank"
+
+    def reference_texts(self) -> list[str]:
+        """The reference answers to grade against (cards indexed before ``references``
+        existed have only ``answer``)."""
+        return [r for r in self.references if r.strip()] or ([self.answer] if self.answer else [])
 
     @property
     def source(self) -> SourceSpan:

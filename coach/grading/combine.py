@@ -10,6 +10,7 @@ off-topic, injection, stuffing). See DESIGN.md "Grading: why two signals".
 from __future__ import annotations
 
 from coach.config import Settings
+from coach.grading.confidence import confidence
 from coach.grading.judge_models import JudgeVerdict
 from coach.grading.models import Grade, PointResult, SubScores
 from coach.grading.rubric import RubricResult
@@ -26,8 +27,14 @@ def _chinese_prose(text: str) -> str:
     return text if has_cjk(text) else ""
 
 
+def _evidence(rubric: RubricResult) -> float | None:
+    return round(10 * rubric.evidence.score, 2) if rubric.evidence else None
+
+
 def rubric_grade(rubric: RubricResult, notes: list[str]) -> Grade:
     return Grade(
+        evidence=_evidence(rubric),
+        confidence=confidence(rubric.evidence, rubric.flags),
         score=rubric.score,
         sub_scores=rubric.sub_scores,
         points=rubric.points,
@@ -84,6 +91,8 @@ def combine(
     if any(f in flags for f in ("injection", "off_topic", "empty", "keyword_stuffing")):
         feedback = f"{rubric.feedback} {llm_feedback}".strip()
     return Grade(
+        evidence=_evidence(rubric),
+        confidence=confidence(rubric.evidence, flags, verdict.score),
         score=round(max(0.0, score), 2),
         sub_scores=sub,
         points=points,

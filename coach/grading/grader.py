@@ -41,11 +41,37 @@ class Grader:
         self.use_llm = use_llm
         self.references = ReferenceFinder(self.settings)
         self.rubric = Rubric(self.settings)
+        self._pooled = False
         self.judge = None
         if use_llm:
             from coach.grading.judge import Judge
 
             self.judge = Judge(self.settings, chat_model=chat_model)
+
+    def add_references(self, references: list[str]) -> None:
+        """Count these reference cells in the evidence score's IDF pool. A batch calls it
+        with all its references before grading, so a row's score does not depend on
+        which rows were graded before it."""
+        from coach.grading.reference import split_references
+
+        self.rubric.evidence.add_to_pool([t for r in references for t in split_references(r)])
+
+    def _pool_corpus(self) -> None:
+        """The corpus's reference answers join the IDF pool once, before the first grade
+        (none when there is no index: batch files with their own references)."""
+        if self._pooled:
+            return
+        self._pooled = True
+        from pydantic import ValidationError
+
+        from coach.corpus.catalog import load_corpus
+        from coach.index.ingest import corpus_path
+
+        try:
+            corpus = load_corpus(corpus_path(self.settings))
+        except (OSError, ValueError, ValidationError):
+            return
+        self.rubric.evidence.add_to_pool([t for c in corpus.cards for t in c.reference_texts()])
 
     async def astages(
         self,
@@ -65,6 +91,7 @@ class Grader:
         """
         from coach.grading.combine import combine
 
+        await asyncio.to_thread(self._pool_corpus)
         ref = await asyncio.to_thread(
             self.references.find, question, reference=reference, card_id=card_id
         )

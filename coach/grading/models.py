@@ -27,6 +27,8 @@ class PointResult(BaseModel):
     """The candidate's sentence that covers the point (empty when missed)."""
     similarity: float = 0.0
     """Best per-sentence match strength the rubric found, 0-1."""
+    coverage: float = 0.0
+    """Soft coverage from the evidence score's token alignment, 0-1 (not a step)."""
     contradicted: bool = False
     """The matching sentence negates or inverts the point's claim."""
 
@@ -64,6 +66,12 @@ class Grade(BaseModel):
     ``llm_unavailable``, ``llm_invalid_output``, ``no_matching_card`` ..."""
     notes: list[str] = Field(default_factory=list)
     """Human-readable remarks, e.g. why the LLM was not used."""
+    evidence: float | None = None
+    """The evidence score (0-10) before caps and the LLM: how much of the best reference
+    the answer says, in any words (coach/grading/evidence_score.py)."""
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    """How far to trust ``score``, 0-1: agreement of the signals and how clearly the
+    answer sits at one end (coach/grading/confidence.py)."""
 
     @property
     def covered(self) -> list[str]:

@@ -9,6 +9,7 @@ so the top hit always looks perfect).
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import cached_property
 
@@ -30,10 +31,21 @@ class Reference(BaseModel):
 
     question: str
     key_points: list[KeyPoint] = Field(default_factory=list)
+    texts: list[str] = Field(default_factory=list)
+    """The reference answers themselves (several for a merged card or a batch cell that
+    holds several); the evidence score uses the best-matching one."""
     used: ReferenceUsed
     card: QuestionCard | None = None
     flags: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+
+
+REFERENCE_SEPARATOR = re.compile(r"^\s*-{3,}\s*$", re.MULTILINE)
+"""A line of three or more dashes between two reference answers in one cell."""
+
+
+def split_references(text: str) -> list[str]:
+    return [t.strip() for t in REFERENCE_SEPARATOR.split(text) if t.strip()]
 
 
 class ReferenceError(ValueError):
@@ -68,13 +80,16 @@ class ReferenceFinder:
         return self.retrieve(question)
 
     def from_text(self, question: str, reference: str) -> Reference:
-        """A teacher's reference answer: key points extracted exactly as for a card."""
-        points = [p for p in extract_key_points(reference) if clean_inline(p.label)]
+        """A teacher's reference answer: key points extracted exactly as for a card.
+        Several reference answers go in one cell, separated by a line of ``---``."""
+        texts = split_references(reference)
+        points = [p for t in texts for p in extract_key_points(t) if clean_inline(p.label)]
         if not points:
             raise ReferenceError("The reference answer is empty; give its text or omit it.")
         return Reference(
             question=question,
             key_points=points,
+            texts=texts,
             used=ReferenceUsed(title=USER_REFERENCE_TITLE, question=question),
         )
 
@@ -82,6 +97,7 @@ class ReferenceFinder:
         return Reference(
             question=card.question,
             key_points=list(card.key_points),
+            texts=card.reference_texts(),
             card=card,
             used=ReferenceUsed(
                 card_id=card.id,

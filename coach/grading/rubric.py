@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from coach.config import Settings
 from coach.corpus.keypoints import clean_inline, split_sentences
 from coach.corpus.models import KeyPoint
+from coach.grading.evidence_score import Evidence, EvidenceScorer
 from coach.grading.injection import injection_spans
 from coach.grading.models import Coverage, PointResult, ReferenceUsed, SubScores
 from coach.grading.polarity import content_terms, contradiction, lexicon
@@ -89,6 +90,8 @@ class RubricResult(BaseModel):
     graded_text: str = ""
     """The answer without the pieces that address the grader."""
     injection_spans: list[str] = Field(default_factory=list)
+    evidence: Evidence | None = None
+    """The evidence score's findings (None for an empty answer)."""
 
 
 @dataclass
@@ -106,6 +109,7 @@ class Rubric:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.semantic = SemanticMatcher(settings)
+        self.evidence = EvidenceScorer(settings)
 
     # --- public ---------------------------------------------------------------------
     def grade(self, question: str, answer: str, ref: Reference) -> RubricResult:
@@ -136,6 +140,7 @@ class Rubric:
                 groups,
                 [_Match() for _ in points],
                 sentences,
+                None,
             )
         matches = self._match(question, units, points)
         best_z_question = float(self.semantic.contrast(units, [question]).max())
@@ -148,8 +153,15 @@ class Rubric:
             flags.append("keyword_stuffing")
         if any(m.contradicted for m in matches):
             flags.append("contradiction")
+        evidence = self.evidence.score(
+            question,
+            text,
+            ref.texts,
+            points,
+            expected_points(len(set(groups)), s.grading_expected_share),
+        )
         return self._result(
-            ref, question, text, spans, flags, notes, points, groups, matches, sentences
+            ref, question, text, spans, flags, notes, points, groups, matches, sentences, evidence
         )
 
     # --- matching -------------------------------------------------------------------
@@ -250,8 +262,36 @@ class Rubric:
         for name in sorted(all_names, key=len, reverse=True):
             rest = rest.replace(name.lower(), "")
         chosen.explanation_chars = content_chars(rest)
-        chosen.bare = chosen.explanation_chars < s.grading_bare_mention_chars
+        # Bare only against a point that explains itself: when the reference is a list
+        # of names, an answer that lists them says all the reference says.
+        chosen.bare = (
+            chosen.explanation_chars < s.grading_bare_mention_chars
+            and content_chars(point.explanation) >= s.grading_bare_mention_chars
+        )
         return chosen
+
+    def _point(self, point: KeyPoint, m: _Match, coverage: float, sentence: str) -> PointResult:
+        """The rubric's status, raised by the soft coverage (a point said in other words
+        than the rubric's names and terms); a contradicted point stays missed."""
+        s = self.settings
+        status = self._status(m)
+        if not m.contradicted and not m.bare:
+            if coverage >= s.grading_point_covered and status != "covered":
+                status = "covered"
+            elif coverage >= s.grading_point_partial and status == "missed":
+                status = "partial"
+        evidence = m.unit if (self._status(m) != "missed" or m.contradicted) else ""
+        if status != "missed" and not evidence:
+            evidence = sentence
+        return PointResult(
+            label=point.label,
+            explanation=point.explanation,
+            status=status,
+            evidence=evidence,
+            similarity=round(m.strength, 3),
+            coverage=round(coverage, 3),
+            contradicted=bool(m.contradicted),
+        )
 
     def _status(self, m: _Match) -> Coverage:
         s = self.settings
@@ -297,18 +337,13 @@ class Rubric:
         groups: list[int],
         matches: list[_Match],
         sentences: list[str],
+        evidence: Evidence | None,
     ) -> RubricResult:
         s = self.settings
+        soft = evidence.points if evidence else []
         results = [
-            PointResult(
-                label=p.label,
-                explanation=p.explanation,
-                status=self._status(m),
-                evidence=m.unit if self._status(m) != "missed" or m.contradicted else "",
-                similarity=round(m.strength, 3),
-                contradicted=bool(m.contradicted),
-            )
-            for p, m in zip(points, matches, strict=True)
+            self._point(p, m, soft[j].coverage if soft else 0.0, soft[j].sentence if soft else "")
+            for j, (p, m) in enumerate(zip(points, matches, strict=True))
         ]
         credit: dict[int, float] = {}
         depth: dict[int, float] = {}
@@ -326,15 +361,14 @@ class Rubric:
         wrong = len(contradicted_groups)
         share = min(1.0, sum(credit.values()) / expected)
         coverage = 10 * share**s.grading_coverage_exponent if points else 0.0
+        if evidence is not None and evidence.coverage is not None:
+            coverage = 10 * evidence.coverage
         depth_score = 10 * min(1.0, sum(depth.values()) / expected) if points else 0.0
         factor = 1.0 - s.grading_contradiction_penalty * wrong / max(1, supported + wrong)
         correctness = 10 * factor if supported + wrong else 0.0
         clarity = self._clarity(sentences)
-        raw = (
-            s.grading_weight_coverage * coverage
-            + s.grading_weight_depth * depth_score
-            + s.grading_weight_clarity * clarity * min(1.0, coverage / 10 * 2)
-        ) * factor
+        strength = evidence.score if evidence else 0.0
+        raw = 10 * strength**s.grading_evidence_exponent * factor
         ceiling = 10.0
         if "empty" in flags:
             ceiling = s.grading_empty_score
@@ -366,6 +400,7 @@ class Rubric:
             key_points=points,
             graded_text=text,
             injection_spans=spans,
+            evidence=evidence,
         )
 
     def _clarity(self, sentences: list[str]) -> float:
