@@ -230,6 +230,7 @@ from coach.commands import bench_all, evaluate  # noqa: E402
 
 eval_app.command("retrieval")(evaluate.eval_retrieval)
 eval_app.command("mohler")(evaluate.eval_mohler)
+eval_app.command("le")(evaluate.eval_le)
 eval_app.command("all")(evaluate.eval_all)
 eval_app.command("convert-mohler")(evaluate.convert_mohler)
 bench_app.callback(invoke_without_command=True)(bench_all.bench_default)

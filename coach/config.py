@@ -247,13 +247,17 @@ class Settings(BaseSettings):
     """Weight of tokens the question itself has: restating the question earns nothing."""
     grading_precision_weight: float = 0.25
     """Share of answer-side precision mixed into reference recall (padding costs)."""
-    grading_evidence_full_share: float = 0.6
+    grading_evidence_full_share: float = 0.9
     """Full credit when an answer closes this share of the gap between unrelated text
-    (the target's background floor) and a verbatim copy of the reference."""
+    (the target's background floor) and a verbatim copy of the reference: the median
+    evidence of the LE train answers people scored 10 is 0.93 of that gap. Lower values
+    saturate more answers at 10, which costs Pearson on every set."""
     grading_weight_points: float = 0.5
     """Weight of soft key-point coverage beside whole-reference agreement."""
     grading_evidence_exponent: float = 1.0
-    """Score = 10 * evidence ** this (before caps and the contradiction penalty)."""
+    """Score = 10 * evidence ** this (before caps and the contradiction penalty). 1.5
+    fits LE train slightly better (Pearson 0.836 vs 0.825) but pushes paraphrased
+    complete answers below 7, which no interviewer would give them."""
     grading_point_covered: float = 0.75
     """Soft coverage (0-1) from which a key point shows as covered ..."""
     grading_point_partial: float = 0.45
@@ -345,6 +349,9 @@ class Settings(BaseSettings):
     eval_llm_sample: int = Field(default=60, ge=1)
     """Answers graded with the LLM when no ``--limit`` is given: a CPU judge takes ~10 s
     per answer, so all 2,273 Mohler answers would take hours. The rubric grades all."""
+    eval_rerun_sample: int = Field(default=200, ge=1)
+    """Answers of each human-scored set graded a second time (no LLM) to measure the
+    largest score difference between two runs."""
     eval_llm_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Models ``coach eval`` grades with, each reported on its own (``a,b`` or a JSON
     list); default: ``llm_model``. Models the server does not list are skipped."""

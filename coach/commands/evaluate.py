@@ -1,4 +1,4 @@
-"""`coach eval retrieval|mohler|all` and `coach eval convert-mohler`: run the sets in
+"""`coach eval retrieval|mohler|le|all` and `coach eval convert-mohler`: run the sets in
 eval/, print the headline figures, and write a Markdown + PNG report under reports/."""
 
 from __future__ import annotations
@@ -75,8 +75,17 @@ def eval_mohler(
     _run(["mohler"], EvalOptions(use_llm=llm, limit=limit), as_json)
 
 
+def eval_le(
+    limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False
+) -> None:
+    """Agreement with human graders on LE (585 Chinese answers), all and per split."""
+    from coach.evaluation.suite import EvalOptions
+
+    _run(["le"], EvalOptions(use_llm=llm, limit=limit), as_json)
+
+
 def eval_all(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False) -> None:
-    """Every set in eval/ (retrieval, grading, Mohler) into one report."""
+    """Every set in eval/ (retrieval, grading, Mohler, LE) into one report."""
     from coach.evaluation.suite import PARTS, EvalOptions
 
     _run(list(PARTS), EvalOptions(use_llm=llm, limit=limit), as_json)

@@ -41,6 +41,7 @@ class HumanScore(BaseModel):
     group: str = ""
     grader1: float | None = None
     grader2: float | None = None
+    split: str = ""
 
 
 class Agreement(BaseModel):
@@ -84,6 +85,9 @@ class AgreementRun(BaseModel):
     """Grader 1 against grader 2 on the same scale: the ceiling to compare with."""
     outputs: list[Path] = Field(default_factory=list)
     """The graded files (JSONL + HTML report) kept for inspection."""
+    rerun_max_diff: float | None = None
+    """Largest |score difference| when the same sample is graded twice (no LLM)."""
+    rerun_answers: int = 0
 
 
 def load_human_scores(path: Path) -> dict[str, HumanScore]:
@@ -112,6 +116,7 @@ def load_human_scores(path: Path) -> dict[str, HumanScore]:
                 group=record.get("group") or "",
                 grader1=number("human_score_grader1"),
                 grader2=number("human_score_grader2"),
+                split=record.get("split") or "",
             )
     return rows
 
@@ -233,6 +238,7 @@ async def grade_and_compare(
     name: str,
     progress: bool = True,
     grader: AsyncGrader | None = None,
+    with_baselines: bool = True,
 ) -> AgreementRun:
     """Grade ``input_path`` rubric-only and, when asked and reachable, with the LLM.
 
@@ -271,6 +277,34 @@ async def grade_and_compare(
         return results
 
     rubric = await grade(rubric_ids, "rubric", "rubric", settings, llm=False)
+    _split_figures(run, rubric, humans, scale=scale, settings=settings)
+    if with_baselines:
+        from coach.evaluation.baselines import baseline_agreements
+
+        run.results += baseline_agreements(
+            input_path, rubric_ids, humans, settings=settings, scale=scale
+        )
+    rerun_ids = sample_ids(rubric_ids, settings.eval_rerun_sample, settings.eval_sample_seed + 1)
+    first = {r.id: r.score for r in rubric if r.id in set(rerun_ids)}
+    subset = write_subset(input_path, rerun_ids, work_dir / f"{name}-rerun-input.csv")
+    rerun_out = work_dir / f"{name}-rerun.jsonl"
+    await arun_batch(
+        subset,
+        rerun_out,
+        settings=settings,
+        use_llm=False,
+        grader=grader or _fresh_grader(settings, input_path, rubric_ids),
+        progress=False,
+    )
+    subset.unlink()
+    again = {r.id: r.score for r in read_results(rerun_out)}
+    diffs = [
+        abs(float(first[i]) - float(again[i]))
+        for i in first
+        if first[i] is not None and again.get(i) is not None
+    ]
+    run.rerun_max_diff = max(diffs) if diffs else None
+    run.rerun_answers = len(diffs)
     targets = llm_targets(settings, use_llm)
     run.skipped += targets.skipped
     if not targets.settings:
@@ -279,7 +313,8 @@ async def grade_and_compare(
     for model_settings in targets.settings:
         model = model_settings.llm_model
         label = f"rubric + LLM ({model})"
-        await grade(llm_ids, f"llm-{slug(model)}", label, model_settings, llm=True)
+        graded = await grade(llm_ids, f"llm-{slug(model)}", label, model_settings, llm=True)
+        _split_figures(run, graded, humans, scale=scale, settings=settings)
         fallbacks = {f: n for f, n in run.results[-1].flags.items() if f in LLM_FALLBACK_FLAGS}
         if fallbacks:
             run.notes.append(f"{label}: some answers fell back to the rubric ({fallbacks}).")
@@ -288,6 +323,39 @@ async def grade_and_compare(
         label = f"rubric (same {len(llm_ids)} answers)"
         run.results.append(score_results(label, same, humans, scale=scale, settings=settings))
     return run
+
+
+def _fresh_grader(settings: Settings, input_path: Path, ids: list[str]) -> AsyncGrader:
+    """A new grader whose IDF pool holds the same references as the first run's batch,
+    so a rerun of a sample is compared like for like."""
+    from coach.grading.grader import Grader
+
+    grader = Grader(settings, use_llm=False)
+    wanted = set(ids)
+    with input_path.open(encoding="utf-8-sig", newline="") as handle:
+        grader.add_references(
+            [r.get("reference") or "" for r in csv.DictReader(handle) if r["id"] in wanted]
+        )
+    return grader
+
+
+def _split_figures(
+    run: AgreementRun,
+    results: list[BatchResult],
+    humans: dict[str, HumanScore],
+    *,
+    scale: float,
+    settings: Settings,
+) -> None:
+    """One more row per split (e.g. LE's ``eval``) when the file has a split column:
+    a parameter chosen on one split is reported on the other."""
+    label = run.results[-1].label
+    for split in sorted({h.split for h in humans.values() if h.split}):
+        chosen = [r for r in results if humans.get(r.id) and humans[r.id].split == split]
+        if len(chosen) >= 2:
+            run.results.append(
+                score_results(f"{label} [{split}]", chosen, humans, scale=scale, settings=settings)
+            )
 
 
 def slug(name: str) -> str:

@@ -22,9 +22,12 @@ from coach.evaluation.human_agreement import Agreement, AgreementRun, grade_and_
 from coach.evaluation.mohler import ANSWERS_FILE, read_published
 from coach.evaluation.report import Report, fmt, text_table
 
-Part = Literal["retrieval", "grading", "mohler"]
-PARTS: tuple[Part, ...] = ("retrieval", "grading", "mohler")
+Part = Literal["retrieval", "grading", "mohler", "le"]
+PARTS: tuple[Part, ...] = ("retrieval", "grading", "mohler", "le")
 MOHLER_DIR = "mohler"
+LE_DIR = "le"
+LE_SCALE = 10.0
+"""LE's human scores are the original 0-1 times 10 (eval/le/SOURCE.md)."""
 MOHLER_SCALE = 5.0
 """Mohler's human scores run 0-5; its published RMSEs are on that scale."""
 
@@ -71,6 +74,7 @@ def run_eval(settings: Settings, parts: list[Part], options: EvalOptions) -> Eva
         "retrieval": retrieval_part,
         "grading": grading_part,
         "mohler": mohler_part,
+        "le": le_part,
     }
     headlines: list[str] = []
     data: dict[str, object] = {}
@@ -217,6 +221,26 @@ def mohler_part(settings: Settings, report: Report, options: EvalOptions) -> Par
     return PartResult(lines=render_agreement(report, title, run, published), data=run)
 
 
+def le_part(settings: Settings, report: Report, options: EvalOptions) -> PartResult:
+    title = "Agreement with human graders: LE (Chinese, logistics)"
+    answers = settings.eval_dir / LE_DIR / ANSWERS_FILE
+    if not answers.is_file():
+        return _skip(report, title, f"{answers} not found (run from the project folder).")
+    run = asyncio.run(
+        grade_and_compare(
+            answers,
+            report.directory,
+            settings=settings,
+            use_llm=options.use_llm,
+            limit=options.limit,
+            scale=LE_SCALE,
+            name="le",
+            progress=options.progress,
+        )
+    )
+    return PartResult(lines=render_agreement(report, title, run, []), data=run)
+
+
 def agreement_rows(run: AgreementRun, published: list[dict[str, object]]) -> list[list[str]]:
     def row(name: str, r: Agreement) -> list[str]:
         return [
@@ -254,17 +278,18 @@ def render_agreement(
     rows = agreement_rows(run, published)
     report.heading(title)
     report.text(
-        f"`{run.input}` ({run.rows} answers, human score = mean of two graders). Coach "
-        "grades each answer against the given reference answer with `coach grade "
-        "--input ... [--no-llm]`. RMSE is on the dataset's 0-5 scale (coach's 0-10 "
-        "halved); *calibrated* RMSE maps coach's score through isotonic regression learnt "
-        "on the other assignments (leave-one-assignment-out), the protocol behind the "
-        "paper's RMSE. The two-human-graders row is the ceiling: Pearson between the "
-        "graders, RMSE of either one against their average. Published figures are copied "
-        "from `eval/mohler/mohler2011_unt_cs.SOURCE.md` (see `eval/mohler/published.json`)."
+        f"`{run.input}` ({run.rows} answers). Coach grades each answer against the given "
+        "reference answer with `coach grade --input ... [--no-llm]`. RMSE is on the "
+        f"dataset's 0-{run_scale(run):g} scale; *calibrated* RMSE maps coach's score through "
+        "isotonic regression learnt on the other groups (Mohler: leave-one-assignment-out, "
+        "the protocol behind the paper's RMSE; LE: leave-one-question-out). Rows marked "
+        "[train] / [eval] are the same grades on one split. The baselines are computed "
+        "in this run with the same e5 model (coach/evaluation/baselines.py). The "
+        "two-human-graders row, where there is one, is the ceiling."
     )
     report.table(headers, rows)
-    report.bullets(run.skipped + run.notes)
+    rerun = rerun_line(run)
+    report.bullets([*run.skipped, *run.notes, *([rerun] if rerun else [])])
     extra = [
         [
             r.label,
@@ -286,7 +311,20 @@ def render_agreement(
         report.figure("mohler-agreement", plots.agreement_scatter(plotted, title), title)
     if run.outputs:
         report.text("Graded rows: " + ", ".join(f"`{p.name}`" for p in run.outputs))
-    lines = [f"Mohler 2011 ({run.rows} answers in {run.input}; RMSE on 0-5)"]
+    lines = [f"{title} ({run.rows} answers in {run.input}; RMSE on 0-{run_scale(run):g})"]
     lines.append(text_table(headers, rows))
-    lines += [f"  {s}" for s in run.skipped + run.notes]
+    lines += [f"  {s}" for s in [*run.skipped, *run.notes, *([rerun] if rerun else [])]]
     return lines
+
+
+def run_scale(run: AgreementRun) -> float:
+    return run.results[0].scale if run.results else MOHLER_SCALE
+
+
+def rerun_line(run: AgreementRun) -> str:
+    if run.rerun_max_diff is None:
+        return ""
+    return (
+        f"Rerun: {run.rerun_answers} answers graded twice (no LLM, a fresh grader): largest "
+        f"score difference {run.rerun_max_diff:.4f} (0-10)."
+    )

@@ -125,9 +125,12 @@ class EvidenceScorer:
         references: list[str],
         points: list[KeyPoint],
         expected: int,
+        support: list[float] | None = None,
     ) -> Evidence:
         """``expected``: how many key points a complete answer makes (the rest of the
-        points are extra credit nobody needs)."""
+        points are extra credit nobody needs). ``support``: per point, another soft
+        coverage (the rubric's sentence-level match, which carries across languages
+        better than token alignment); a point counts with the larger of the two."""
         s = self.settings
         targets = [r for r in references if r.strip()]
         point_texts = [p.text() for p in points]
@@ -145,8 +148,10 @@ class EvidenceScorer:
                 best, best_index, best_alignment = value, k, alignment
         sentences = _sentence_ranges(answer)
         point_results: list[PointEvidence] = []
-        for view in point_views:
+        for j, view in enumerate(point_views):
             value, alignment = self._mapped(view, a_view, q_view, both=False)
+            if support is not None:
+                value = max(value, float(np.clip(support[j], 0, 1)))
             point_results.append(
                 PointEvidence(
                     coverage=round(value, 4),

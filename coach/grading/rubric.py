@@ -159,6 +159,7 @@ class Rubric:
             ref.texts,
             points,
             expected_points(len(set(groups)), s.grading_expected_share),
+            support=[0.0 if m.contradicted or m.bare else m.strength for m in matches],
         )
         return self._result(
             ref, question, text, spans, flags, notes, points, groups, matches, sentences, evidence
