@@ -121,7 +121,9 @@ def test_run_eval_writes_one_report_and_skips_what_cannot_run(
         update={"eval_dir": eval_dir, "reports_dir": tmp_path / "reports"}
     )
     outcome = run_eval(
-        settings, ["retrieval", "mohler"], EvalOptions(use_llm=False, progress=False)
+        settings,
+        ["retrieval", "mohler"],
+        EvalOptions(use_llm=False, progress=False, checks=False),
     )
     text = outcome.report_path.read_text("utf-8")
     assert outcome.report_path.parent.parent == tmp_path / "reports"
@@ -147,6 +149,8 @@ def test_cli_eval_mohler_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     )
     monkeypatch.setenv("COACH_EVAL_DIR", str(eval_dir))
     monkeypatch.setenv("COACH_REPORTS_DIR", str(tmp_path / "reports"))
+    # The baselines need the real e5 model (tests/test_evidence_integration.py has it).
+    monkeypatch.setattr("coach.evaluation.baselines.baseline_agreements", lambda *a, **k: [])
     result = CliRunner().invoke(app, ["eval", "mohler", "--no-llm", "--limit", "5", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout[result.stdout.index("{") :])

@@ -41,6 +41,8 @@ ROW_HEADERS = (
     "id",
     "topic",
     "score",
+    "confidence",
+    "evidence",
     "status",
     "flags",
     "question",
@@ -167,6 +169,8 @@ def render_report(
             (result.id, ""),
             (result.topic, ""),
             (score, "num"),
+            ("" if result.confidence is None else f"{result.confidence:.2f}", "num"),
+            (_evidence_text(result), "text"),
             (status, "error" if result.status == "error" else ""),
             (", ".join(result.flags), ""),
             (_cut(row.question, text_chars), "text"),
@@ -177,3 +181,16 @@ def render_report(
         parts.append("<tr>" + "".join(f"<td class='{c}'>{e(v)}</td>" for v, c in cells) + "</tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts)
+
+
+def _evidence_text(result: BatchResult) -> str:
+    """The evidence score and, per supported key point, the answer's sentence."""
+    if result.evidence is None:
+        return ""
+    lines = [f"{result.evidence:.1f}/10"]
+    lines += [
+        f"{p.label} ({max(p.coverage, p.similarity):.0%}): {p.evidence}"
+        for p in result.points
+        if p.status != "missed" and p.evidence
+    ]
+    return "\n".join(lines)

@@ -75,9 +75,7 @@ def eval_mohler(
     _run(["mohler"], EvalOptions(use_llm=llm, limit=limit), as_json)
 
 
-def eval_le(
-    limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False
-) -> None:
+def eval_le(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False) -> None:
     """Agreement with human graders on LE (585 Chinese answers), all and per split."""
     from coach.evaluation.suite import EvalOptions
 

@@ -60,4 +60,3 @@ def baseline_agreements(
         agreement("baseline: e5 sentence cosine", cosine, scale=scale, settings=settings),
         agreement("baseline: token alignment recall", recall, scale=scale, settings=settings),
     ]
-

@@ -238,7 +238,7 @@ async def grade_and_compare(
     name: str,
     progress: bool = True,
     grader: AsyncGrader | None = None,
-    with_baselines: bool = True,
+    checks: bool = False,
 ) -> AgreementRun:
     """Grade ``input_path`` rubric-only and, when asked and reachable, with the LLM.
 
@@ -278,12 +278,59 @@ async def grade_and_compare(
 
     rubric = await grade(rubric_ids, "rubric", "rubric", settings, llm=False)
     _split_figures(run, rubric, humans, scale=scale, settings=settings)
-    if with_baselines:
-        from coach.evaluation.baselines import baseline_agreements
-
-        run.results += baseline_agreements(
-            input_path, rubric_ids, humans, settings=settings, scale=scale
+    if checks:
+        await _checks(
+            run,
+            rubric,
+            input_path,
+            work_dir,
+            rubric_ids,
+            humans,
+            grader,
+            name,
+            settings=settings,
+            scale=scale,
         )
+    targets = llm_targets(settings, use_llm)
+    run.skipped += targets.skipped
+    if not targets.settings:
+        return run
+    llm_ids = sample_ids(rubric_ids, limit or settings.eval_llm_sample, settings.eval_sample_seed)
+    for model_settings in targets.settings:
+        model = model_settings.llm_model
+        label = f"rubric + LLM ({model})"
+        graded = await grade(llm_ids, f"llm-{slug(model)}", label, model_settings, llm=True)
+        _split_figures(run, graded, humans, scale=scale, settings=settings)
+        fallbacks = {f: n for f, n in run.results[-1].flags.items() if f in LLM_FALLBACK_FLAGS}
+        if fallbacks:
+            run.notes.append(f"{label}: some answers fell back to the rubric ({fallbacks}).")
+    if len(llm_ids) < len(rubric_ids):
+        same = [r for r in rubric if r.id in set(llm_ids)]
+        label = f"rubric (same {len(llm_ids)} answers)"
+        run.results.append(score_results(label, same, humans, scale=scale, settings=settings))
+    return run
+
+
+async def _checks(
+    run: AgreementRun,
+    rubric: list[BatchResult],
+    input_path: Path,
+    work_dir: Path,
+    rubric_ids: list[str],
+    humans: dict[str, HumanScore],
+    grader: AsyncGrader | None,
+    name: str,
+    *,
+    settings: Settings,
+    scale: float,
+) -> None:
+    """The baselines on the same answers, and a second run of a sample (stability)."""
+    from coach.batch.run import arun_batch
+    from coach.evaluation.baselines import baseline_agreements
+
+    run.results += baseline_agreements(
+        input_path, rubric_ids, humans, settings=settings, scale=scale
+    )
     rerun_ids = sample_ids(rubric_ids, settings.eval_rerun_sample, settings.eval_sample_seed + 1)
     first = {r.id: r.score for r in rubric if r.id in set(rerun_ids)}
     subset = write_subset(input_path, rerun_ids, work_dir / f"{name}-rerun-input.csv")
@@ -305,24 +352,6 @@ async def grade_and_compare(
     ]
     run.rerun_max_diff = max(diffs) if diffs else None
     run.rerun_answers = len(diffs)
-    targets = llm_targets(settings, use_llm)
-    run.skipped += targets.skipped
-    if not targets.settings:
-        return run
-    llm_ids = sample_ids(rubric_ids, limit or settings.eval_llm_sample, settings.eval_sample_seed)
-    for model_settings in targets.settings:
-        model = model_settings.llm_model
-        label = f"rubric + LLM ({model})"
-        graded = await grade(llm_ids, f"llm-{slug(model)}", label, model_settings, llm=True)
-        _split_figures(run, graded, humans, scale=scale, settings=settings)
-        fallbacks = {f: n for f, n in run.results[-1].flags.items() if f in LLM_FALLBACK_FLAGS}
-        if fallbacks:
-            run.notes.append(f"{label}: some answers fell back to the rubric ({fallbacks}).")
-    if len(llm_ids) < len(rubric_ids):
-        same = [r for r in rubric if r.id in set(llm_ids)]
-        label = f"rubric (same {len(llm_ids)} answers)"
-        run.results.append(score_results(label, same, humans, scale=scale, settings=settings))
-    return run
 
 
 def _fresh_grader(settings: Settings, input_path: Path, ids: list[str]) -> AsyncGrader:
@@ -331,11 +360,12 @@ def _fresh_grader(settings: Settings, input_path: Path, ids: list[str]) -> Async
     from coach.grading.grader import Grader
 
     grader = Grader(settings, use_llm=False)
-    wanted = set(ids)
-    with input_path.open(encoding="utf-8-sig", newline="") as handle:
-        grader.add_references(
-            [r.get("reference") or "" for r in csv.DictReader(handle) if r["id"] in wanted]
-        )
+    add_references = getattr(grader, "add_references", None)
+    if add_references is not None:
+        wanted = set(ids)
+        with input_path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = [r for r in csv.DictReader(handle) if r["id"] in wanted]
+        add_references([r.get("reference") or "" for r in rows])
     return grader
 
 

@@ -39,6 +39,8 @@ class EvalOptions(BaseModel):
     """Grade this many answers per set: a seeded random sample of a human-scored set, the
     first N of the grading set (it is written card by card, so these are whole cards)."""
     progress: bool = True
+    checks: bool = True
+    """Human-scored sets: also the baselines and a rerun of a sample (stability)."""
     retrieval_cases: Path | None = None
     """Default: ``<eval_dir>/retrieval.jsonl``."""
 
@@ -215,6 +217,7 @@ def mohler_part(settings: Settings, report: Report, options: EvalOptions) -> Par
             scale=MOHLER_SCALE,
             name="mohler",
             progress=options.progress,
+            checks=options.checks,
         )
     )
     published = read_published(folder / "published.json")
@@ -236,6 +239,7 @@ def le_part(settings: Settings, report: Report, options: EvalOptions) -> PartRes
             scale=LE_SCALE,
             name="le",
             progress=options.progress,
+            checks=options.checks,
         )
     )
     return PartResult(lines=render_agreement(report, title, run, []), data=run)

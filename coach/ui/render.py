@@ -39,6 +39,9 @@ def render_grade(grade: Grade, lang: Lang, *, final: bool = True) -> str:
             clarity=_fmt(s.clarity),
         ),
     ]
+    if grade.evidence is not None or grade.confidence is not None:
+        confidence = "-" if grade.confidence is None else f"{grade.confidence:.0%}"
+        lines.append(t(lang, "evidence_line", evidence=_fmt(grade.evidence), confidence=confidence))
     for key, points in (
         ("covered", grade.covered),
         ("partial", grade.partial),
@@ -46,6 +49,20 @@ def render_grade(grade: Grade, lang: Lang, *, final: bool = True) -> str:
     ):
         if points:
             lines.append(t(lang, key, points=esc("、".join(points))))
+    supported = [p for p in grade.points if p.status != "missed" and p.evidence]
+    if supported:
+        lines.append(
+            "\n".join(
+                t(
+                    lang,
+                    "point_evidence",
+                    label=esc(p.label),
+                    strength=f"{max(p.coverage, p.similarity):.0%}",
+                    sentence=esc(p.evidence),
+                )
+                for p in supported
+            )
+        )
     if grade.feedback:
         lines.append(t(lang, "feedback", text=esc(grade.feedback)))
     if "llm_unavailable" in grade.flags:
