@@ -129,8 +129,8 @@ class EvidenceScorer:
     ) -> Evidence:
         """``expected``: how many key points a complete answer makes (the rest of the
         points are extra credit nobody needs). ``support``: per point, another soft
-        coverage (the rubric's sentence-level match, which carries across languages
-        better than token alignment); a point counts with the larger of the two."""
+        coverage (the rubric's sentence-level match where the answer is in the other
+        language); a point counts with the larger of the two."""
         s = self.settings
         targets = [r for r in references if r.strip()]
         point_texts = [p.text() for p in points]

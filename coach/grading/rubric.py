@@ -159,7 +159,12 @@ class Rubric:
             ref.texts,
             points,
             expected_points(len(set(groups)), s.grading_expected_share),
-            support=[0.0 if m.contradicted or m.bare else m.strength for m in matches],
+            support=[
+                m.strength
+                if cross_language(text, p.text()) and not (m.contradicted or m.bare)
+                else 0.0
+                for m, p in zip(matches, points, strict=True)
+            ],
         )
         return self._result(
             ref, question, text, spans, flags, notes, points, groups, matches, sentences, evidence
@@ -482,6 +487,20 @@ class Rubric:
         for span in spans:  # a span that crosses a sentence boundary
             text = text.replace(span, "")
         return text
+
+
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
+
+def cross_language(answer: str, point: str) -> bool:
+    """One text mostly Chinese and the other not. Why it matters: e5's token vectors
+    align poorly across languages, its sentence vectors (the rubric's match) much
+    better, so a point answered in the other language counts with the rubric's match."""
+
+    def chinese(text: str) -> bool:
+        return len(_CJK_CHAR.findall(text)) >= 0.3 * max(1, content_chars(text))
+
+    return chinese(answer) != chinese(point)
 
 
 def expected_points(n_groups: int, share: float) -> int:
