@@ -313,6 +313,15 @@ class Settings(BaseSettings):
     """Explanation characters per covered point for full depth."""
     grading_contradiction_penalty: float = 0.6
     """Each contradicted point removes this share of the correctness factor's headroom."""
+    grading_llm_mode: Literal["scorer", "judge"] = "scorer"
+    """``scorer``: the LLM gives one score token, read as the expected value of its
+    log-probs (seconds on a CPU); ``judge``: the older per-point JSON verdict with
+    feedback (a minute or more per answer on a CPU)."""
+    grading_scorer_max_tokens: int = 1
+    grading_scorer_top_logprobs: int = 10
+    grading_weight_scorer: float = 0.3
+    """Share of the final score from the LLM scorer (the evidence score has the rest);
+    see eval/README.md for what it does on each set."""
     grading_weight_llm: float = 0.4
     """Share of the final score from the LLM judge (the rubric has the rest). Raise it
     for a big model; the small local packs judge unreliably (see DESIGN.md)."""

@@ -96,3 +96,37 @@ def test_a_merged_card_keeps_each_sources_answer() -> None:
     merged = merge_group([card("用正则化。", 1), card("用 Dropout。", 9)])
     assert merged.reference_texts() == ["用正则化。", "用 Dropout。"]
     assert card("只有一个。", 3).reference_texts() == ["只有一个。"]
+
+
+def test_scorer_reads_the_expected_digit_from_the_first_tokens_logprobs() -> None:
+    import math
+
+    from langchain_core.messages import AIMessage
+
+    from coach.grading.scorer import expected_score, first_token_alternatives
+
+    reply = AIMessage(
+        content="4",
+        response_metadata={
+            "logprobs": {
+                "content": [
+                    {
+                        "token": "4",
+                        "logprob": math.log(0.6),
+                        "top_logprobs": [
+                            {"token": "4", "logprob": math.log(0.6)},
+                            {"token": "5", "logprob": math.log(0.2)},
+                            {"token": "好", "logprob": math.log(0.1)},  # not a digit
+                            {"token": "3", "logprob": math.log(0.1)},
+                        ],
+                    }
+                ]
+            }
+        },
+    )
+    alternatives = first_token_alternatives(reply)
+    assert expected_score(alternatives) == pytest.approx((4 * 0.6 + 5 * 0.2 + 3 * 0.1) / 0.9)
+    # no log-probs (a fake model): the reply's own digit; none at all: no score
+    assert expected_score(first_token_alternatives(AIMessage(content="3"))) == 3
+    assert expected_score(first_token_alternatives(AIMessage(content="满分"))) is None
+    assert expected_score([{"token": "9", "logprob": 0.0}]) is None  # off the 0-5 scale

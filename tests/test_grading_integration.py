@@ -76,12 +76,15 @@ def test_cli_needs_question_and_answer_or_files() -> None:
     assert result.exit_code == 1 and "--answer" in result.output
 
 
+@pytest.mark.parametrize("mode", ["scorer", "judge"])
 def test_grading_with_real_vllm(
-    indexed: Path, vllm_server, monkeypatch: pytest.MonkeyPatch
+    indexed: Path, vllm_server, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:  # noqa: ANN001
-    """SmolLM2 is a weak judge; what must hold is the contract: a verdict is used or the
-    rubric grade stands with a flag, and an injection is never lifted above the cap."""
+    """SmolLM2 is a weak grader; what must hold is the contract: its score (the scorer's
+    log-prob expectation, or the judge's verdict) is used or the evidence grade stands
+    with a flag, and an injection is never lifted above the cap."""
     use(monkeypatch, indexed)
+    monkeypatch.setenv("COACH_GRADING_LLM_MODE", mode)
     monkeypatch.setenv("COACH_LLM_BASE_URL", vllm_server.base_url)
     monkeypatch.setenv("COACH_LLM_MODEL", vllm_server.model)
     get_settings.cache_clear()

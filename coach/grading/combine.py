@@ -103,3 +103,26 @@ def combine(
         flags=flags,
         notes=[*rubric.notes, *notes],
     )
+
+
+def combine_scored(
+    rubric: RubricResult,
+    llm_score: float | None,
+    settings: Settings,
+    notes: list[str],
+    flags: list[str],
+) -> Grade:
+    """The evidence grade blended with the LLM scorer's 0-10 by
+    ``grading_weight_scorer``; the caps and the contradiction penalty still apply, and
+    the LLM cannot lift the score more than ``grading_llm_max_lift``."""
+    grade = rubric_grade(rubric, notes)
+    grade.flags.extend(f for f in flags if f not in grade.flags)
+    if llm_score is None:
+        return grade
+    w = settings.grading_weight_scorer
+    mixed = (1 - w) * rubric.score + w * llm_score * rubric.correctness_factor
+    score = min(mixed, rubric.score + settings.grading_llm_max_lift, rubric.ceiling)
+    grade.score = round(max(0.0, score), 2)
+    grade.signals = ["rubric", "llm"]
+    grade.confidence = confidence(rubric.evidence, grade.flags, llm_score)
+    return grade

@@ -43,10 +43,15 @@ class Grader:
         self.rubric = Rubric(self.settings)
         self._pooled = False
         self.judge = None
-        if use_llm:
+        self.scorer = None
+        if use_llm and self.settings.grading_llm_mode == "judge":
             from coach.grading.judge import Judge
 
             self.judge = Judge(self.settings, chat_model=chat_model)
+        elif use_llm:
+            from coach.grading.scorer import LlmScorer
+
+            self.scorer = LlmScorer(self.settings, chat_model=chat_model)
 
     def add_references(self, references: list[str]) -> None:
         """Count these reference cells in the evidence score's IDF pool. A batch calls it
@@ -89,14 +94,21 @@ class Grader:
         model writes its verdict; the checkable evidence can be shown at once and the
         judge's refinement replaces it when it comes.
         """
-        from coach.grading.combine import combine
+        from coach.grading.combine import combine, combine_scored
 
         await asyncio.to_thread(self._pool_corpus)
         ref = await asyncio.to_thread(
             self.references.find, question, reference=reference, card_id=card_id
         )
         rubric_result = await asyncio.to_thread(self.rubric.grade, question, answer, ref)
-        yield combine(rubric_result, None, self.settings, notes=[]), self.judge is None
+        only_rubric = self.judge is None and self.scorer is None
+        yield combine(rubric_result, None, self.settings, notes=[]), only_rubric
+        if self.scorer is not None:
+            llm_score, notes, flags = await self.scorer.ascore(
+                question, rubric_result.graded_text or answer, ref, rubric_result.flags
+            )
+            yield combine_scored(rubric_result, llm_score, self.settings, notes, flags), True
+            return
         if self.judge is None:
             return
         verdict, notes, flags = await self.judge.ajudge(question, answer, ref, rubric_result)

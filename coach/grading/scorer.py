@@ -1,0 +1,140 @@
+"""The LLM as a scorer: one score token, read as an expected value from its log-probs.
+
+Why not the JSON judge: on a CPU the judge writes hundreds of tokens per answer (a
+minute each) and its 1.5B verdicts barely moved agreement with people. One generated
+token costs only the prompt, and the probabilities vLLM returns for the first token
+(``top_logprobs``) give a continuous score: the expected value over the digits 0-5, not
+whichever digit happened to win. The static part of the prompt (instructions, question,
+references) comes first, so vLLM's prefix cache reuses it across answers to the same
+question; the candidate's answer comes last.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from coach.config import Settings
+from coach.grading.judge import _TRANSIENT, escape_answer, load_prompt
+from coach.grading.reference import Reference
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+SCALE = 5
+"""The prompt asks for 0-5: each score one token in every tokenizer we ship."""
+
+
+class ScorerOutcome(NamedTuple):
+    score: float | None
+    """0-10, or None when there is none (then ``notes`` / ``flags`` say why)."""
+    notes: list[str]
+    flags: list[str]
+
+
+def expected_score(top_logprobs: list[dict[str, Any]]) -> float | None:
+    """Expected digit (0-SCALE) under the first token's top alternatives that are digits,
+    renormalised; None when no alternative is a digit."""
+    weights: dict[int, float] = {}
+    for alternative in top_logprobs:
+        token = str(alternative.get("token", "")).strip()
+        if token.isdigit() and int(token) <= SCALE:
+            value = int(token)
+            weights[value] = weights.get(value, 0.0) + math.exp(float(alternative["logprob"]))
+    total = sum(weights.values())
+    if total <= 0:
+        return None
+    return sum(v * w for v, w in weights.items()) / total
+
+
+def first_token_alternatives(reply: BaseMessage) -> list[dict[str, Any]]:
+    """``top_logprobs`` of the reply's first token (OpenAI's chat format, as vLLM sends
+    it); a reply without log-probs yields its own text as the only alternative."""
+    logprobs = (reply.response_metadata or {}).get("logprobs") or {}
+    content = logprobs.get("content") or []
+    if content:
+        first = content[0]
+        return list(first.get("top_logprobs") or [first])
+    text = str(reply.content).strip()
+    return [{"token": text[:1], "logprob": 0.0}] if text else []
+
+
+class LlmScorer:
+    def __init__(self, settings: Settings, *, chat_model: BaseChatModel | None = None) -> None:
+        self.settings = settings
+        self._model = chat_model
+        self._down_until = 0.0
+
+    @property
+    def model(self) -> BaseChatModel:
+        if self._model is None:
+            from coach.llm.client import make_chat_model
+
+            s = self.settings
+            self._model = make_chat_model(
+                s,
+                max_tokens=s.grading_scorer_max_tokens,
+                timeout=s.grading_judge_timeout,
+                max_retries=0,
+                logprobs=True,
+                top_logprobs=s.grading_scorer_top_logprobs,
+            )
+        return self._model
+
+    def messages(self, question: str, answer: str, ref: Reference) -> list[BaseMessage]:
+        texts = ref.texts or [p.text() for p in ref.key_points]
+        references = "\n---\n".join(
+            escape_answer(t, self.settings.grading_answer_max_chars) for t in texts
+        )
+        user = load_prompt("scorer_user.md").format(
+            question=ref.question if ref.card else question,
+            references=references,
+            answer=escape_answer(answer, self.settings.grading_answer_max_chars),
+        )
+        return [SystemMessage(load_prompt("scorer_system.md")), HumanMessage(user)]
+
+    async def ascore(
+        self, question: str, answer: str, ref: Reference, flags: list[str]
+    ) -> ScorerOutcome:
+        if "empty" in flags:
+            return ScorerOutcome(None, ["空回答不调用 LLM 评分。"], [])
+        if time.monotonic() < self._down_until:
+            return ScorerOutcome(
+                None,
+                ["The model server failed a moment ago; graded by the evidence score alone."],
+                ["llm_unavailable"],
+            )
+        s = self.settings
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(s.grading_judge_attempts),
+                wait=wait_exponential(multiplier=s.grading_judge_backoff, max=30),
+                retry=retry_if_exception_type(_TRANSIENT),
+                reraise=True,
+            ):
+                with attempt:
+                    reply = await self.model.ainvoke(self.messages(question, answer, ref))
+        except Exception as exc:  # any server trouble: the evidence score stands
+            from coach.llm.client import unavailable_message
+
+            self._down_until = time.monotonic() + s.grading_judge_cooldown
+            return ScorerOutcome(
+                None,
+                [unavailable_message(s, f"{type(exc).__name__}: {exc}")],
+                ["llm_unavailable"],
+            )
+        value = expected_score(first_token_alternatives(reply))
+        if value is None:
+            return ScorerOutcome(
+                None,
+                [
+                    f"The LLM's reply had no score digit ({str(reply.content)[:40]!r}); "
+                    "graded by the evidence score alone."
+                ],
+                ["llm_invalid_output"],
+            )
+        return ScorerOutcome(round(10 * value / SCALE, 3), [], [])
