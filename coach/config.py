@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     """Seconds one GGUF -> HF conversion may take before it is abandoned."""
 
     # --- batch grading (coach/batch) -----------------------------------------------------
+    batch_prefetch_rows: int = Field(default=64, ge=1)
+    """Rows whose answers are encoded together before they are graded (no-LLM speed);
+    memory grows with it (token vectors of every answer in the chunk)."""
     batch_concurrency: int = Field(default=4, ge=1, le=256)
     """Answers graded at once; CPU vLLM peaks around 8 concurrent requests, a GPU server
     takes far more (raise it there)."""

@@ -135,7 +135,7 @@ async def arun_batch(
         ):
             if pending:
                 assert grader is not None
-                await _grade_all(pending, grader, journal, concurrency, bar)
+                await _grade_in_chunks(pending, grader, journal, concurrency, bar, settings)
         grading_seconds = time.perf_counter() - grading_started
     finally:
         journal.close()
@@ -194,6 +194,33 @@ async def arun_batch(
         llm_completion_tokens=completion_tokens if tokens_known else None,
         notes=notes,
     )
+
+
+async def _grade_in_chunks(
+    pending: list[BatchRow],
+    grader: AsyncGrader,
+    journal: Journal,
+    concurrency: int,
+    bar: tqdm,
+    settings: Settings,
+) -> None:
+    """Rows in chunks of ``batch_prefetch_rows``; a grader that can (coach's) encodes
+    each chunk's answers ahead in full batches, which is most of the no-LLM speed."""
+    prefetch = getattr(grader, "prefetch", None)
+    clear = getattr(grader, "clear_prefetched", None)
+    size = settings.batch_prefetch_rows
+    for start in range(0, len(pending), size):
+        chunk = pending[start : start + size]
+        if prefetch is not None:
+            try:
+                await asyncio.to_thread(prefetch, [r.answer for r in chunk if not r.error])
+            except Exception:  # noqa: BLE001 - only a speed-up: each row then encodes alone
+                pass
+        try:
+            await _grade_all(chunk, grader, journal, concurrency, bar)
+        finally:
+            if clear is not None:
+                clear()
 
 
 async def _grade_all(

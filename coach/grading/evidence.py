@@ -55,6 +55,7 @@ class TokenEncoder:
         self.special = set(self.tokenizer.all_special_ids)
         self._lock = threading.Lock()
         self._cache: dict[str, TokenView] = {}
+        self._prefetched: dict[str, TokenView] = {}
 
     def views(self, texts: list[str], cache: bool = True) -> list[TokenView]:
         """Views of ``texts``; references and key points recur and are cached, answers
@@ -63,6 +64,8 @@ class TokenEncoder:
 
         prompt = self.settings.embedding_query_prompt
         with self._lock:
+            if not cache and texts and all(t in self._prefetched for t in texts):
+                return [self._prefetched.pop(t) for t in texts]
             todo = sorted(
                 (t for t in dict.fromkeys(texts) if t not in self._cache), key=len
             )  # similar lengths per batch: less padding
@@ -90,6 +93,16 @@ class TokenEncoder:
             if cache:
                 self._cache.update(fresh)
             return [self._cache.get(t) or fresh[t] for t in texts]
+
+    def prefetch(self, texts: list[str]) -> None:
+        """Views of answers computed ahead in full batches; each is used once."""
+        views = self.views(texts, cache=False)
+        with self._lock:
+            self._prefetched.update((v.text, v) for v in views)
+
+    def clear_prefetched(self) -> None:
+        with self._lock:
+            self._prefetched.clear()
 
     def _view(
         self,

@@ -61,6 +61,13 @@ class Grader:
 
         self.rubric.evidence.add_to_pool([t for r in references for t in split_references(r)])
 
+    def prefetch(self, answers: list[str]) -> None:
+        """Encode a chunk of a batch's answers ahead, many per forward pass."""
+        self.rubric.prefetch(answers)
+
+    def clear_prefetched(self) -> None:
+        self.rubric.clear_prefetched()
+
     def _pool_corpus(self) -> None:
         """The corpus's reference answers join the IDF pool once, before the first grade
         (none when there is no index: batch files with their own references)."""

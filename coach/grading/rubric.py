@@ -112,15 +112,30 @@ class Rubric:
         self.evidence = EvidenceScorer(settings)
 
     # --- public ---------------------------------------------------------------------
+    def graded_text(self, answer: str) -> tuple[str, list[str]]:
+        """The answer without the sentences that address the grader, and those spans."""
+        spans = injection_spans(answer)
+        return (self._without(answer, spans) if spans else answer), spans
+
+    def prefetch(self, answers: list[str]) -> None:
+        """Encode many answers (and their sentences) per forward pass before grading
+        them one by one; see ``SemanticMatcher.prefetch``."""
+        texts = [self.graded_text(a)[0] for a in answers]
+        min_chars = self.settings.grading_clause_min_chars
+        self.semantic.prefetch([u for t in texts for u in segment(t, min_chars)[1]])
+        self.evidence.encoder.prefetch(texts)
+
+    def clear_prefetched(self) -> None:
+        self.semantic.clear_prefetched()
+        self.evidence.encoder.clear_prefetched()
+
     def grade(self, question: str, answer: str, ref: Reference) -> RubricResult:
         s = self.settings
         flags = list(ref.flags)
         notes = list(ref.notes)
-        spans = injection_spans(answer)
-        text = answer
+        text, spans = self.graded_text(answer)
         if spans:
             flags.append("injection")
-            text = self._without(answer, spans)
         sentences, units = segment(text, s.grading_clause_min_chars)
         points = ref.key_points
         groups = self._groups(points)
@@ -142,8 +157,9 @@ class Rubric:
                 sentences,
                 None,
             )
-        matches = self._match(question, units, points)
-        best_z_question = float(self.semantic.contrast(units, [question]).max())
+        vectors = self.semantic.encode(units, cache=False)
+        matches = self._match(question, units, points, vectors)
+        best_z_question = float(self.semantic.contrast(units, [question], vectors).max())
         matched = [m for m in matches if m.strength >= s.grading_match_partial]
         best_z_points = max((m.z for m in matches), default=0.0)
         if not matched and max(best_z_question, best_z_points) < s.grading_off_topic_z:
@@ -171,9 +187,11 @@ class Rubric:
         )
 
     # --- matching -------------------------------------------------------------------
-    def _match(self, question: str, units: list[str], points: list[KeyPoint]) -> list[_Match]:
+    def _match(
+        self, question: str, units: list[str], points: list[KeyPoint], vectors: np.ndarray
+    ) -> list[_Match]:
         s = self.settings
-        z = self.semantic.contrast(units, [p.text() for p in points])
+        z = self.semantic.contrast(units, [p.text() for p in points], vectors)
         squashed = [_squash(u) for u in units]
         lowered = [u.lower() for u in units]
         all_names = [n for p in points for n in (p.label, p.alias) if n]
