@@ -1,7 +1,8 @@
 """How far to trust a grade: one number a candidate or a teacher can act on.
 
 Why these two parts: a grade is trustworthy when its independent signals agree (the
-whole-reference agreement, the key-point coverage and, when it ran, the LLM) and when
+whole-reference agreement, the key-point coverage, the level of the card's nearest
+anchor answer when it has anchors and, when it ran, the LLM) and when
 the answer sits clearly at one end (near a reference, or far from every one); a grade
 in the middle on which the signals disagree is the one a person should read again.
 A card matched only loosely to the question halves it.
@@ -26,6 +27,8 @@ def confidence(
         signals.append(evidence.coverage)
     if llm_score is not None:
         signals.append(llm_score / 10)
+    if evidence.anchor_value is not None:
+        signals.append(evidence.anchor_value)
     agreement = 1.0 - (max(signals) - min(signals))
     decisiveness = abs(2 * evidence.score - 1)
     value = 0.5 * agreement + 0.5 * decisiveness

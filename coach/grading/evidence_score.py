@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from coach.config import Settings
 from coach.corpus.keypoints import split_sentences
 from coach.corpus.models import KeyPoint
+from coach.grading.anchors import LEVELS, Anchors, calibrate
 from coach.grading.evidence import Idf, TokenEncoder, TokenView, align, rescale
 from coach.grading.semantic import background_sentences
 
@@ -45,6 +46,13 @@ class Evidence(BaseModel):
     sentence_cosine: float = 0.0
     """e5 sentence cosine of the answer and the best reference (for the record)."""
     points: list[PointEvidence] = Field(default_factory=list)
+    anchor: str | None = None
+    """The card's anchor answer (full / partial / wrong) this answer is closest to, by
+    e5 sentence cosine; None when the card has no anchors."""
+    anchor_value: float | None = None
+    """The 0-1 score that anchor stands for (full 1, partial and wrong their targets)."""
+    calibrated: bool = False
+    """``score`` was remapped through the card's anchors (grading_anchor_calibration)."""
 
 
 class EvidenceScorer:
@@ -56,6 +64,7 @@ class EvidenceScorer:
         self._floors: dict[str, float] = {}
         self._pool_texts: list[str] = list(pool or [])
         self._idf: Idf | None = None
+        self._anchor_scores: dict[tuple[str, str], tuple[float, float]] = {}
 
     @cached_property
     def encoder(self) -> TokenEncoder:
@@ -177,6 +186,44 @@ class EvidenceScorer:
             sentence_cosine=round(cosine, 4),
             points=point_results,
         )
+
+    def anchored(
+        self,
+        evidence: Evidence,
+        question: str,
+        answer: str,
+        references: list[str],
+        points: list[KeyPoint],
+        expected: int,
+        anchors: Anchors,
+    ) -> Evidence:
+        """``evidence`` with the nearest anchor recorded and, when calibration is on,
+        the score remapped so the card's wrong and partial anchors land on their
+        targets (their own evidence scores are computed once per card)."""
+        s = self.settings
+        views = self.encoder.views([anchors.text(level) for level in LEVELS])
+        answer_vector = self.encoder.views([answer], cache=False)[0].sentence
+        cosines = [float(v.sentence @ answer_vector) for v in views]
+        nearest = LEVELS[int(np.argmax(cosines))]
+        values = {
+            "full": 1.0,
+            "partial": s.grading_anchor_target_partial,
+            "wrong": s.grading_anchor_target_wrong,
+        }
+        update: dict[str, object] = {"anchor": nearest, "anchor_value": values[nearest]}
+        if s.grading_anchor_calibration:
+            key = (anchors.card_id, anchors.card_hash)
+            if key not in self._anchor_scores:
+                wrong, partial = (
+                    self.score(question, anchors.text(level), references, points, expected).score
+                    for level in ("wrong", "partial")
+                )
+                self._anchor_scores[key] = (wrong, partial)
+            wrong, partial = self._anchor_scores[key]
+            value = calibrate(evidence.score, wrong, partial, s)
+            if value is not None:
+                update |= {"score": round(float(np.clip(value, 0, 1)), 4), "calibrated": True}
+        return evidence.model_copy(update=update)
 
 
 def _sentence_ranges(text: str) -> list[tuple[int, int, str]]:

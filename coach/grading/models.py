@@ -50,6 +50,8 @@ class ReferenceUsed(BaseModel):
     """``file:line`` of every source of the card."""
     match_score: float | None = None
     """Retrieval score when the card was found from free-text question; None if given."""
+    anchored: bool = False
+    """The card's anchor answers took part (its full anchor as one more reference)."""
 
 
 class Grade(BaseModel):

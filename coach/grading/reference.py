@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from coach.config import Settings
 from coach.corpus.keypoints import clean_inline, extract_key_points
 from coach.corpus.models import KeyPoint, QuestionCard
+from coach.grading.anchors import Anchors, AnchorStore
 from coach.grading.models import ReferenceUsed
 
 USER_REFERENCE_TITLE = "用户提供的参考答案"
@@ -36,6 +37,8 @@ class Reference(BaseModel):
     holds several); the evidence score uses the best-matching one."""
     used: ReferenceUsed
     card: QuestionCard | None = None
+    anchors: Anchors | None = None
+    """The card's anchor answers (its full anchor is also the last of ``texts``)."""
     flags: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
@@ -93,18 +96,26 @@ class ReferenceFinder:
             used=ReferenceUsed(title=USER_REFERENCE_TITLE, question=question),
         )
 
+    @cached_property
+    def anchor_store(self) -> AnchorStore:
+        return AnchorStore(self.settings)
+
     def from_card(self, card: QuestionCard, match_score: float | None) -> Reference:
+        anchors = self.anchor_store.get(card) if self.settings.grading_use_anchors else None
+        texts = card.reference_texts() + ([anchors.full] if anchors else [])
         return Reference(
             question=card.question,
             key_points=list(card.key_points),
-            texts=card.reference_texts(),
+            texts=texts,
             card=card,
+            anchors=anchors,
             used=ReferenceUsed(
                 card_id=card.id,
                 title=card.title,
                 question=card.question,
                 sources=[s.ref() for s in card.sources],
                 match_score=match_score,
+                anchored=anchors is not None,
             ),
         )
 

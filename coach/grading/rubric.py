@@ -182,6 +182,16 @@ class Rubric:
                 for m, p in zip(matches, points, strict=True)
             ],
         )
+        if ref.anchors is not None and s.grading_use_anchors:
+            evidence = self.evidence.anchored(
+                evidence,
+                question,
+                text,
+                ref.texts,
+                points,
+                expected_points(len(set(groups)), s.grading_expected_share),
+                ref.anchors,
+            )
         return self._result(
             ref, question, text, spans, flags, notes, points, groups, matches, sentences, evidence
         )

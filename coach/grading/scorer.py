@@ -19,6 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from coach.config import Settings
+from coach.grading.anchors import LEVELS
 from coach.grading.judge import _TRANSIENT, escape_answer, load_prompt
 from coach.grading.reference import Reference
 
@@ -86,14 +87,20 @@ class LlmScorer:
         return self._model
 
     def messages(self, question: str, answer: str, ref: Reference) -> list[BaseMessage]:
+        limit = self.settings.grading_answer_max_chars
         texts = ref.texts or [p.text() for p in ref.key_points]
-        references = "\n---\n".join(
-            escape_answer(t, self.settings.grading_answer_max_chars) for t in texts
-        )
+        anchors = ""
+        if ref.anchors is not None:
+            texts = texts[:-1] or texts  # the full anchor is shown as the 5-point example
+            anchors = load_prompt("scorer_anchors.md").format(
+                **{level: escape_answer(ref.anchors.text(level), limit) for level in LEVELS}
+            )
+        references = "\n---\n".join(escape_answer(t, limit) for t in texts)
         user = load_prompt("scorer_user.md").format(
             question=ref.question if ref.card else question,
             references=references,
-            answer=escape_answer(answer, self.settings.grading_answer_max_chars),
+            anchors=anchors,
+            answer=escape_answer(answer, limit),
         )
         return [SystemMessage(load_prompt("scorer_system.md")), HumanMessage(user)]
 

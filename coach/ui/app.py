@@ -346,7 +346,19 @@ def build_app(settings: Settings, services: AppServices | None = None) -> gr.Blo
                 wrap=True,
             )
             detail = gr.Markdown()
+            selected_card = gr.State("")
+            with gr.Accordion(t(lang0, "anchors_title"), open=False) as anchors_box:
+                anchor_full = gr.Textbox(label=t(lang0, "anchor_full"), lines=3)
+                anchor_partial = gr.Textbox(label=t(lang0, "anchor_partial"), lines=3)
+                anchor_wrong = gr.Textbox(label=t(lang0, "anchor_wrong"), lines=3)
+                anchors_status = gr.Markdown()
+                anchors_save = gr.Button(t(lang0, "anchors_save"), elem_id="anchors-save")
         relabel(tab_corpus, "tab_corpus")
+        relabel(anchors_box, "anchors_title")
+        relabel(anchor_full, "anchor_full")
+        relabel(anchor_partial, "anchor_partial")
+        relabel(anchor_wrong, "anchor_wrong")
+        relabel(anchors_save, "anchors_save", "value")
         relabel(query, "search")
         relabel(corpus_topic, "topic")
         relabel(search_btn, "search_button", "value")
@@ -358,15 +370,34 @@ def build_app(settings: Settings, services: AppServices | None = None) -> gr.Blo
             return search_rows(services, text, None if topic_value == ALL else topic_value)
 
         def on_select(rows: Any, lang_label: str, evt: gr.SelectData):
-            from coach.ui.browse import card_markdown
+            from coach.ui.browse import card_anchors, card_markdown
 
             row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-            card_id = rows.iloc[row]["id"] if hasattr(rows, "iloc") else rows[row][-1]
-            return card_markdown(services, str(card_id), _lang(lang_label))
+            card_id = str(rows.iloc[row]["id"] if hasattr(rows, "iloc") else rows[row][-1])
+            lang = _lang(lang_label)
+            return (
+                card_markdown(services, card_id, lang),
+                card_id,
+                *card_anchors(services, card_id, lang),
+            )
+
+        def on_save_anchors(card_id: str, full: str, partial: str, wrong: str, lang_label: str):
+            from coach.ui.browse import save_anchors
+
+            return save_anchors(services, card_id, full, partial, wrong, _lang(lang_label))
 
         search_btn.click(on_search, [query, corpus_topic], results)
         query.submit(on_search, [query, corpus_topic], results)
-        results.select(on_select, [results, language], detail)
+        results.select(
+            on_select,
+            [results, language],
+            [detail, selected_card, anchor_full, anchor_partial, anchor_wrong, anchors_status],
+        )
+        anchors_save.click(
+            on_save_anchors,
+            [selected_card, anchor_full, anchor_partial, anchor_wrong, language],
+            anchors_status,
+        )
 
         # --- history -----------------------------------------------------------------
         with gr.Tab(t(lang0, "tab_history"), id="history") as tab_history:

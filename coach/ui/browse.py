@@ -73,3 +73,36 @@ def history_tables(services: AppServices, lang: Lang) -> tuple[Any, Any]:
         columns=[t(lang, k) for k in ("col_title", "col_box", "col_due", "col_last")],
     )
     return sessions, due
+
+
+def card_anchors(services: AppServices, card_id: str, lang: Lang) -> tuple[str, str, str, str]:
+    """The card's anchor answers for the three editable boxes, and a line saying where
+    they came from (or how to get them)."""
+    card = next((c for c in services.cards if c.id == card_id), None)
+    if card is None:
+        return "", "", "", t(lang, "anchors_pick")
+    store = services.anchor_store
+    anchors = store.get(card)
+    if anchors is None:
+        stale = store.all().get(card.id) if store.is_stale(card) else None
+        key = "anchors_stale" if stale else "anchors_none"
+        texts = (stale.full, stale.partial, stale.wrong) if stale else ("", "", "")
+        return (*texts, t(lang, key, card=card.id))
+    line = t(lang, "anchors_from", model=anchors.model, date=f"{anchors.written_at:%Y-%m-%d}")
+    return anchors.full, anchors.partial, anchors.wrong, line
+
+
+def save_anchors(
+    services: AppServices, card_id: str, full: str, partial: str, wrong: str, lang: Lang
+) -> str:
+    """A person's correction, stored as theirs; the message says what happened."""
+    from coach.grading.anchors import AnchorError
+
+    card = next((c for c in services.cards if c.id == card_id), None)
+    if card is None:
+        return t(lang, "anchors_pick")
+    try:
+        services.anchor_store.edit(card, full, partial, wrong)
+    except AnchorError as exc:
+        return t(lang, "error", text=str(exc))
+    return t(lang, "anchors_saved", path=services.anchor_store.path)

@@ -47,6 +47,12 @@ class AppServices:
         except FileNotFoundError as exc:
             raise NotReady(str(exc)) from exc
 
+    @cached_property
+    def anchor_store(self) -> Any:
+        from coach.grading.anchors import AnchorStore
+
+        return AnchorStore(self.settings)
+
     def searcher(self) -> Any:
         with self._lock:
             if self._searcher is None:

@@ -1,0 +1,124 @@
+"""`coach anchors`: write the cards' anchor answers once with the LLM, and show them.
+
+Why resumable, card by card: on a CPU one card takes a minute or two, so a run over the
+bank is long; each card's anchors are saved as soon as they are written, cards that
+already have current anchors are skipped, and an interrupted run picks up where it was.
+A person's correction (question-bank tab) is never overwritten unless asked.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from coach.config import get_settings
+
+anchors_app = typer.Typer(
+    help="Anchor answers per card (full / partial / wrong), written by the LLM.",
+    no_args_is_help=True,
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _cards(settings, card_ids: list[str] | None):  # noqa: ANN001, ANN202
+    from coach.corpus.catalog import load_corpus
+    from coach.index.ingest import corpus_path
+
+    try:
+        cards = load_corpus(corpus_path(settings)).cards
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    if card_ids:
+        known = {c.id for c in cards}
+        unknown = [c for c in card_ids if c not in known]
+        if unknown:
+            _fail(f"No card with id {', '.join(unknown)}; list the ids with `coach cards`.")
+        cards = [c for c in cards if c.id in set(card_ids)]
+    return cards
+
+
+@anchors_app.command("generate")
+def generate(
+    card: Annotated[
+        list[str] | None, typer.Option(help="Only these card ids (repeat the option).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many cards.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Rewrite current anchors too (a person's edits included).")
+    ] = False,
+) -> None:
+    """Ask the LLM (it must be served: `coach serve-model --detach`) for each card's
+    full, partial and wrong answer; saved beside the index after every card."""
+    from tqdm import tqdm
+
+    from coach.grading.anchor_writer import AnchorWriter
+    from coach.grading.anchors import AnchorError, AnchorStore
+    from coach.llm.client import ModelServerUnavailable, check_server
+
+    settings = get_settings()
+    cards = _cards(settings, card)
+    store = AnchorStore(settings)
+    todo = [c for c in cards if overwrite or store.get(c) is None]
+    if limit is not None:
+        todo = todo[:limit]
+    if not todo:
+        typer.echo(f"All {len(cards)} cards have current anchors; --overwrite rewrites them.")
+        return
+    try:
+        check_server(settings)
+    except ModelServerUnavailable as exc:
+        _fail(f"{exc}\nAnchors are written by the LLM; start it with `coach serve-model --detach`.")
+    writer = AnchorWriter(settings)
+    written, failed = 0, []
+    try:
+        for item in tqdm(todo, desc="anchors", unit="card", disable=None):
+            try:
+                store.put(writer.write(item))
+                written += 1
+            except AnchorError as exc:
+                failed.append(f"{item.id} ({exc})")
+    except KeyboardInterrupt:
+        typer.echo(f"\nInterrupted: {written} cards saved; run the command again to go on.")
+        raise typer.Exit(130) from None
+    typer.echo(f"{written} cards got anchors ({store.path}); {len(cards) - len(todo)} had them.")
+    if failed:
+        typer.secho(
+            f"{len(failed)} cards failed (the model broke the format twice); "
+            f"rerun to retry them: {'; '.join(failed)}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@anchors_app.command("show")
+def show(
+    card: Annotated[str, typer.Argument(help="A card id (`coach cards`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+) -> None:
+    """Print a card's anchors (and say when they are stale or missing)."""
+    from coach.grading.anchors import LEVELS, AnchorStore
+
+    settings = get_settings()
+    (item,) = _cards(settings, [card])
+    store = AnchorStore(settings)
+    anchors = store.get(item)
+    if anchors is None:
+        state = "stale (the card changed since)" if store.is_stale(item) else "none"
+        _fail(
+            f"Card {card} has no current anchors ({state}): run `coach anchors generate "
+            f"--card {card}`."
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(anchors.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        return
+    typer.echo(f"{item.title}  [{anchors.model}, {anchors.written_at:%Y-%m-%d}]")
+    for level in LEVELS:
+        typer.echo(f"\n{level}:\n{anchors.text(level)}")

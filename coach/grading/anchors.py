@@ -1,0 +1,137 @@
+"""Anchor answers per card: a full, a partial and a wrong one, kept beside the index.
+
+Why anchors: a card's reference is written by the corpus author, in the author's words;
+an anchor is what a candidate might say. The full anchor is one more reference to
+match against (the grader uses the best-matching one), and the three together show a
+person reading the question bank what the grader considers full, half and wrong. They
+are written once by the LLM (`coach anchors generate`), stored as JSON lines a person
+can read and correct (in the question-bank tab or by hand), and keyed to the card's
+content so a changed card's anchors are known to be stale rather than silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from coach.config import Settings
+from coach.corpus.catalog import write_atomic
+from coach.corpus.models import QuestionCard
+
+LEVELS = ("full", "partial", "wrong")
+
+
+class AnchorError(ValueError):
+    """An anchors file that cannot be read, or anchors with an empty level."""
+
+
+class Anchors(BaseModel):
+    card_id: str
+    card_hash: str
+    """The card's content hash when the anchors were written (see ``card_hash``)."""
+    full: str = Field(min_length=1)
+    partial: str = Field(min_length=1)
+    wrong: str = Field(min_length=1)
+    model: str = ""
+    """Who wrote them: the served model's name, or ``person`` once edited."""
+    written_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def text(self, level: str) -> str:
+        return str(getattr(self, level))
+
+
+def card_hash(card: QuestionCard) -> str:
+    """Hash of what the anchors were written from (question, references, key points)."""
+    payload = json.dumps(
+        [card.question, card.reference_texts(), [p.text() for p in card.key_points]],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def anchors_path(settings: Settings) -> Path:
+    return settings.index_dir / settings.anchors_file_name
+
+
+class AnchorStore:
+    """Every card's anchors, read once; writes replace the file atomically."""
+
+    def __init__(self, settings: Settings, path: Path | None = None) -> None:
+        self.path = path or anchors_path(settings)
+        self._lock = threading.Lock()
+        self._items: dict[str, Anchors] | None = None
+        self._stamp: int | None = None
+
+    def _load(self) -> dict[str, Anchors]:
+        """Read again whenever the file changed (the question-bank tab and a grader
+        hold separate stores on one file)."""
+        stamp = self.path.stat().st_mtime_ns if self.path.exists() else None
+        if self._items is None or stamp != self._stamp:
+            self._items, self._stamp = {}, stamp
+            if stamp is not None:
+                for number, line in enumerate(self.path.read_text("utf-8").splitlines(), 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        item = Anchors.model_validate_json(line)
+                    except ValidationError as exc:
+                        raise AnchorError(
+                            f"{self.path}:{number} is not a valid anchor record "
+                            f"({exc.errors()[0]['msg']}); fix or delete that line."
+                        ) from exc
+                    self._items[item.card_id] = item
+        return self._items
+
+    def all(self) -> dict[str, Anchors]:
+        with self._lock:
+            return dict(self._load())
+
+    def get(self, card: QuestionCard) -> Anchors | None:
+        """The card's anchors, or None when it has none or they were written for an
+        earlier version of the card."""
+        with self._lock:
+            item = self._load().get(card.id)
+        return item if item is not None and item.card_hash == card_hash(card) else None
+
+    def is_stale(self, card: QuestionCard) -> bool:
+        with self._lock:
+            item = self._load().get(card.id)
+        return item is not None and item.card_hash != card_hash(card)
+
+    def put(self, item: Anchors) -> None:
+        with self._lock:
+            items = self._load()
+            items[item.card_id] = item
+            lines = [items[k].model_dump_json() for k in sorted(items)]
+            write_atomic(self.path, "\n".join(lines) + "\n")
+            self._stamp = self.path.stat().st_mtime_ns
+
+    def edit(self, card: QuestionCard, full: str, partial: str, wrong: str) -> Anchors:
+        """A person's correction: stored as theirs, keyed to the card as it is now."""
+        texts = {"full": full.strip(), "partial": partial.strip(), "wrong": wrong.strip()}
+        empty = [level for level, text in texts.items() if not text]
+        if empty:
+            raise AnchorError(f"Anchor answers may not be empty: {', '.join(empty)}.")
+        item = Anchors(card_id=card.id, card_hash=card_hash(card), model="person", **texts)
+        self.put(item)
+        return item
+
+
+def calibrate(value: float, wrong: float, partial: float, settings: Settings) -> float | None:
+    """``value`` (an evidence score, 0-1) remapped so that the card's wrong anchor scores
+    ``grading_anchor_target_wrong`` and its partial anchor ``..._target_partial``
+    (piecewise linear through (0, 0) and (1, 1)); None when the anchors are out of order
+    or too close to say anything."""
+    s = settings
+    gap = s.grading_anchor_min_gap
+    if not (gap <= wrong and wrong + gap <= partial and partial + gap <= 1.0):
+        return None
+    xs = (0.0, wrong, partial, 1.0)
+    ys = (0.0, s.grading_anchor_target_wrong, s.grading_anchor_target_partial, 1.0)
+    return float(np.interp(value, xs, ys))
