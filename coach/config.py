@@ -325,6 +325,25 @@ class Settings(BaseSettings):
     grading_weight_scorer: float = 0.3
     """Share of the final score from the LLM scorer (the evidence score has the rest);
     see eval/README.md for what it does on each set."""
+    anchors_file_name: str = "anchors.jsonl"
+    """Anchor answers per card (full / partial / wrong), beside the index: written by
+    `coach anchors generate`, read by the grader and the question-bank tab."""
+    anchors_max_tokens: int = 700
+    """Completion budget of one anchor call (three short answers)."""
+    anchors_timeout: float = 900.0
+    """Seconds one anchor call may take (a 1.5B model on a CPU writes ~6 tokens/s)."""
+    grading_use_anchors: bool = True
+    """Grade against a card's full anchor as one more reference, and let its anchors
+    inform the confidence."""
+    grading_anchor_calibration: bool = False
+    """Remap the evidence score per card through its anchors (wrong -> target_wrong,
+    partial -> target_partial). Off by default: no evaluation set has anchors for most
+    of its questions, so the remapping is measured only on eval/grading.jsonl."""
+    grading_anchor_target_wrong: float = 0.1
+    grading_anchor_target_partial: float = 0.5
+    grading_anchor_min_gap: float = 0.05
+    """Anchors whose evidence scores are closer than this (or out of order) calibrate
+    nothing: the LLM wrote a partial answer as good as its wrong one."""
     grading_weight_llm: float = 0.4
     """Share of the final score from the LLM judge (the rubric has the rest). Raise it
     for a big model; the small local packs judge unreliably (see DESIGN.md)."""
