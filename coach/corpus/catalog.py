@@ -1,7 +1,8 @@
 """The catalog: every ingested file's parse, and the merged corpus built from them.
 
 Keeping each file's parse lets a re-ingest re-read only changed files, and rebuilding
-the merged cards from all parses keeps cross-file merging exact when one file changes.
+the merged cards from all parses keeps cross-file merging exact when one file changes
+or is removed: a merged card loses a removed file's sources by being rebuilt without it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ class Catalog(BaseModel):
         write_atomic(path, self.model_dump_json())
 
     def build(self, dedupe_threshold: float) -> Corpus:
-        docs = sorted(self.documents.values(), key=lambda d: d.file)
+        # Merging depends on order (the first card of a group is canonical), so sort by
+        # file name, then path, never by the order files were first ingested: an index
+        # updated run by run then equals a fresh ingest of the same files.
+        ordered = sorted(self.documents.items(), key=lambda item: (item[1].file, item[0]))
+        docs = [doc for _, doc in ordered]
         raw = [card for doc in docs for card in doc.cards]
         cards, merged = dedupe(raw, dedupe_threshold)
         for card in cards:

@@ -33,8 +33,11 @@ class BM25Index:
     def build(cls, records: list[IndexRecord], terms: list[str] | None = None) -> BM25Index:
         add_terms(terms or [])
         model = bm25s.BM25()
-        # bm25s needs at least one token per document; an empty one gets a placeholder.
-        model.index([tokenize(r.text) or ["∅"] for r in records], show_progress=False)
+        # bm25s needs at least one token per document, and at least one document: an
+        # empty one gets a placeholder token, and an empty index (every file removed) one
+        # placeholder document, which ``search`` never returns because it has no record.
+        corpus = [tokenize(r.text) or ["∅"] for r in records] or [["∅"]]
+        model.index(corpus, show_progress=False)
         return cls(records, model, terms)
 
     def save(self, directory: Path) -> None:

@@ -4,6 +4,12 @@ Idempotent by construction: every record has a content hash, and only records wh
 hash is new are embedded and written; records that no longer exist are deleted. So a
 re-run on the same files changes nothing, and a changed file replaces exactly the
 records derived from it (including merged cards it contributes to).
+
+The catalog remembers every file ever ingested, so the index never holds more than the
+files on disk: on every run a known file that is gone, or that now yields no questions
+or text, is dropped from the catalog, and with it its cards from Chroma and BM25 (merged
+cards are rebuilt from the remaining files, exactly as a fresh ingest of them would).
+Files that are merely not named on this run are left alone.
 """
 
 from __future__ import annotations
@@ -21,7 +27,11 @@ from coach.corpus.parser import make_splitter, parse_text
 from coach.index.bm25 import BM25Index
 from coach.index.documents import IndexRecord, build_records, collect_definitions
 from coach.index.embeddings import get_embedder
-from coach.index.store import drop_collection, open_collection, stored_hashes
+from coach.index.store import drop_collection, open_collection, peek_hashes, stored_hashes
+
+GONE = "the file is gone"
+EMPTY = "it now yields no questions or text"
+KEPT = "its cards from the last ingest stay in the index"
 
 
 class FileFailure(BaseModel):
@@ -29,19 +39,31 @@ class FileFailure(BaseModel):
     error: str
 
 
+class FileRemoval(BaseModel):
+    """A file the catalog knew whose cards this run took out of the index."""
+
+    file: str
+    reason: str
+
+
 class IngestReport(BaseModel):
     files_parsed: list[str] = Field(default_factory=list)
     files_unchanged: list[str] = Field(default_factory=list)
     files_failed: list[FileFailure] = Field(default_factory=list)
+    files_removed: list[FileRemoval] = Field(default_factory=list)
+    rebuilt: bool = False
     cards: int = 0
     raw_cards: int = 0
     merged_duplicates: int = 0
     article_chunks: int = 0
     records: int = 0
+    # added/updated/deleted/unchanged compare the index after this run with the index
+    # before it (a rebuild included); ``embedded`` is how many records were embedded now.
     added: int = 0
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -62,31 +84,117 @@ def bm25_dir(settings: Settings) -> Path:
     return settings.index_dir / "bm25"
 
 
+def _is_gone(path: Path) -> bool:
+    """True only when the file is really not there.
+
+    Any other error (a permission problem, a disconnected share) is not proof that the
+    user deleted the file, so its cards are kept rather than dropped.
+    """
+    try:
+        return not path.is_file()
+    except OSError:
+        return False
+
+
+def _is_blank(path: Path) -> bool:
+    """An existing file holding nothing but whitespace (or a byte-order mark)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return False
+    return not raw.decode("utf-8-sig", errors="replace").strip()
+
+
+def _within(key: str, path: Path) -> bool:
+    """Whether catalog ``key`` is ``path`` or lies inside the folder ``path``."""
+    target = Path(key)
+    base = path.resolve()
+    return target == base or base in target.parents
+
+
 def _parse_files(
-    paths: list[Path], catalog: Catalog, settings: Settings, report: IngestReport
+    files: list[Path],
+    catalog: Catalog,
+    known: Catalog,
+    settings: Settings,
+    report: IngestReport,
+    force: bool,
 ) -> None:
-    files, errors = expand_paths(paths)
-    report.files_failed += [FileFailure(file=str(e.path), error=e.reason) for e in errors]
+    """Read ``files`` into ``catalog``; ``known`` is the catalog as the last run left it.
+
+    ``force`` re-parses files whose text is unchanged too (a rebuild: the parser or its
+    settings may have changed since).
+    """
     splitter = make_splitter(settings.article_chunk_size, settings.article_chunk_overlap)
     for path in tqdm(files, desc="parse", unit="file", disable=len(files) < 2):
         key = str(path.resolve())
+        previous = known.documents.get(key)
         try:
             text = read_document(path, settings.max_file_bytes)
             parsed = parse_text(path.name, text, splitter)
         except CorpusFileError as exc:
-            report.files_failed.append(FileFailure(file=str(path), error=exc.reason))
+            if previous is not None and _is_blank(path):
+                catalog.documents.pop(key, None)
+                report.files_removed.append(FileRemoval(file=str(path), reason=EMPTY))
+            elif previous is not None:
+                # Unreadable now (binary, too big, bad encoding) says nothing about what
+                # the user wants indexed: keep the last good parse and say so.
+                catalog.documents[key] = previous
+                error = f"{exc.reason}; {KEPT}"
+                report.files_failed.append(FileFailure(file=str(path), error=error))
+            else:
+                report.files_failed.append(FileFailure(file=str(path), error=exc.reason))
             continue
-        known = catalog.documents.get(key)
-        if known is not None and known.sha256 == parsed.sha256:
+        if not force and previous is not None and previous.sha256 == parsed.sha256:
             report.files_unchanged.append(str(path))
             continue
         if not parsed.cards and not parsed.chunks:
-            report.files_failed.append(
-                FileFailure(file=str(path), error="no questions or text found in it")
-            )
+            if previous is not None:
+                catalog.documents.pop(key, None)
+                report.files_removed.append(FileRemoval(file=str(path), reason=EMPTY))
+            else:
+                report.files_failed.append(
+                    FileFailure(file=str(path), error="no questions or text found in it")
+                )
             continue
         catalog.documents[key] = parsed
         report.files_parsed.append(str(path))
+
+
+def _plan(
+    paths: list[Path], known: Catalog, rebuild: bool, report: IngestReport
+) -> tuple[Catalog, list[Path]]:
+    """The catalog to start from and the files to read.
+
+    Every known file is checked for existence, named or not: a deleted file's cards must
+    not stay searchable. Incremental runs read only the files named; a rebuild also
+    re-reads every other file the catalog knows, so ``--rebuild PATH`` keeps them.
+    """
+    expanded, errors = expand_paths(paths)
+    files: list[Path] = []
+    named: set[str] = set()
+    for file in expanded:  # a file named twice (itself and its folder) is read once
+        key = str(file.resolve())
+        if key not in named:
+            named.add(key)
+            files.append(file)
+    catalog = Catalog(documents=dict(known.documents))
+    gone = [key for key in known.documents if key not in named and _is_gone(Path(key))]
+    for key in gone:
+        del catalog.documents[key]
+        report.files_removed.append(FileRemoval(file=key, reason=GONE))
+    # A named path that is missing (or a folder now empty) because known files were
+    # deleted is explained by the removals above; it is not a failure.
+    report.files_failed += [
+        FileFailure(file=str(e.path), error=e.reason)
+        for e in errors
+        if not any(_within(key, e.path) for key in gone)
+    ]
+    if rebuild:
+        files += [Path(key) for key in known.documents if key not in named and key not in gone]
+        # Re-read from scratch; _parse_files puts back a known file it cannot read.
+        catalog = Catalog()
+    return catalog, files
 
 
 def _write_vectors(
@@ -94,16 +202,24 @@ def _write_vectors(
 ) -> None:
     embedder = get_embedder(settings)
     if rebuild:
+        # Counts compare with what was stored before this run, so a rebuild reports what
+        # it changed instead of calling every record new and nothing deleted. Read
+        # without the model check: a rebuild is how a model change is made.
+        before = peek_hashes(settings)
         drop_collection(settings)
-    collection = open_collection(settings, settings.embedding_model)
-    existing = stored_hashes(collection)
+        collection = open_collection(settings, settings.embedding_model)
+        existing: dict[str, str] = {}
+    else:
+        collection = open_collection(settings, settings.embedding_model)
+        existing = before = stored_hashes(collection)
     wanted = {r.id: r for r in records}
-    todo = [r for r in records if existing.get(r.id) != r.content_hash]
+    report.added = sum(i not in before for i in wanted)
+    report.updated = sum(i in before and before[i] != r.content_hash for i, r in wanted.items())
+    report.deleted = sum(i not in wanted for i in before)
+    report.unchanged = len(wanted) - report.added - report.updated
+    todo = [r for r in wanted.values() if existing.get(r.id) != r.content_hash]
     stale = [i for i in existing if i not in wanted]
-    report.added = sum(r.id not in existing for r in todo)
-    report.updated = len(todo) - report.added
-    report.deleted = len(stale)
-    report.unchanged = len(records) - len(todo)
+    report.embedded = len(todo)
     if stale:
         collection.delete(ids=stale)
     started = time.perf_counter()
@@ -129,11 +245,17 @@ def _write_vectors(
 
 
 def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> IngestReport:
-    """Parse ``paths`` into the catalog, then bring Chroma and BM25 in line with it."""
+    """Parse ``paths`` into the catalog, then bring Chroma and BM25 in line with it.
+
+    ``rebuild`` re-reads every file the catalog knows as well as ``paths`` and re-embeds
+    everything (for a new embedding model or parser); it never forgets a file that is
+    still on disk.
+    """
     started = time.perf_counter()
-    report = IngestReport()
-    catalog = Catalog() if rebuild else Catalog.load(catalog_path(settings))
-    _parse_files(paths, catalog, settings, report)
+    report = IngestReport(rebuilt=rebuild)
+    known = Catalog.load(catalog_path(settings))
+    catalog, files = _plan(paths, known, rebuild, report)
+    _parse_files(files, catalog, known, settings, report, force=rebuild)
 
     corpus: Corpus = catalog.build(settings.dedupe_threshold)
     splitter = make_splitter(settings.card_body_chunk_size, settings.article_chunk_overlap)

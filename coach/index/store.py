@@ -88,3 +88,18 @@ def stored_hashes(collection: Any) -> dict[str, str]:
     """Record id -> content hash of everything in the collection."""
     got = collection.get(include=["metadatas"])
     return {i: (m or {}).get("hash", "") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+
+def peek_hashes(settings: Settings) -> dict[str, str]:
+    """Record id -> content hash of the stored collection, or {} when there is none.
+
+    Unlike ``open_collection`` this neither creates the collection nor checks its
+    embedding model: ``coach ingest --rebuild`` reads what it is about to replace, which
+    may well come from another model.
+    """
+    client = _client(settings)
+    try:
+        collection = client.get_collection(settings.chroma_collection, embedding_function=None)
+    except Exception:  # chromadb raises several kinds for a missing collection
+        return {}
+    return stored_hashes(collection)
