@@ -40,11 +40,18 @@ def ingest(
         typer.Argument(help="Files or folders (.md/.txt). Default: COACH_CORPUS_PATHS."),
     ] = None,
     rebuild: Annotated[
-        bool, typer.Option(help="Forget the index and re-embed everything.")
+        bool,
+        typer.Option(
+            help="Re-read PATHS and every file already indexed, and re-embed everything "
+            "(after changing the embedding model). Keeps files not named."
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Parse documents into cards and index them (Chroma + BM25). Safe to re-run."""
+    """Parse documents into cards and index them (Chroma + BM25). Safe to re-run.
+
+    Indexed files that are gone, or now hold no questions or text, leave the index.
+    """
     from coach.index.ingest import ingest as run_ingest
     from coach.index.store import StoreError
 
@@ -56,11 +63,17 @@ def ingest(
     if as_json:
         _print_json(report.model_dump())
     else:
+        # Removals first: losing cards must never go unnoticed behind the summary.
+        for removal in report.files_removed:
+            typer.echo(f"Removed {removal.file} from the index: {removal.reason}")
+        embedded = f" (rebuild: all {report.embedded} re-embedded)" if report.rebuilt else ""
         typer.echo(
             f"{report.cards} cards ({report.raw_cards} questions, {report.merged_duplicates} "
             f"duplicates merged), {report.article_chunks} article chunks; records: "
             f"{report.added} added, {report.updated} updated, {report.deleted} deleted, "
-            f"{report.unchanged} unchanged; {report.seconds:.1f}s"
+            f"{report.unchanged} unchanged{embedded}; files: {len(report.files_parsed)} parsed, "
+            f"{len(report.files_unchanged)} unchanged, {len(report.files_removed)} removed; "
+            f"{report.seconds:.1f}s"
         )
     for failure in report.files_failed:
         typer.secho(f"Skipped {failure.file}: {failure.error}", fg=typer.colors.YELLOW, err=True)
@@ -249,6 +262,9 @@ app.command("grade")(grade)
 from coach.commands.eval_grading import eval_grading  # noqa: E402
 
 eval_app.command("grading")(eval_grading)
+from coach.commands.anchors import anchors_app  # noqa: E402
+
+app.add_typer(anchors_app, name="anchors")
 
 
 if __name__ == "__main__":
