@@ -12,18 +12,36 @@ from coach.config import get_settings
 def ui(
     host: Annotated[str | None, typer.Option(help="Default: COACH_UI_HOST (127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Default: COACH_UI_PORT (7860).")] = None,
+    allow_no_login: Annotated[
+        bool,
+        typer.Option(
+            "--allow-no-login",
+            help="Start on a non-loopback --host without COACH_UI_USERNAME/PASSWORD "
+            "(refused otherwise; prints a warning). Default: COACH_UI_ALLOW_OPEN.",
+        ),
+    ] = False,
 ) -> None:
-    """Start the web UI and print its URL. Ctrl-C stops it."""
-    from coach.ui.server import launch
+    """Start the web UI and print its URL. Ctrl-C stops it.
+
+    On a host other machines can reach (0.0.0.0, a LAN address) a login is required:
+    set COACH_UI_USERNAME and COACH_UI_PASSWORD, and for HTTPS COACH_UI_SSL_CERTFILE and
+    COACH_UI_SSL_KEYFILE."""
+    from coach.ui.server import ExposureError, check_exposure, launch
 
     settings = get_settings()
-    if (settings.ui_username is None) != (settings.ui_password is None):
-        typer.secho(
-            "Set both COACH_UI_USERNAME and COACH_UI_PASSWORD to require a login; "
-            "starting without one.",
-            fg=typer.colors.YELLOW,
-            err=True,
-        )
+    if allow_no_login:
+        settings = settings.model_copy(update={"ui_allow_open": True})
+    try:
+        notes = check_exposure(settings, host, port)
+    except ExposureError as exc:
+        typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    for level, text in notes:
+        if level == "warning":
+            bar = "!" * 78
+            typer.secho(f"{bar}\n{text}\n{bar}", fg=typer.colors.RED, bold=True, err=True)
+        else:
+            typer.secho(text, fg=typer.colors.YELLOW, err=True)
     app, url = launch(settings, host=host, port=port)
     typer.echo(f"coach UI: {url}")
     try:

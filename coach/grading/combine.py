@@ -4,13 +4,15 @@ The rubric is the anchor: the judge's per-point claims may upgrade a point the r
 found partly (one step, never from nothing) and may mark a point wrong; its sub-scores
 mix with the rubric's by ``grading_weight_llm``; it cannot lift the score more than
 ``grading_llm_max_lift`` above the rubric's, nor above the rubric's ceiling (empty,
-off-topic, injection, stuffing). See DESIGN.md "Grading: why two signals".
+off-topic, injection, stuffing). On an empty, off-topic or injection answer it cannot
+lift the score at all (``no_lift``): it may lower it, never raise it. See DESIGN.md
+"Grading: why two signals".
 """
 
 from __future__ import annotations
 
 from coach.config import Settings
-from coach.grading.confidence import confidence
+from coach.grading.confidence import DECISIVE_FLAGS, confidence
 from coach.grading.judge_models import JudgeVerdict
 from coach.grading.models import Grade, PointResult, SubScores
 from coach.grading.rubric import RubricResult
@@ -25,6 +27,27 @@ def _chinese_prose(text: str) -> str:
     """
     text = text.strip()
     return text if has_cjk(text) else ""
+
+
+def no_lift(flags: list[str]) -> bool:
+    """Whether the LLM may only lower the rubric's score, never raise it.
+
+    Why: these flags say there is no answer to credit (empty, off-topic) or that the
+    answer speaks to the grader (injection), and an LLM that read an injection is the
+    one signal that may have obeyed it: with the LLM on, a pure injection scored 0 by
+    the rubric was lifted to the injection cap (2.0) by the blend. The cap bounds the
+    damage; this removes the lift.
+    """
+    return any(f in flags for f in DECISIVE_FLAGS)
+
+
+def _bounded(
+    mixed: float, rubric: RubricResult, settings: Settings, ceiling: float, flags: list[str]
+) -> float:
+    """The blended score under the lift limit, the ceiling and, for decisive flags, the
+    rubric's own score."""
+    top = rubric.score if no_lift(flags) else rubric.score + settings.grading_llm_max_lift
+    return round(max(0.0, min(mixed, top, ceiling)), 2)
 
 
 def _evidence(rubric: RubricResult) -> float | None:
@@ -85,7 +108,7 @@ def combine(
         clarity=round((1 - w) * r.clarity + w * verdict.clarity, 2),
     )
     mixed = (1 - w) * rubric.score + w * verdict.score
-    score = min(mixed, rubric.score + settings.grading_llm_max_lift, ceiling)
+    score = _bounded(mixed, rubric, settings, ceiling, flags)
     llm_feedback = _chinese_prose(verdict.feedback)
     feedback = llm_feedback or rubric.feedback
     if any(f in flags for f in ("injection", "off_topic", "empty", "keyword_stuffing")):
@@ -93,7 +116,7 @@ def combine(
     return Grade(
         evidence=_evidence(rubric),
         confidence=confidence(rubric.evidence, flags, verdict.score),
-        score=round(max(0.0, score), 2),
+        score=score,
         sub_scores=sub,
         points=points,
         feedback=feedback,
@@ -113,16 +136,16 @@ def combine_scored(
     flags: list[str],
 ) -> Grade:
     """The evidence grade blended with the LLM scorer's 0-10 by
-    ``grading_weight_scorer``; the caps and the contradiction penalty still apply, and
-    the LLM cannot lift the score more than ``grading_llm_max_lift``."""
+    ``grading_weight_scorer``; the caps and the contradiction penalty still apply, the
+    LLM cannot lift the score more than ``grading_llm_max_lift``, and not at all on an
+    empty, off-topic or injection answer (``no_lift``; the scorer's own flags count)."""
     grade = rubric_grade(rubric, notes)
     grade.flags.extend(f for f in flags if f not in grade.flags)
     if llm_score is None:
         return grade
     w = settings.grading_weight_scorer
     mixed = (1 - w) * rubric.score + w * llm_score * rubric.correctness_factor
-    score = min(mixed, rubric.score + settings.grading_llm_max_lift, rubric.ceiling)
-    grade.score = round(max(0.0, score), 2)
+    grade.score = _bounded(mixed, rubric, settings, rubric.ceiling, grade.flags)
     grade.signals = ["rubric", "llm"]
     grade.confidence = confidence(rubric.evidence, grade.flags, llm_score)
     return grade
