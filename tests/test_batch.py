@@ -215,8 +215,8 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
 def test_bad_output_name_fails_before_grading(tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", [["question", "answer"], [Q, GOOD]])
     grader = FakeGrader()
-    with pytest.raises(BatchError, match=r"must end in \.csv or \.jsonl"):
-        run(tmp_path, source, grader, out="out.xlsx")
+    with pytest.raises(BatchError, match=r"must end in \.csv, \.jsonl or \.xlsx"):
+        run(tmp_path, source, grader, out="out.txt")
     with pytest.raises(BatchError, match="is the input file"):
         run(tmp_path, source, grader, out="in.csv")
     assert grader.calls == []
@@ -302,7 +302,8 @@ def test_csv_output_neutralises_user_text_and_jsonl_keeps_it(tmp_path: Path) -> 
         ("'-2", "'+cmd|' /C calc'!A0"),
     ]
     assert list(out[0]) == list(OUTPUT_COLUMNS)
-    run(tmp_path, source, out="out.jsonl")
+    # out.jsonl's report is out.report.html too: replacing out.csv's needs overwrite
+    run(tmp_path, source, out="out.jsonl", overwrite=True)
     data = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()]
     assert [d["question"] for d in data] == [evil_q, "+cmd|' /C calc'!A0"]
 

@@ -5,22 +5,30 @@ the output must be in input order and never half-written. So finished rows are a
 here (a kill loses only rows still in flight), and the output is written from the
 journal at the end. The first line records the input's hash, so a journal is never
 resumed against a different file.
+
+A lock file beside the journal (``output_lock``) makes one run at a time own an output:
+without it a second run would share the first one's journal, and be told that "an
+interrupted run" left it while that run was still grading.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from coach.batch.models import BatchResult, JournalError
+from coach.batch.models import BatchBusy, BatchError, BatchResult, JournalError
 
 JOURNAL_KIND = "coach-batch-journal"
+LOCK_SUFFIX = ".lock"
+"""The lock file is the journal's name plus this (``out.csv.partial.jsonl.lock``)."""
 _HASH_CHUNK = 1 << 20
 
 
@@ -48,6 +56,7 @@ class Journal:
         self.path = path
         self._handle = handle
         self.done = done
+        self._failed: OSError | None = None
 
     @classmethod
     def open(cls, path: Path, header: JournalHeader, *, resume: bool) -> Journal:
@@ -75,12 +84,26 @@ class Journal:
         self.done[result.id] = result
 
     def _write_line(self, line: str) -> None:
-        self._handle.write(line + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        """After one failed write (disk full) nothing more is appended: the buffer may
+        still hold part of that line, and a later line would be glued onto it."""
+        if self._failed is not None:
+            raise self._failed
+        try:
+            self._handle.write(line + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            self._failed = exc
+            raise
 
     def close(self) -> None:
-        if not self._handle.closed:
+        """Never raises: it runs while another error (often the same full disk) is on its
+        way to the user, and must not replace it. Every finished row was fsynced when it
+        was appended; what a failed close loses is at most the one line whose write had
+        already failed, and a resumed run cuts that torn line off and grades it again."""
+        if self._handle.closed:
+            return
+        with contextlib.suppress(OSError):
             self._handle.close()
 
     def remove(self) -> None:
@@ -133,6 +156,51 @@ def _load(path: Path, expected: JournalHeader) -> dict[str, BatchResult]:
             ) from exc
         done[result.id] = result
     return done
+
+
+@contextlib.contextmanager
+def output_lock(lock_path: Path, output_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` for the whole run, or raise BatchBusy at
+    once when another run holds it (naming its PID when the lock file says it).
+
+    The OS drops the lock when its holder dies, even by SIGKILL, so a killed run never
+    blocks its own ``--resume``. The file is deleted while still held, on the way out, so
+    no stale lock file is left beside the user's output (the price: two runs started in
+    the same instant that a third one ends could both get a lock, one on the deleted
+    file; a rare race next to silently sharing a journal)."""
+    from filelock import FileLock, Timeout
+
+    holder = _read_pid(lock_path)
+    lock = FileLock(lock_path, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        pid = f" (PID {holder})" if holder else ""
+        raise BatchBusy(
+            f"Another coach run{pid} is writing {output_path} right now (it holds the lock "
+            f"{lock_path}). Wait for it to finish, or give this run another --output."
+        ) from None
+    except OSError as exc:
+        raise BatchError(
+            f"Cannot create the lock file {lock_path} ({exc.strerror or exc}); make its "
+            "folder writable or choose another --output. Nothing was graded."
+        ) from exc
+    try:
+        with contextlib.suppress(OSError):
+            lock_path.write_text(f"{os.getpid()}\n", encoding="ascii")
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        lock.release()
+
+
+def _read_pid(lock_path: Path) -> int | None:
+    """The PID a running holder wrote into the lock file, if any."""
+    try:
+        return int(lock_path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _fsync_dir(directory: Path) -> None:

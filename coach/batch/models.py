@@ -28,6 +28,10 @@ class JournalError(BatchError):
     """The resume journal is in the way, belongs to another input, or is damaged."""
 
 
+class BatchBusy(BatchError):
+    """Another run is writing the same output right now (it holds the output's lock)."""
+
+
 class BatchInterrupted(BatchError):
     """The run was stopped (Ctrl-C); finished rows are safe in the journal."""
 

@@ -1,8 +1,9 @@
 """Read a batch file (CSV/TSV, JSONL or XLSX) into validated rows.
 
-Problems with the whole file (unreadable, wrong columns, duplicate ids) stop the batch
-before any grading, with a message naming the file; problems with one row (empty answer,
-answer too long, a broken JSONL line) become that row's error so the rest are graded.
+Problems with the whole file (unreadable, wrong columns, duplicate ids, a quote that
+would merge rows) stop the batch before any grading, with a message naming the file and
+line; problems with one row (empty answer, answer too long, a broken JSONL line, a formula
+cell without a saved value) become that row's error so the rest are graded.
 """
 
 from __future__ import annotations
@@ -26,6 +27,23 @@ FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".xlsx": "xlsx"}
 REQUIRED_COLUMNS = ("question", "answer")
 OPTIONAL_COLUMNS = ("id", "reference", "topic")
 _SNIFF_BYTES = 8192
+_UTF16_NUL_SHARE = 0.1
+"""UTF-16 without a BOM is recognised when at least this share of its 2-byte units have a
+zero byte on the same side: the ASCII delimiters, digits and newlines every table has
+(Chinese characters seldom have a zero byte, so the share stays low but not zero)."""
+_UTF16_PRINTABLE_SHARE = 0.95
+"""... and when the decoded text is this printable (binary data decodes to junk)."""
+_SIGNATURES = {
+    b"PK\x03\x04": "a ZIP archive; an .xlsx workbook is one, so if it is a workbook name it .xlsx",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls (or Word .doc) file; save it as .xlsx or CSV",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x1f\x8b": "a gzip archive",
+}
+"""Leading bytes of files people save with a .csv name by mistake, to say what it holds."""
+_FORMULA_SHOWN_CHARS = 60
+"""How much of a formula a row's error quotes (enough to recognise it)."""
 _COLUMN_HELP = (
     "The first row must name the columns question and answer (optional: id, reference, topic)."
 )
@@ -41,6 +59,9 @@ class RawTable:
     """Lines that could not be parsed at all (JSONL): (line, reason)."""
     where: str = ""
     """Extra location for messages, e.g. the worksheet name."""
+    cell_problems: dict[int, dict[str, str]] = field(default_factory=dict)
+    """Cells that hold something other than a value (XLSX formulas without a saved
+    result): {line: {column: why}}; such a row gets the reason instead of "empty"."""
 
 
 def read_batch(path: Path, settings: Settings) -> list[BatchRow]:
@@ -53,7 +74,10 @@ def read_batch(path: Path, settings: Settings) -> list[BatchRow]:
             f"{path}{table.where} has no column {', '.join(missing)}; columns found: {found}. "
             + _COLUMN_HELP
         )
-    rows = [_to_row(i, line, record, settings) for i, (line, record) in enumerate(table.records)]
+    rows = [
+        _to_row(i, line, record, settings, table.cell_problems.get(line, {}))
+        for i, (line, record) in enumerate(table.records)
+    ]
     rows += [
         BatchRow(index=0, line=line, id=f"row-{line}", error=reason)
         for line, reason in table.broken
@@ -95,13 +119,18 @@ def read_table(path: Path, settings: Settings) -> RawTable:
 
 
 def decode_text(data: bytes, path: Path, settings: Settings) -> str:
-    """UTF-8 (with or without BOM) and UTF-16 with BOM are certain; anything else is
-    detected, preferring Chinese code pages when the detector sees a tie."""
+    """UTF-8 (with or without BOM) and UTF-16 with BOM are certain; UTF-16 without a BOM
+    is recognised by its zero bytes; anything else is detected, preferring Chinese code
+    pages when the detector sees a tie."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     if b"\x00" in data[:_SNIFF_BYTES]:
+        text = _utf16_without_bom(data)
+        if text is not None:
+            return text
         raise BatchInputError(
-            f"{path} is a binary file, not a text table; save it as CSV (UTF-8) or XLSX."
+            f"{path} is a binary file ({_what_binary(data)}), not a text table; "
+            "save it as CSV (UTF-8) or XLSX."
         )
     try:
         return data.decode("utf-8-sig")
@@ -121,6 +150,35 @@ def decode_text(data: bytes, path: Path, settings: Settings) -> str:
     ]
     chosen = preferred[0] if preferred else best
     return str(chosen)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The text, when ``data`` reads as UTF-16 (little or big endian) without a BOM, as
+    some Windows tools write it; None when it does not look like UTF-16 text."""
+    sample = data[: _SNIFF_BYTES - _SNIFF_BYTES % 2]
+    units = len(sample) // 2
+    if not units:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    encoding = "utf-16-le" if odd > even else "utf-16-be"
+    if max(even, odd) < units * _UTF16_NUL_SHARE:
+        return None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    shown = text[: len(sample) // 2]
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in shown)
+    if "\x00" in text or printable < len(shown) * _UTF16_PRINTABLE_SHARE:
+        return None
+    return text
+
+
+def _what_binary(data: bytes) -> str:
+    for signature, what in _SIGNATURES.items():
+        if data.startswith(signature):
+            return what
+    return "it has zero bytes, which text tables never have"
 
 
 def _normalise_columns(path: Path, header: list[Any], where: str = "") -> list[str]:
@@ -156,11 +214,64 @@ def _read_csv(path: Path, text: str) -> RawTable:
     header = text.split("\n", 1)[0]
     default = "\t" if path.suffix.lower() == ".tsv" else ","
     delimiter = max((",", "\t", ";"), key=lambda d: (header.count(d), d == default))
-    try:
-        parsed = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise BatchInputError(f"{path} is not a readable CSV file: {exc}") from exc
-    return _records(path, list(enumerate(parsed, start=1)))
+    return _records(path, _csv_rows(path, text, delimiter))
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """Records numbered as a spreadsheet numbers its rows (a multi-line cell is one row).
+
+    Parsed strictly: the lenient default reads an unclosed quote as a cell running to the
+    next quote or the end of the file, which silently merges every row in between into
+    one answer. ``strict=True`` raises there instead; a multi-line record with more
+    cells than the header is the same fault where the quotes happened to pair up."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    width: int | None = None
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            raise BatchInputError(_csv_error(path, exc, start, reader.line_num)) from exc
+        if width is None and not _is_blank(values):
+            width = len(values)
+        elif width is not None and reader.line_num > start and _spills(values, width):
+            raise BatchInputError(
+                f"{path}: the row that starts on line {start} runs on to line "
+                f"{reader.line_num} and has {len(values)} cells where the header has {width}. "
+                'A quote (") in it is probably not closed, which merged the lines after it '
+                'into one cell. Close the quote (a quote inside a cell is written twice: ""), '
+                "then rerun; nothing was graded."
+            )
+        rows.append((len(rows) + 1, values))
+
+
+def _spills(values: list[str], width: int) -> bool:
+    """More non-empty cells than the header names (trailing empty cells are harmless)."""
+    return any(v.strip() for v in values[width:])
+
+
+def _csv_error(path: Path, exc: csv.Error, start: int, line: int) -> str:
+    reason = str(exc)
+    if "unexpected end of data" in reason:
+        return (
+            f'{path}: the quoted cell that starts on line {start} is never closed (a " '
+            "without its closing quote), so every line after it would be read into that one "
+            'cell. Close the quote (a quote inside a cell is written twice: ""), then rerun; '
+            "nothing was graded."
+        )
+    if "expected after" in reason:
+        opened = (
+            f"a quote opened on line {start} is probably not closed, or " if start < line else ""
+        )
+        return (
+            f"{path} line {line}: text follows a closing quote ({reason}); {opened}a quote "
+            'inside a cell is not written twice (""). Fix the quotes, then rerun; nothing '
+            "was graded."
+        )
+    return f"{path} line {line} is not readable as CSV ({reason}); nothing was graded."
 
 
 def _read_jsonl(path: Path, text: str) -> RawTable:
@@ -190,12 +301,14 @@ def _read_jsonl(path: Path, text: str) -> RawTable:
     return RawTable(columns=list(columns), records=records, broken=broken)
 
 
-def _read_xlsx(path: Path) -> RawTable:
+def _xlsx_rows(path: Path, *, data_only: bool) -> tuple[str, list[tuple[int, list[Any]]]]:
+    """(sheet title, numbered rows) of the first worksheet: cached results of formulas
+    with ``data_only``, the formulas themselves without."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(path, read_only=True, data_only=data_only)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
         raise BatchInputError(
             f"{path} is not an Excel .xlsx workbook ({type(exc).__name__}: {exc})."
@@ -203,9 +316,51 @@ def _read_xlsx(path: Path) -> RawTable:
     try:
         sheet = workbook.worksheets[0]
         rows = [(n, list(values)) for n, values in enumerate(sheet.iter_rows(values_only=True), 1)]
-        return _records(path, rows, where=f" (sheet {sheet.title!r})")
+        return sheet.title, rows
     finally:
         workbook.close()
+
+
+def _read_xlsx(path: Path) -> RawTable:
+    title, rows = _xlsx_rows(path, data_only=True)
+    table = _records(path, rows, where=f" (sheet {title!r})")
+    blanks = _blank_cells(table)
+    if blanks:  # a formula without a saved result reads as None: look at the formulas
+        table.cell_problems = _formula_cells(path, blanks)
+    return table
+
+
+def _blank_cells(table: RawTable) -> dict[tuple[int, int], str]:
+    """{(line, column index): column name} of the empty cells coach reads."""
+    wanted = {i: c for i, c in enumerate(table.columns) if c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
+    return {
+        (line, i): column
+        for line, record in table.records
+        for i, column in wanted.items()
+        if record.get(column) is None
+    }
+
+
+def _formula_cells(path: Path, blanks: dict[tuple[int, int], str]) -> dict[int, dict[str, str]]:
+    """Which of ``blanks`` hold a formula whose result the file does not store (a file
+    written by a script, not saved by Excel), and what to do about it."""
+    from openpyxl.utils import get_column_letter
+
+    _title, rows = _xlsx_rows(path, data_only=False)
+    problems: dict[int, dict[str, str]] = defaultdict(dict)
+    for line, values in rows:
+        for i, value in enumerate(values):
+            column = blanks.get((line, i))
+            formula = str(getattr(value, "text", value) or "")
+            if column is None or not formula.startswith("="):
+                continue
+            problems[line][column] = (
+                f"the {column} cell {get_column_letter(i + 1)}{line} holds a formula "
+                f"({formula[:_FORMULA_SHOWN_CHARS]}) and the file has no saved result for it; "
+                "open the workbook in Excel or LibreOffice and save it, or paste the cells "
+                "as values"
+            )
+    return dict(problems)
 
 
 def cell_text(value: Any) -> str:
@@ -219,7 +374,13 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _to_row(index: int, line: int, record: dict[str, Any], settings: Settings) -> BatchRow:
+def _to_row(
+    index: int,
+    line: int,
+    record: dict[str, Any],
+    settings: Settings,
+    cell_problems: dict[str, str],
+) -> BatchRow:
     question = cell_text(record.get("question"))
     answer = cell_text(record.get("answer"))
     row = BatchRow(
@@ -231,11 +392,11 @@ def _to_row(index: int, line: int, record: dict[str, Any], settings: Settings) -
         reference=cell_text(record.get("reference")) or None,
         topic=cell_text(record.get("topic")) or None,
     )
-    problems = []
+    problems = [why for column, why in cell_problems.items() if column not in REQUIRED_COLUMNS]
     if not question:
-        problems.append("empty question")
+        problems.append(cell_problems.get("question", "empty question"))
     if not answer:
-        problems.append("empty answer")
+        problems.append(cell_problems.get("answer", "empty answer"))
     if len(question) > settings.batch_max_question_chars:
         problems.append(
             f"question is {len(question)} characters, over the limit of "

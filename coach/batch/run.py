@@ -1,26 +1,36 @@
 """Grade a file of answers concurrently, resumably, and write the output and the report.
 
 The flow: read and validate the whole file (file-level problems stop here, before any
-model call) -> open the journal (refuses a stale or foreign one) -> grade the rows the
-journal lacks with ``concurrency`` workers, appending each finished row to the journal
--> write the output in input order from the journal, atomically -> write the HTML
-report -> delete the journal. A kill at any point loses at most the rows in flight.
+model call) -> check the output folder is writable -> lock the output (one run at a time)
+-> refuse to replace existing files unless told to -> open the journal (refuses a stale
+or foreign one) -> grade the rows the journal lacks with ``concurrency`` workers,
+appending each finished row to the journal -> write the output in input order from the
+journal, atomically -> write the HTML report -> delete the journal. A kill at any point
+loses at most the rows in flight; a failed write keeps the journal for ``--resume``.
+
+Existing files: an output or report that already exists is replaced only with
+``overwrite``, except when a journal of this output exists: then the files are taken to
+be that interrupted run's own (it passed this check before it created the journal, or
+wrote them itself just before it failed), and ``--resume`` replaces them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import statistics
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from langchain_core.callbacks import get_usage_metadata_callback
 from tqdm import tqdm
 
-from coach.batch.export import output_format, write_results
-from coach.batch.journal import Journal, JournalHeader, file_sha256
+from coach.batch.export import output_format, write_results, write_text_atomic
+from coach.batch.journal import LOCK_SUFFIX, Journal, JournalHeader, file_sha256, output_lock
 from coach.batch.models import (
     BatchError,
     BatchInterrupted,
@@ -31,7 +41,6 @@ from coach.batch.models import (
 from coach.batch.reader import read_batch
 from coach.batch.report import render_report
 from coach.config import Settings, get_settings
-from coach.corpus.catalog import write_atomic
 from coach.corpus.topics import tag
 from coach.grading.models import AsyncGrader, Grade
 
@@ -44,6 +53,86 @@ def report_path_for(output_path: Path, settings: Settings) -> Path:
     return output_path.with_suffix(settings.batch_report_suffix)
 
 
+def lock_path_for(output_path: Path, settings: Settings) -> Path:
+    journal = journal_path_for(output_path, settings)
+    return journal.with_name(journal.name + LOCK_SUFFIX)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_output_location(output_path: Path, report_path: Path) -> None:
+    """Before any grading: the output and its report must be file names in a folder this
+    process can write (created when missing), so a batch of hours does not end in an
+    error it could have given at the start. Disk space cannot be promised up front; a
+    write that fails at the end keeps the journal for ``--resume``."""
+    for path, role in ((output_path, "--output"), (report_path, "The HTML report path")):
+        if path.is_dir():
+            raise BatchError(
+                f"{role} {path} is a folder, not a file name; give a file name such as "
+                f"{path / ('graded' + output_path.suffix)}. Nothing was graded."
+            )
+    folder = output_path.parent
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise BatchError(
+            f"Cannot put --output in {folder}: {blocker} is a file, not a folder. "
+            "Choose another --output. Nothing was graded."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".coach-write-check-"):
+            pass
+    except OSError as exc:
+        raise BatchError(
+            f"Cannot write to the folder {folder} ({_reason(exc)}); make it writable or "
+            "choose another --output. Nothing was graded."
+        ) from exc
+
+
+def check_replaceable(paths: list[Path], *, overwrite: bool, own: bool) -> None:
+    """Existing output files are the user's work: replace them only with ``overwrite``
+    or when they are the interrupted run's own (``own``: its journal exists)."""
+    existing = [p for p in paths if p.exists()]
+    if not existing:
+        return
+    if not (overwrite or own):
+        names = " and ".join(str(p) for p in existing)
+        verb, them = ("exists", "it") if len(existing) == 1 else ("exist", "them")
+        why = (
+            " (the HTML report is written beside the output, named after it)"
+            if existing[-1] != paths[0]
+            else ""
+        )
+        raise BatchError(
+            f"{names} already {verb}{why}. Pass --overwrite to replace {them}, or choose "
+            "another --output. Nothing was graded."
+        )
+    for path in existing:
+        if not os.access(path, os.W_OK):
+            raise BatchError(
+                f"{path} exists and cannot be replaced (it is read-only or immutable); make "
+                "it writable or choose another --output. Nothing was graded."
+            )
+
+
+@contextlib.contextmanager
+def _keeping_journal(path: Path, journal: Journal, rows: int) -> Iterator[None]:
+    """Writing ``path`` failed (disk full, folder made read-only meanwhile): one message
+    that says where the graded rows are and how to finish, instead of a traceback. The
+    journal is not removed, so ``--resume`` writes the files without grading again."""
+    try:
+        yield
+    except OSError as exc:
+        raise BatchError(
+            f"Could not write {path}: {_reason(exc)}. All {rows} graded rows are kept in "
+            f"{journal.path}; fix the problem (free disk space, make the folder or file "
+            "writable) and run the same command again with --resume: it writes the output "
+            "without grading anything again."
+        ) from exc
+
+
 def run_batch(
     input_path: Path,
     output_path: Path,
@@ -52,13 +141,16 @@ def run_batch(
     use_llm: bool = True,
     concurrency: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     grader: AsyncGrader | None = None,
     progress: bool = True,
 ) -> BatchReport:
     """Grade every row of ``input_path`` into ``output_path`` (+ an HTML report beside it).
 
     Raises BatchError (or a subclass) with a message for the user when the input, the
-    output name or the journal is wrong, and BatchInterrupted on Ctrl-C.
+    output name or location, an existing output (without ``overwrite``), another run of
+    the same output (BatchBusy) or the journal is wrong, when writing fails, and
+    BatchInterrupted on Ctrl-C.
     """
     settings = settings or get_settings()
     try:
@@ -70,6 +162,7 @@ def run_batch(
                 use_llm=use_llm,
                 concurrency=concurrency,
                 resume=resume,
+                overwrite=overwrite,
                 grader=grader,
                 progress=progress,
             )
@@ -89,6 +182,7 @@ async def arun_batch(
     use_llm: bool = True,
     concurrency: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     grader: AsyncGrader | None = None,
     progress: bool = True,
 ) -> BatchReport:
@@ -104,10 +198,57 @@ async def arun_batch(
     rows = read_batch(input_path, settings)
     journal_path = journal_path_for(output_path, settings)
     report_path = report_path_for(output_path, settings)
+    check_output_location(output_path, report_path)
     header = JournalHeader(
         input=str(input_path), input_sha256=file_sha256(input_path), use_llm=use_llm
     )
-    journal = Journal.open(journal_path, header, resume=resume)
+    with output_lock(lock_path_for(output_path, settings), output_path):
+        check_replaceable(
+            [output_path, report_path], overwrite=overwrite, own=journal_path.exists()
+        )
+        journal = _open_journal(journal_path, header, resume)
+        return await _run_locked(
+            rows,
+            journal,
+            input_path=input_path,
+            output_path=output_path,
+            report_path=report_path,
+            settings=settings,
+            use_llm=use_llm,
+            concurrency=concurrency,
+            resume=resume,
+            grader=grader,
+            progress=progress,
+            started=started,
+        )
+
+
+def _open_journal(path: Path, header: JournalHeader, resume: bool) -> Journal:
+    try:
+        return Journal.open(path, header, resume=resume)
+    except OSError as exc:
+        raise BatchError(
+            f"Cannot open the journal {path} ({_reason(exc)}); make its folder writable or "
+            "choose another --output. Nothing was graded."
+        ) from exc
+
+
+async def _run_locked(
+    rows: list[BatchRow],
+    journal: Journal,
+    *,
+    input_path: Path,
+    output_path: Path,
+    report_path: Path,
+    settings: Settings,
+    use_llm: bool,
+    concurrency: int,
+    resume: bool,
+    grader: AsyncGrader | None,
+    progress: bool,
+    started: float,
+) -> BatchReport:
+    """Grade, write, clean up: everything that happens while this run owns the output."""
     notes: list[str] = []
     if resume and not journal.done:
         notes.append("Nothing to resume: no finished rows in a journal; graded every row.")
@@ -149,7 +290,6 @@ async def arun_batch(
     completion_tokens = sum(u.get("output_tokens", 0) for u in usage.usage_metadata.values())
     tokens_known = bool(usage.usage_metadata)
 
-    write_results(output_path, results)
     summary = {
         "input": input_path.name,
         "rows": len(rows),
@@ -163,23 +303,30 @@ async def arun_batch(
         ),
         **{f"note {i}": note for i, note in enumerate(notes, start=1)},
     }
-    write_atomic(
-        report_path,
-        render_report(
-            rows,
-            results,
-            summary,
-            title=f"coach batch report: {input_path.name}",
-            text_chars=settings.batch_report_text_chars,
-        ),
+    report_html = render_report(
+        rows,
+        results,
+        summary,
+        title=f"coach batch report: {input_path.name}",
+        text_chars=settings.batch_report_text_chars,
     )
-    journal.remove()
+    with _keeping_journal(output_path, journal, len(results)):
+        write_results(output_path, results)
+    with _keeping_journal(report_path, journal, len(results)):
+        write_text_atomic(report_path, report_html)
+    try:
+        journal.remove()
+    except OSError as exc:
+        notes.append(
+            f"The output is complete, but the journal {journal.path} could not be deleted "
+            f"({_reason(exc)}); delete it before grading into {output_path} again."
+        )
     graded_now = len(pending)
     return BatchReport(
         input_path=input_path,
         output_path=output_path,
         report_path=report_path,
-        journal_path=journal_path,
+        journal_path=journal.path,
         rows=len(rows),
         graded=graded_now,
         skipped=skipped,
@@ -256,8 +403,10 @@ async def _grade_all(
         first = group_error.exceptions[0]
         if isinstance(first, OSError):
             raise BatchError(
-                f"Cannot write the journal {journal.path}: {first}. Finished rows are kept; "
-                "fix the problem and rerun with --resume."
+                f"Cannot write the journal {journal.path}: {_reason(first)}. The "
+                f"{len(journal.done)} rows finished so far are kept there; fix the problem "
+                "(free disk space, make the folder writable) and run the same command again "
+                "with --resume to grade only the rest."
             ) from first
         raise first from group_error
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from coach.config import get_settings
+from coach.config import Settings, get_settings
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -37,16 +37,27 @@ def grade(
     ] = None,
     input_path: Annotated[
         Path | None,
-        typer.Option("--input", help="Batch file (CSV/JSONL/XLSX) with question, answer."),
+        typer.Option("--input", help="Batch file (CSV/TSV/JSONL/XLSX) with question, answer."),
     ] = None,
     output_path: Annotated[
-        Path | None, typer.Option("--output", help="Where batch results go (CSV/JSONL/XLSX).")
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Where batch results go; the extension picks CSV, JSONL or XLSX. An HTML "
+            "report is written beside it (<name>.report.html).",
+        ),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="Batch: answers graded at once.")
     ] = None,
     resume: Annotated[
         bool, typer.Option(help="Batch: keep the rows an interrupted run finished.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Batch: replace an existing output file and its HTML report."
+        ),
     ] = False,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Rubric only; no model server.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Grade as JSON.")] = False,
@@ -57,7 +68,7 @@ def grade(
             _fail("Give either --question/--answer or --input/--output, not both.")
         if input_path is None or output_path is None:
             _fail("Batch grading needs both --input FILE and --output FILE.")
-        _grade_file(input_path, output_path, not no_llm, concurrency, resume)
+        _grade_file(input_path, output_path, not no_llm, concurrency, resume, overwrite)
         return
     if question is None or answer is None:
         _fail("Give --question and --answer (or --input FILE --output FILE for a batch).")
@@ -78,14 +89,22 @@ def _grade_one(
     from coach.grading.reference import ReferenceError
     from coach.index.store import StoreError
 
+    settings = get_settings()
+    server_down = _server_down(settings) if use_llm else None
     try:
-        result = Grader(get_settings(), use_llm=use_llm).grade(
-            question, answer, reference=reference, card_id=card
+        # Every wait is bounded: the health check by llm_health_timeout, the LLM's
+        # verdict by llm_timeout; past either the rubric's grade is printed.
+        result = Grader(settings, use_llm=use_llm and server_down is None).grade(
+            question, answer, reference=reference, card_id=card, llm_timeout=settings.llm_timeout
         )
     except (ReferenceError, StoreError) as exc:
         _fail(str(exc))
+    if server_down is not None:
+        result.flags.append("llm_unavailable")
+        result.notes.append(f"{server_down} Graded by the rubric alone.")
     if as_json:
         sys.stdout.write(json.dumps(result.model_dump(), ensure_ascii=False, indent=2) + "\n")
+        _print_notes(result.notes)  # stderr: the JSON on stdout stays parseable
         return
     ref = result.references[0] if result.references else None
     typer.echo(
@@ -106,12 +125,34 @@ def _grade_one(
     typer.echo(f"Graded by: {' + '.join(result.signals)}")
     if result.flags:
         typer.echo(f"Flags: {', '.join(result.flags)}")
-    for note in result.notes:
+    _print_notes(result.notes)
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
         typer.secho(f"Note: {note}", fg=typer.colors.YELLOW, err=True)
 
 
+def _server_down(settings: Settings) -> str | None:
+    """Why the model server cannot grade, asked up front (as `coach chat` and batches do):
+    a server that accepts connections but never answers would otherwise hold the grade
+    for the LLM's full timeout and retries, minutes with nothing printed."""
+    from coach.llm.client import ModelServerUnavailable, check_server
+
+    try:
+        check_server(settings)
+    except ModelServerUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def _grade_file(
-    input_path: Path, output_path: Path, use_llm: bool, concurrency: int | None, resume: bool
+    input_path: Path,
+    output_path: Path,
+    use_llm: bool,
+    concurrency: int | None,
+    resume: bool,
+    overwrite: bool,
 ) -> None:
     try:
         from coach.batch.models import BatchError
@@ -126,9 +167,15 @@ def _grade_file(
             use_llm=use_llm,
             concurrency=concurrency,
             resume=resume,
+            overwrite=overwrite,
         )
     except BatchError as exc:
         _fail(str(exc))
+    except OSError as exc:  # a fault the batch code did not foresee: still no traceback
+        _fail(
+            f"{exc.filename or 'a file'}: {exc.strerror or exc}. Rows finished before it are "
+            "kept in the journal beside --output; fix the problem and rerun with --resume."
+        )
     typer.echo(
         f"{report.rows} rows: {report.graded} graded now, {report.skipped} from the journal, "
         f"{report.errors} errors; mean score "

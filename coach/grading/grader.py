@@ -10,14 +10,16 @@ flag and a note, so nothing the user wrote is lost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, TypeVar
 
 from coach.config import Settings, get_settings
 from coach.grading.models import Grade
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+_Outcome = TypeVar("_Outcome")
 
 
 class Grader:
@@ -92,6 +94,7 @@ class Grader:
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> AsyncIterator[tuple[Grade, bool]]:
         """``(grade, final)`` pairs: with the LLM on, first the rubric's grade (seconds),
         then the rubric combined with the judge's verdict (on a CPU server, a minute or
@@ -100,6 +103,10 @@ class Grader:
         Why: a candidate in a mock interview should not stare at a spinner while a CPU
         model writes its verdict; the checkable evidence can be shown at once and the
         judge's refinement replaces it when it comes.
+
+        ``llm_timeout``: seconds the LLM's verdict may take in all (retries included)
+        before the rubric's grade is final, flagged ``llm_unavailable``; None leaves only
+        the per-call timeouts (a batch's calls also wait behind each other).
         """
         from coach.grading.combine import combine, combine_scored
 
@@ -111,17 +118,37 @@ class Grader:
         only_rubric = self.judge is None and self.scorer is None
         yield combine(rubric_result, None, self.settings, notes=[]), only_rubric
         if self.scorer is not None:
-            llm_score, notes, flags = await self.scorer.ascore(
-                question, rubric_result.graded_text or answer, ref, rubric_result.flags
+            llm_score, notes, flags = await self._bounded(
+                self.scorer.ascore(
+                    question, rubric_result.graded_text or answer, ref, rubric_result.flags
+                ),
+                llm_timeout,
             )
             yield combine_scored(rubric_result, llm_score, self.settings, notes, flags), True
             return
         if self.judge is None:
             return
-        verdict, notes, flags = await self.judge.ajudge(question, answer, ref, rubric_result)
+        verdict, notes, flags = await self._bounded(
+            self.judge.ajudge(question, answer, ref, rubric_result), llm_timeout
+        )
         grade = combine(rubric_result, verdict, self.settings, notes=notes)
         grade.flags.extend(f for f in flags if f not in grade.flags)
         yield grade, True
+
+    async def _bounded(
+        self, call: Awaitable[_Outcome], timeout: float | None
+    ) -> _Outcome | tuple[None, list[str], list[str]]:
+        """The scorer's or judge's outcome, or (None, note, flag) when it takes longer
+        than ``timeout`` seconds: a server that accepts the request but never answers."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await call
+        except TimeoutError:
+            note = (
+                f"The model server at {self.settings.llm_base_url} did not answer within "
+                f"{timeout:g} s (COACH_LLM_TIMEOUT); graded by the rubric alone."
+            )
+            return None, [note], ["llm_unavailable"]
 
     async def agrade(
         self,
@@ -130,6 +157,7 @@ class Grader:
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> Grade:
         """Grade ``answer`` to ``question``: the final grade of ``astages``.
 
@@ -137,11 +165,12 @@ class Grader:
         card's; nothing is retrieved). ``card_id``: grade against that card. Otherwise the
         card is found by retrieval from ``question`` (flag ``no_matching_card`` when none
         matches well). Never raises for model-server trouble: falls back to the rubric.
+        ``llm_timeout``: see ``astages``.
         """
         stages = [
             grade
             async for grade, _final in self.astages(
-                question, answer, reference=reference, card_id=card_id
+                question, answer, reference=reference, card_id=card_id, llm_timeout=llm_timeout
             )
         ]
         return stages[-1]  # the final one; consumed to the end so the generator closes
@@ -153,7 +182,12 @@ class Grader:
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> Grade:
         """Synchronous ``agrade`` for scripts and the CLI (not for use inside a running
         event loop: call ``agrade`` there)."""
-        return asyncio.run(self.agrade(question, answer, reference=reference, card_id=card_id))
+        return asyncio.run(
+            self.agrade(
+                question, answer, reference=reference, card_id=card_id, llm_timeout=llm_timeout
+            )
+        )
