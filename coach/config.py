@@ -221,6 +221,14 @@ class Settings(BaseSettings):
     ui_username: str | None = None
     ui_password: SecretStr | None = None
     """With both set, the UI asks for them (Gradio's login page)."""
+    ui_allow_open: bool = False
+    """Let ``coach ui`` listen on a non-loopback host without a login (``--allow-no-login``
+    does the same). Off by default: anyone who can reach the port could use the coach and
+    its LLM, read the history and download every report and batch result."""
+    ui_ssl_certfile: Path | None = None
+    ui_ssl_keyfile: Path | None = None
+    """With both set, the UI serves HTTPS (PEM files); over plain HTTP the password and
+    the session cookie cross the network in clear text."""
     ui_language: Literal["zh", "en"] = "zh"
     ui_search_k: int = Field(default=10, ge=1, le=100)
     ui_batch_poll_seconds: float = 0.5
@@ -316,6 +324,10 @@ class Settings(BaseSettings):
     """Explanation characters per covered point for full depth."""
     grading_contradiction_penalty: float = 0.6
     """Each contradicted point removes this share of the correctness factor's headroom."""
+    grading_support_min_strength: float = 1.01
+    """The rubric's sentence match supports a key point in the answer's own language too
+    when at least this strong (above 1: only across languages, where token alignment is
+    weak). See eval/README.md for the choice on LE's train split."""
     grading_llm_mode: Literal["scorer", "judge"] = "scorer"
     """``scorer``: the LLM gives one score token, read as the expected value of its
     log-probs (seconds on a CPU); ``judge``: the older per-point JSON verdict with

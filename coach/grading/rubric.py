@@ -177,7 +177,8 @@ class Rubric:
             expected_points(len(set(groups)), s.grading_expected_share),
             support=[
                 m.strength
-                if cross_language(text, p.text()) and not (m.contradicted or m.bare)
+                if (cross_language(text, p.text()) or m.strength >= s.grading_support_min_strength)
+                and not (m.contradicted or m.bare)
                 else 0.0
                 for m, p in zip(matches, points, strict=True)
             ],
