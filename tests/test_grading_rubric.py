@@ -151,7 +151,7 @@ def test_grader_with_fake_scorer_blends_and_keeps_the_caps(grader: Grader) -> No
     evidence_only = grade(grader, PARTIAL).score
     high = Grader(settings, chat_model=FakeListChatModel(responses=["5"] * 2))
     g = asyncio.run(high.agrade(QUESTION, PARTIAL, reference=REFERENCE))
-    assert g.signals == ["rubric", "llm"]
+    assert g.signals == ["rubric", "llm"] and g.llm_score == 10.0
     w = settings.grading_weight_scorer
     assert g.score == pytest.approx(
         min((1 - w) * evidence_only + w * 10, evidence_only + settings.grading_llm_max_lift),
@@ -164,4 +164,4 @@ def test_grader_with_fake_scorer_blends_and_keeps_the_caps(grader: Grader) -> No
     junk = Grader(settings, chat_model=FakeListChatModel(responses=["好"]))
     g2 = asyncio.run(junk.agrade(QUESTION, PARTIAL, reference=REFERENCE))
     assert g2.signals == ["rubric"] and "llm_invalid_output" in g2.flags
-    assert g2.score == evidence_only
+    assert g2.score == evidence_only and g2.llm_score is None

@@ -63,6 +63,8 @@ class BatchResult(BaseModel):
     """0-1: how far to trust the score (coach/grading/confidence.py)."""
     evidence: float | None = None
     """The evidence score (0-10) before caps and the LLM."""
+    llm_score: float | None = None
+    """The LLM's own 0-10 score before the blend (empty with --no-llm)."""
     coverage: float | None = None
     correctness: float | None = None
     depth: float | None = None

@@ -441,6 +441,7 @@ def result_from_grade(row: BatchRow, grade: Grade) -> BatchResult:
         score=grade.score,
         confidence=grade.confidence,
         evidence=grade.evidence,
+        llm_score=grade.llm_score,
         coverage=grade.sub_scores.coverage,
         correctness=grade.sub_scores.correctness,
         depth=grade.sub_scores.depth,

@@ -116,6 +116,7 @@ def combine(
     return Grade(
         evidence=_evidence(rubric),
         confidence=confidence(rubric.evidence, flags, verdict.score),
+        llm_score=verdict.score,
         score=score,
         sub_scores=sub,
         points=points,
@@ -147,5 +148,6 @@ def combine_scored(
     mixed = (1 - w) * rubric.score + w * llm_score * rubric.correctness_factor
     grade.score = _bounded(mixed, rubric, settings, rubric.ceiling, grade.flags)
     grade.signals = ["rubric", "llm"]
+    grade.llm_score = round(llm_score, 3)
     grade.confidence = confidence(rubric.evidence, grade.flags, llm_score)
     return grade

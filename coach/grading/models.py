@@ -71,6 +71,8 @@ class Grade(BaseModel):
     evidence: float | None = None
     """The evidence score (0-10) before caps and the LLM: how much of the best reference
     the answer says, in any words (coach/grading/evidence_score.py)."""
+    llm_score: float | None = Field(default=None, ge=0, le=10)
+    """The LLM's own 0-10 score (scorer or judge) before the blend; None without it."""
     confidence: float | None = Field(default=None, ge=0, le=1)
     """How far to trust ``score``, 0-1: agreement of the signals and how clearly the
     answer sits at one end (coach/grading/confidence.py)."""
