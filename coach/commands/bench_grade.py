@@ -80,6 +80,12 @@ def bench_grade(
                     f"{load.tokens_per_second:6.1f} tokens/s "
                     f"({load.completion_tokens_per_second:.1f} completion)"
                     + (f"  ({load.failed} failed)" if load.failed else "")
+                    + f"  {load.answers_per_hour:.0f} requests/h"
+                    + (
+                        f", median request {load.median_request_seconds:.1f} s"
+                        if load.median_request_seconds is not None
+                        else ""
+                    )
                 )
         if m.ratio_batch_to_direct is not None:
             completion_only = fmt(m.ratio_completion_batch_to_direct, 2)

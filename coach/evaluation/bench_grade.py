@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import statistics
 import tempfile
 import time
 import uuid
@@ -39,6 +40,7 @@ from coach.batch.run import arun_batch
 from coach.config import Settings
 from coach.grading.judge import judge_chat_model
 from coach.grading.models import AsyncGrader
+from coach.grading.scorer import scorer_chat_model
 from coach.llm.client import ModelServerUnavailable, check_server
 
 CHAT_PATH = "/chat/completions"
@@ -65,6 +67,20 @@ class TokenLoad(BaseModel):
     seconds: float
     prompt_tokens: int
     completion_tokens: int
+    request_seconds: list[float] = Field(default_factory=list)
+    """Each request's own wait (queueing at the server included); empty for the batch,
+    whose requests LangChain sends."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def median_request_seconds(self) -> float | None:
+        return float(statistics.median(self.request_seconds)) if self.request_seconds else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def answers_per_hour(self) -> float:
+        """One request per answer (the scorer; the judge's repairs add requests)."""
+        return 3600 * self.requests / self.seconds if self.seconds > 0 else 0.0
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -202,6 +218,7 @@ async def replay(
     accepted = set(inspect.signature(client.chat.completions.create).parameters)
     semaphore = asyncio.Semaphore(concurrency)
     totals = {"prompt": 0, "completion": 0, "failed": 0}
+    waits: list[float] = []
     salt = cache_salt(mode)
 
     async def send(body: dict[str, Any]) -> None:
@@ -209,11 +226,13 @@ async def replay(
         known = {k: v for k, v in body.items() if k in accepted}
         extra = {k: v for k, v in body.items() if k not in accepted}
         async with semaphore:
+            sent = time.perf_counter()
             try:
                 response = await client.chat.completions.create(**known, extra_body=extra or None)
             except Exception:  # a failed request counts as failed, the load goes on
                 totals["failed"] += 1
                 return
+            waits.append(time.perf_counter() - sent)
         if response.usage:
             totals["prompt"] += response.usage.prompt_tokens
             totals["completion"] += response.usage.completion_tokens
@@ -228,6 +247,7 @@ async def replay(
         seconds=seconds,
         prompt_tokens=totals["prompt"],
         completion_tokens=totals["completion"],
+        request_seconds=waits,
     )
 
 
@@ -247,11 +267,12 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
     # Load the embedding model first so the timed batch measures grading, not loading.
     await Grader(settings, use_llm=False).agrade(rows[0].question, rows[0].answer)
     recorder = WireRecorder()
+    chat_model = scorer_chat_model if settings.grading_llm_mode == "scorer" else judge_chat_model
     async with recorder.client(settings.grading_judge_timeout) as http_client:
         grader = Grader(
             settings,
             use_llm=True,
-            chat_model=judge_chat_model(
+            chat_model=chat_model(
                 settings,
                 http_async_client=http_client,
                 extra_body={"cache_salt": cache_salt("batch")},

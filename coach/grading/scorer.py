@@ -64,6 +64,22 @@ def first_token_alternatives(reply: BaseMessage) -> list[dict[str, Any]]:
     return [{"token": text[:1], "logprob": 0.0}] if text else []
 
 
+def scorer_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
+    """The scorer's chat model: one token, its log-probs, no retries of its own (tenacity
+    retries in one visible place). ``overrides`` go to ``make_chat_model`` (the grading
+    benchmark passes a recording HTTP client and a cache salt)."""
+    from coach.llm.client import make_chat_model
+
+    params: dict[str, Any] = {
+        "max_tokens": settings.grading_scorer_max_tokens,
+        "timeout": settings.grading_judge_timeout,
+        "max_retries": 0,
+        "logprobs": True,
+        "top_logprobs": settings.grading_scorer_top_logprobs,
+    }
+    return make_chat_model(settings, **{**params, **overrides})
+
+
 class LlmScorer:
     def __init__(self, settings: Settings, *, chat_model: BaseChatModel | None = None) -> None:
         self.settings = settings
@@ -73,17 +89,7 @@ class LlmScorer:
     @property
     def model(self) -> BaseChatModel:
         if self._model is None:
-            from coach.llm.client import make_chat_model
-
-            s = self.settings
-            self._model = make_chat_model(
-                s,
-                max_tokens=s.grading_scorer_max_tokens,
-                timeout=s.grading_judge_timeout,
-                max_retries=0,
-                logprobs=True,
-                top_logprobs=s.grading_scorer_top_logprobs,
-            )
+            self._model = scorer_chat_model(self.settings)
         return self._model
 
     def messages(self, question: str, answer: str, ref: Reference) -> list[BaseMessage]:
