@@ -46,3 +46,18 @@ def test_a_load_counts_prompt_and_completion_tokens() -> None:
         mode="direct", requests=4, seconds=2.0, prompt_tokens=100, completion_tokens=20
     )
     assert (measured.tokens_per_second, measured.completion_tokens_per_second) == (60.0, 10.0)
+
+
+def test_a_load_gives_its_median_request_wait_and_hourly_rate() -> None:
+    load = TokenLoad(
+        mode="sequential",
+        requests=4,
+        seconds=8.0,
+        prompt_tokens=400,
+        completion_tokens=4,
+        request_seconds=[1.0, 3.0, 2.0, 2.0],
+    )
+    assert load.median_request_seconds == 2.0
+    assert load.answers_per_hour == 1800.0
+    batch = TokenLoad(mode="batch", requests=2, seconds=0.0, prompt_tokens=0, completion_tokens=0)
+    assert batch.median_request_seconds is None and batch.answers_per_hour == 0.0
