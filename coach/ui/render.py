@@ -41,7 +41,10 @@ def render_grade(grade: Grade, lang: Lang, *, final: bool = True) -> str:
     ]
     if grade.evidence is not None or grade.confidence is not None:
         confidence = "-" if grade.confidence is None else f"{grade.confidence:.0%}"
-        lines.append(t(lang, "evidence_line", evidence=_fmt(grade.evidence), confidence=confidence))
+        line = t(lang, "evidence_line", evidence=_fmt(grade.evidence), confidence=confidence)
+        if grade.llm_score is not None:
+            line += t(lang, "llm_score_part", score=_fmt(grade.llm_score))
+        lines.append(line)
     for key, points in (
         ("covered", grade.covered),
         ("partial", grade.partial),
