@@ -341,8 +341,10 @@ class Settings(BaseSettings):
     anchors_file_name: str = "anchors.jsonl"
     """Anchor answers per card (full / partial / wrong), beside the index: written by
     `coach anchors generate`, read by the grader and the question-bank tab."""
-    anchors_max_tokens: int = 700
-    """Completion budget of one anchor call (three short answers)."""
+    anchors_max_tokens: int = 220
+    """Completion budget of one anchor call (one short spoken answer)."""
+    anchors_max_chars: int = 300
+    """An anchor answer is cut at a sentence end within this many characters."""
     anchors_timeout: float = 900.0
     """Seconds one anchor call may take (a 1.5B model on a CPU writes ~6 tokens/s)."""
     grading_use_anchors: bool = True

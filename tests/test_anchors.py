@@ -13,20 +13,20 @@ from typer.testing import CliRunner
 from coach.config import Settings
 from coach.corpus.catalog import Corpus, write_atomic
 from coach.corpus.models import KeyPoint, QuestionCard, SourceSpan
-from coach.grading.anchor_writer import AnchorWriter, parse_anchors
+from coach.grading.anchor_writer import AnchorWriter, anchor_messages, clean_anchor
 from coach.grading.anchors import AnchorError, Anchors, AnchorStore, calibrate, card_hash
 from coach.grading.models import ReferenceUsed
 from coach.grading.reference import Reference
 
 from .conftest import MODELS_DIR
 
-REPLY = """【完整回答】
-可以用正则化、Dropout、数据增强和早停，它们分别限制模型复杂度、打破神经元依赖、增加数据多样性、及时停止训练。
-【部分回答】
-用 Dropout，训练时随机丢掉一些神经元。
-【错误回答】
-多训练几轮、把模型做大就不会过拟合了。
-"""
+FULL = (
+    "可以用正则化、Dropout、数据增强和早停，它们分别限制模型复杂度、"
+    "打破神经元依赖、增加数据多样性、及时停止训练。"
+)
+PARTIAL = "用 Dropout，训练时随机丢掉一些神经元。"
+WRONG = "多训练几轮、把模型做大就不会过拟合了。"
+REPLIES = [FULL, PARTIAL, WRONG]
 
 
 def make_card(answer: str = "正则化、Dropout、数据增强、早停。") -> QuestionCard:
@@ -41,23 +41,32 @@ def make_card(answer: str = "正则化、Dropout、数据增强、早停。") ->
     )
 
 
-def test_parse_anchors_needs_all_three_sections() -> None:
-    texts = parse_anchors(REPLY)
-    assert texts["partial"].startswith("用 Dropout")
-    assert "早停" in texts["full"] and "模型做大" in texts["wrong"]
-    with pytest.raises(AnchorError, match="错误回答"):
-        parse_anchors("【完整回答】\n好\n【部分回答】\n一半\n")
-    with pytest.raises(AnchorError):
-        parse_anchors("【完整回答】\n\n【部分回答】\n一半\n【错误回答】\n错")
+def test_clean_anchor_flattens_markdown_and_cuts_at_a_sentence_end() -> None:
+    assert (
+        clean_anchor("* **正则化**：限制复杂度。\n- Dropout。", 100)
+        == "正则化：限制复杂度。Dropout。"
+    )
+    assert clean_anchor("第一句。第二句很长很长。", 8) == "第一句。"
+    assert clean_anchor("  \n ", 100) == ""
+
+
+def test_each_level_is_asked_for_with_the_static_part_first() -> None:
+    card = make_card()
+    messages = [anchor_messages(card, level) for level in ("full", "partial", "wrong")]
+    users = [str(m[-1].content) for m in messages]
+    prefix = users[0][: users[0].index("请写：")]
+    assert all(u.startswith(prefix) for u in users) and card.question in prefix
+    assert len({u[len(prefix) :] for u in users}) == 3
 
 
 def test_writer_retries_a_broken_reply_then_gives_up(settings: Settings) -> None:
     card = make_card()
-    writer = AnchorWriter(settings, FakeListChatModel(responses=["随便说说", REPLY]))
+    writer = AnchorWriter(settings, FakeListChatModel(responses=[FULL, " ", PARTIAL, WRONG]))
     anchors = writer.write(card)
     assert anchors.card_id == "c1" and anchors.card_hash == card_hash(card)
-    broken = AnchorWriter(settings, FakeListChatModel(responses=["不", "还是不"]))
-    with pytest.raises(AnchorError):
+    assert (anchors.full, anchors.partial, anchors.wrong) == (FULL, PARTIAL, WRONG)
+    broken = AnchorWriter(settings, FakeListChatModel(responses=[FULL, "", "  "]))
+    with pytest.raises(AnchorError, match="partial"):
         broken.write(card)
 
 
@@ -94,6 +103,12 @@ def test_calibration_is_monotone_and_refuses_unordered_anchors(settings: Setting
     assert calibrate(0.4, 0.30, 0.32, settings) is None  # too close to tell apart
 
 
+def make_anchors(card: QuestionCard) -> Anchors:
+    return Anchors(
+        card_id=card.id, card_hash=card_hash(card), full=FULL, partial=PARTIAL, wrong=WRONG
+    )
+
+
 def anchored_reference(card: QuestionCard, anchors: Anchors) -> Reference:
     return Reference(
         question=card.question,
@@ -109,7 +124,9 @@ def test_scorer_prompt_shows_anchors_as_examples_before_the_answer(settings: Set
     from coach.grading.scorer import LlmScorer
 
     card = make_card()
-    anchors = Anchors(card_id="c1", card_hash=card_hash(card), **parse_anchors(REPLY))
+    anchors = Anchors(
+        card_id="c1", card_hash=card_hash(card), full=FULL, partial=PARTIAL, wrong=WRONG
+    )
     messages = LlmScorer(settings, chat_model=FakeListChatModel(responses=["3"])).messages(
         card.question, "候选人的答案", anchored_reference(card, anchors)
     )
@@ -138,9 +155,14 @@ def test_bank_tab_shows_missing_then_saved_anchors(settings: Settings) -> None:
     assert card_anchors(services, "nope", "en")[3].startswith("Pick a card")
 
 
-def test_generate_without_an_index_or_server_says_what_to_run(settings: Settings) -> None:
+def test_generate_without_an_index_or_server_says_what_to_run(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from coach.cli import app
+    from coach.config import get_settings
 
+    monkeypatch.setenv("COACH_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens
+    get_settings.cache_clear()
     runner = CliRunner()
     result = runner.invoke(app, ["anchors", "generate"])
     assert result.exit_code == 1 and "coach ingest" in result.output
@@ -148,9 +170,7 @@ def test_generate_without_an_index_or_server_says_what_to_run(settings: Settings
     from coach.index.ingest import corpus_path
 
     write_atomic(corpus_path(settings), corpus.model_dump_json())
-    result = runner.invoke(
-        app, ["anchors", "generate"], env={"COACH_LLM_BASE_URL": "http://127.0.0.1:9/v1"}
-    )
+    result = runner.invoke(app, ["anchors", "generate"])
     assert result.exit_code == 1 and "coach serve-model --detach" in result.output
     result = runner.invoke(app, ["anchors", "show", "c1"])
     assert result.exit_code == 1 and "no current anchors (none)" in result.output
@@ -167,13 +187,13 @@ def test_generate_writes_each_card_and_skips_current_ones(
         corpus_path(settings), Corpus(cards=[make_card(), second], chunks=[]).model_dump_json()
     )
     monkeypatch.setattr("coach.llm.client.check_server", lambda settings: None)
-    fake = FakeListChatModel(responses=[REPLY, "坏格式", "坏格式"])
+    fake = FakeListChatModel(responses=[*REPLIES, "", ""])
     monkeypatch.setattr(AnchorWriter, "model", property(lambda self: fake))
     result = CliRunner().invoke(app, ["anchors", "generate"])
-    assert result.exit_code == 1, result.output  # c2 broke the format twice
+    assert result.exit_code == 1, result.output  # c2's full answer came back empty twice
     assert "1 cards got anchors" in result.output and "c2" in result.output
     assert AnchorStore(settings).get(make_card()) is not None
-    fake.responses, fake.i = [REPLY], 0
+    fake.responses, fake.i = REPLIES, 0
     result = CliRunner().invoke(app, ["anchors", "generate"])
     assert result.exit_code == 0 and "1 cards got anchors" in result.output
     assert "All 2 cards" in CliRunner().invoke(app, ["anchors", "generate"]).output
@@ -190,7 +210,9 @@ def test_anchors_take_part_in_a_real_grade(tmp_path: Path) -> None:
         "1. **正则化（Regularization）：** 权重衰减、L1、L2 正则化，减少模型复杂度。\n"
         "2. **Dropout：** 训练时随机丢弃一部分神经元，提高泛化能力。"
     )
-    anchors = Anchors(card_id="c1", card_hash=card_hash(card), **parse_anchors(REPLY))
+    anchors = Anchors(
+        card_id="c1", card_hash=card_hash(card), full=FULL, partial=PARTIAL, wrong=WRONG
+    )
     ref = anchored_reference(card, anchors)
     plain = Settings(models_dir_override=MODELS_DIR)
     rubric = Grader(plain, use_llm=False).rubric

@@ -90,7 +90,7 @@ def generate(
     typer.echo(f"{written} cards got anchors ({store.path}); {len(cards) - len(todo)} had them.")
     if failed:
         typer.secho(
-            f"{len(failed)} cards failed (the model broke the format twice); "
+            f"{len(failed)} cards failed (an answer came back empty twice); "
             f"rerun to retry them: {'; '.join(failed)}",
             fg=typer.colors.YELLOW,
             err=True,

@@ -1,52 +1,61 @@
-"""Ask the LLM for a card's three anchor answers, in one call.
+"""Ask the LLM for a card's three anchor answers: one short call per level.
 
-Why one call with three marked sections and not JSON: a small model keeps a plain
-format as well as a schema, and a schema request costs a grammar compilation on first
-use; the sections are parsed strictly (all three present, none empty), and a reply that
-breaks the format is retried once with the same prompt before the card is skipped.
+Why one call per level and not one call for all three: the 1.5B pack, asked for three
+marked sections at once, copied the reference's list into the first section and ran out
+of tokens before the last (tried 2026-12-03). Asked for one short spoken answer at a
+time, with a small token budget, it stays within the format. The static part of the
+prompt (instructions, question, references, key points) comes first, so vLLM's prefix
+cache serves the second and third calls.
 """
 
 from __future__ import annotations
 
-import re
+import tomllib
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
-from coach.grading.anchors import AnchorError, Anchors, card_hash
+from coach.grading.anchors import LEVELS, AnchorError, Anchors, card_hash
 from coach.grading.judge import load_prompt
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-MARKERS = {"full": "【完整回答】", "partial": "【部分回答】", "wrong": "【错误回答】"}
-_SECTION = re.compile("(" + "|".join(map(re.escape, MARKERS.values())) + ")")
 
-
-def parse_anchors(text: str) -> dict[str, str]:
-    """The three sections of a reply; AnchorError unless each appears with text."""
-    by_marker = {v: k for k, v in MARKERS.items()}
-    found: dict[str, str] = {}
-    pieces = _SECTION.split(text)
-    for marker, body in zip(pieces[1::2], pieces[2::2], strict=True):
-        level = by_marker[marker]
-        if level not in found:
-            found[level] = body.strip().strip("（）()").strip()
-    missing = [MARKERS[k] for k in MARKERS if not found.get(k)]
+@lru_cache(maxsize=1)
+def level_instructions() -> dict[str, str]:
+    levels = tomllib.loads(load_prompt("anchors_levels.toml"))
+    missing = [level for level in LEVELS if not str(levels.get(level, "")).strip()]
     if missing:
-        raise AnchorError(f"The model's reply lacks {'、'.join(missing)}.")
-    return found
+        raise AnchorError(f"prompts/anchors_levels.toml lacks {', '.join(missing)}.")
+    return {level: str(levels[level]) for level in LEVELS}
 
 
-def anchor_messages(card: QuestionCard) -> list:  # noqa: ANN201 - LangChain messages
+def anchor_messages(card: QuestionCard, level: str) -> list[BaseMessage]:
     references = "\n---\n".join(card.reference_texts()) or card.answer
     points = "\n".join(f"- {p.text()}" for p in card.key_points) or "（无）"
     user = load_prompt("anchors_user.md").format(
-        question=card.question, references=references, key_points=points
+        question=card.question,
+        references=references,
+        key_points=points,
+        level=level_instructions()[level],
     )
     return [SystemMessage(load_prompt("anchors_system.md")), HumanMessage(user)]
+
+
+def clean_anchor(text: str, max_chars: int) -> str:
+    """The reply as one plain answer: markdown bullets and bold dropped, lines joined,
+    cut at a sentence end within ``max_chars``."""
+    lines = [line.strip().lstrip("-*•# ").replace("**", "") for line in text.splitlines()]
+    flat = "".join(line for line in lines if line)
+    if len(flat) <= max_chars:
+        return flat
+    cut = flat[:max_chars]
+    end = max(cut.rfind(mark) for mark in "。！？.!?")
+    return cut[: end + 1] if end > 0 else cut
 
 
 class AnchorWriter:
@@ -67,20 +76,20 @@ class AnchorWriter:
         return self._model
 
     def write(self, card: QuestionCard, attempts: int = 2) -> Anchors:
-        """The card's anchors; AnchorError when the model broke the format every time."""
-        error: AnchorError | None = None
-        for _ in range(attempts):
-            reply = self.model.invoke(anchor_messages(card))
-            try:
-                texts = parse_anchors(str(reply.content))
-            except AnchorError as exc:
-                error = exc
-                continue
-            return Anchors(
-                card_id=card.id,
-                card_hash=card_hash(card),
-                model=str(getattr(self.model, "model_name", "") or self.settings.llm_model),
-                **texts,
-            )
-        assert error is not None
-        raise error
+        """The card's anchors; AnchorError when a level came back empty every time."""
+        texts: dict[str, str] = {}
+        for level in LEVELS:
+            for _ in range(attempts):
+                reply = self.model.invoke(anchor_messages(card, level))
+                text = clean_anchor(str(reply.content), self.settings.anchors_max_chars)
+                if text:
+                    texts[level] = text
+                    break
+            else:
+                raise AnchorError(f"the model's {level} answer was empty {attempts} times")
+        return Anchors(
+            card_id=card.id,
+            card_hash=card_hash(card),
+            model=str(getattr(self.model, "model_name", "") or self.settings.llm_model),
+            **texts,
+        )
