@@ -405,6 +405,17 @@ class Settings(BaseSettings):
     """Folds for the isotonic-calibrated RMSE when a set has no ``group`` column (Mohler
     et al. hold out one assignment at a time; eval/mohler has that column)."""
 
+    # --- progress output (coach/progress.py) ---------------------------------------------
+    progress: Literal["auto", "bar", "lines", "off"] = "auto"
+    """Progress of long steps: ``bar`` redraws a tqdm bar in place, ``lines`` writes a
+    few whole lines (for log files and CI, where every redraw would stay), ``off`` shows
+    nothing; ``auto`` draws a bar on a terminal and writes lines elsewhere."""
+    progress_lines: int = Field(default=10, ge=1)
+    """Lines a ``lines`` progress report writes per bar with a known total after its
+    first one: one each time another 1/N of the total is done (the last at 100%)."""
+    progress_line_interval_s: float = Field(default=30.0, gt=0)
+    """Seconds between two ``lines`` reports of a bar whose total is unknown."""
+
     @field_validator("eval_llm_models", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:

@@ -8,6 +8,7 @@ user data and may contain markup.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import statistics
 from collections import Counter, defaultdict
@@ -62,10 +63,28 @@ def e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
+def _listed_cjk_font() -> str | None:
     available = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in available), None)
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The first of CJK_FONTS that matplotlib can use, or None.
+
+    Matplotlib scans the system's fonts once and caches the list on disk
+    (``~/.cache/matplotlib``), so a font installed later (``make install`` adds Debian's
+    fonts-noto-cjk) is not in it. When no CJK font is listed, the font files the list
+    lacks are added for this process before giving up; once per process (cached)."""
+    found = _listed_cjk_font()
+    if found is None:
+        known = {f.fname for f in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                with contextlib.suppress(Exception):  # an unreadable file: skip it
+                    font_manager.fontManager.addfont(path)
+        found = _listed_cjk_font()
+    return found
 
 
 def _png(fig: Figure) -> str:

@@ -43,6 +43,7 @@ from coach.batch.report import render_report
 from coach.config import Settings, get_settings
 from coach.corpus.topics import tag
 from coach.grading.models import AsyncGrader, Grade
+from coach.progress import progress_bar
 
 
 def journal_path_for(output_path: Path, settings: Settings) -> Path:
@@ -266,13 +267,14 @@ async def _run_locked(
         grading_started = time.perf_counter()
         with (
             get_usage_metadata_callback() as usage,
-            tqdm(
+            progress_bar(
                 total=len(rows),
                 initial=skipped,
                 unit="answer",
                 desc="grading",
                 disable=not progress,
                 dynamic_ncols=True,
+                settings=settings,
             ) as bar,
         ):
             if pending:

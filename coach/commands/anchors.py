@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from coach.config import get_settings
+from coach.progress import progress_bar
 
 anchors_app = typer.Typer(
     help="Anchor answers per card (full / partial / wrong), written by the LLM.",
@@ -56,8 +57,6 @@ def generate(
 ) -> None:
     """Ask the LLM (it must be served: `coach serve-model --detach`) for each card's
     full, partial and wrong answer; saved beside the index after every card."""
-    from tqdm import tqdm
-
     from coach.grading.anchor_writer import AnchorWriter
     from coach.grading.anchors import AnchorError, AnchorStore
     from coach.llm.client import ModelServerUnavailable, check_server
@@ -78,7 +77,7 @@ def generate(
     writer = AnchorWriter(settings)
     written, failed = 0, []
     try:
-        for item in tqdm(todo, desc="anchors", unit="card", disable=None):
+        for item in progress_bar(todo, desc="anchors", unit="card", settings=settings):
             try:
                 store.put(writer.write(item))
                 written += 1

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
-from tqdm import tqdm
 
 from coach.config import Settings
 from coach.evaluation.metrics import mae, pearson, share_in_band, spearman
+from coach.progress import progress_bar
 
 if TYPE_CHECKING:
     from coach.grading.grader import Grader
@@ -95,7 +95,7 @@ async def _grade_all(
     time took tens of minutes. The figures do not depend on it (temperature 0, a seed;
     results are kept in the set's order)."""
     semaphore = asyncio.Semaphore(concurrency)
-    bar = tqdm(total=len(cases), unit="answer", desc="grading set", disable=not progress)
+    bar = progress_bar(total=len(cases), unit="answer", desc="grading set", disable=not progress)
 
     async def one(case: GradingCase) -> GradedCase:
         async with semaphore:

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-from tqdm import tqdm
 
 from coach.config import Settings
 from coach.corpus.catalog import Catalog, Corpus, write_atomic
@@ -28,6 +27,7 @@ from coach.index.bm25 import BM25Index
 from coach.index.documents import IndexRecord, build_records, collect_definitions
 from coach.index.embeddings import get_embedder
 from coach.index.store import drop_collection, open_collection, peek_hashes, stored_hashes
+from coach.progress import progress_bar
 
 GONE = "the file is gone"
 EMPTY = "it now yields no questions or text"
@@ -126,7 +126,9 @@ def _parse_files(
     settings may have changed since).
     """
     splitter = make_splitter(settings.article_chunk_size, settings.article_chunk_overlap)
-    for path in tqdm(files, desc="parse", unit="file", disable=len(files) < 2):
+    for path in progress_bar(
+        files, desc="parse", unit="file", disable=len(files) < 2, settings=settings
+    ):
         key = str(path.resolve())
         previous = known.documents.get(key)
         try:
@@ -223,7 +225,9 @@ def _write_vectors(
     if stale:
         collection.delete(ids=stale)
     started = time.perf_counter()
-    with tqdm(total=len(todo), desc="embed", unit="text", disable=not todo) as bar:
+    with progress_bar(
+        total=len(todo), desc="embed", unit="text", disable=not todo, settings=settings
+    ) as bar:
         for as_query in (True, False):
             # Length-sorted batches pad least (sentence-transformers does the same inside
             # one encode call); unsorted, ingest ran at 0.65x the speed of bare encoding.

@@ -35,6 +35,8 @@ from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
 
+from coach.progress import progress_bar
+
 MARKER = "pack.json"
 """Written last, inside the build directory: its presence means the pack is complete."""
 
@@ -258,7 +260,7 @@ def install(pack: Pack | str, models_dir: Path | str, progress: Progress | None 
     try:
         started = time.perf_counter()
         verified = {}
-        for role, src in tqdm(
+        for role, src in progress_bar(
             pack.sources.items(),
             desc="verify sha256",
             unit="file",

