@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 32
     embedding_query_prompt: str = "query: "
     embedding_passage_prompt: str = "passage: "
+    embedding_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Precision of the encoder's matrix products. ``auto``: bfloat16 (autocast, layer
+    norms stay float32) where the CPU has bf16 instructions, float32 elsewhere. Measured
+    2026-12-03 on an AVX512-BF16 CPU: 1.9x the answers per second, token vectors at
+    cosine 0.99999 to float32's (``coach bench grade``)."""
 
     # --- vector store ----------------------------------------------------------------------
     chroma_url: str | None = None
@@ -246,6 +251,8 @@ class Settings(BaseSettings):
 
     # --- grading (coach/grading: reference, rubric, judge, combination) -----------------
     grading_retrieval_k: int = 3
+    grading_reference_cache: int = Field(default=4096, ge=1)
+    """Questions (and batch reference cells) whose reference is remembered per process."""
     grading_token_max_length: int = 512
     """Tokens of a text the evidence score reads (e5's limit); longer answers are cut."""
     grading_token_layer: int = 10

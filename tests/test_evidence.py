@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from coach.config import Settings
 from coach.corpus.dedupe import merge_group
 from coach.corpus.models import QuestionCard, SourceSpan
 from coach.grading.confidence import confidence
@@ -78,7 +79,7 @@ def test_confidence_is_high_when_signals_agree_at_one_end() -> None:
 def test_several_references_in_one_cell() -> None:
     cell = "第一种说法：用正则化。\n---\n第二种说法：用 Dropout。\n"
     assert split_references(cell) == ["第一种说法：用正则化。", "第二种说法：用 Dropout。"]
-    ref = ReferenceFinder.__new__(ReferenceFinder).from_text("q", cell)
+    ref = ReferenceFinder(Settings()).from_text("q", cell)
     assert ref.texts == ["第一种说法：用正则化。", "第二种说法：用 Dropout。"]
     assert len(ref.key_points) == 2
 

@@ -364,7 +364,13 @@ async def _grade_in_chunks(
         if prefetch is not None:
             # only a speed-up: when it fails, each row encodes its own answer
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(prefetch, [r.answer for r in chunk if not r.error])
+                ready = [r for r in chunk if not r.error]
+                await asyncio.to_thread(
+                    prefetch,
+                    [r.answer for r in ready],
+                    [r.question for r in ready],
+                    [r.reference for r in ready],
+                )
         try:
             await _grade_all(chunk, grader, journal, concurrency, bar)
         finally:

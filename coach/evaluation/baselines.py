@@ -36,7 +36,7 @@ def baseline_agreements(
     if not rows:
         return []
     last = settings.model_copy(update={"grading_token_layer": LAST_LAYER})
-    encoder = TokenEncoder(last, get_embedder(settings).model)
+    encoder = TokenEncoder(last, get_embedder(settings))
     texts = sorted({t for r in rows for t in (r["question"], r["answer"], r["reference"])})
     views = {v.text: v for v in encoder.views(texts, cache=False)}
     idf = Idf(views[t].ids for t in sorted({r["reference"] for r in rows}))

@@ -48,10 +48,11 @@ class TokenEncoder:
     token ids and character offsets, which the IDF weights and the evidence spans need.
     """
 
-    def __init__(self, settings: Settings, model) -> None:  # noqa: ANN001 - SentenceTransformer
+    def __init__(self, settings: Settings, embedder) -> None:  # noqa: ANN001 - Embedder
         self.settings = settings
-        self.model = model
-        self.tokenizer = model.tokenizer
+        self.embedder = embedder
+        self.model = embedder.model
+        self.tokenizer = self.model.tokenizer
         self.special = set(self.tokenizer.all_special_ids)
         self._lock = threading.Lock()
         self._cache: dict[str, TokenView] = {}
@@ -65,7 +66,7 @@ class TokenEncoder:
         prompt = self.settings.embedding_query_prompt
         with self._lock:
             if not cache and texts and all(t in self._prefetched for t in texts):
-                return [self._prefetched.pop(t) for t in texts]
+                return [self._prefetched[t] for t in texts]
             todo = sorted(
                 (t for t in dict.fromkeys(texts) if t not in self._cache), key=len
             )  # similar lengths per batch: less padding
@@ -82,10 +83,10 @@ class TokenEncoder:
                     return_tensors="pt",
                 )
                 offsets = encoded.pop("offset_mapping").numpy()
-                with torch.inference_mode():
+                with torch.inference_mode(), self.embedder.precision():
                     out = self.model[0].auto_model(**encoded, output_hidden_states=True)
-                last = out.last_hidden_state.numpy()
-                hidden = out.hidden_states[self.settings.grading_token_layer].numpy()
+                last = out.last_hidden_state.float().numpy()
+                hidden = out.hidden_states[self.settings.grading_token_layer].float().numpy()
                 mask = encoded["attention_mask"].numpy().astype(bool)
                 ids = encoded["input_ids"].numpy()
                 for k, text in enumerate(batch):
@@ -94,8 +95,30 @@ class TokenEncoder:
                 self._cache.update(fresh)
             return [self._cache.get(t) or fresh[t] for t in texts]
 
+    def token_ids(self, texts: list[str]) -> list[np.ndarray]:
+        """The ids ``views`` would keep for each text, from the tokenizer alone: the IDF
+        pool needs only these, and a forward pass per corpus reference cost a batch
+        with its own references seconds before its first row."""
+        prompt = self.settings.embedding_query_prompt
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), self.settings.embedding_batch_size):
+            batch = texts[start : start + self.settings.embedding_batch_size]
+            encoded = self.tokenizer(
+                [prompt + t for t in batch],
+                truncation=True,
+                max_length=self.settings.grading_token_max_length,
+                return_offsets_mapping=True,
+            )
+            for k, text in enumerate(batch):
+                ids = np.asarray(encoded["input_ids"][k])
+                offsets = np.asarray(encoded["offset_mapping"][k])
+                mask = np.ones(len(ids), dtype=bool)
+                out.append(ids[self._kept(text, ids, offsets, mask)].astype(np.int64))
+        return out
+
     def prefetch(self, texts: list[str]) -> None:
-        """Views of answers computed ahead in full batches; each is used once."""
+        """Views of answers computed ahead in full batches, kept until
+        ``clear_prefetched`` (the end of a batch's chunk)."""
         views = self.views(texts, cache=False)
         with self._lock:
             self._prefetched.update((v.text, v) for v in views)
@@ -115,14 +138,7 @@ class TokenEncoder:
     ) -> TokenView:
         shift = len(self.settings.embedding_query_prompt)
         sentence = last[mask].mean(axis=0)
-        keep = [
-            i
-            for i in range(len(ids))
-            if mask[i]
-            and int(ids[i]) not in self.special
-            and offsets[i][1] > shift
-            and text[max(0, offsets[i][0] - shift) : offsets[i][1] - shift].strip()
-        ]
+        keep = self._kept(text, ids, offsets, mask)
         vectors = hidden[keep]
         vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
         spans = [(max(0, int(offsets[i][0]) - shift), int(offsets[i][1]) - shift) for i in keep]
@@ -133,6 +149,19 @@ class TokenEncoder:
             spans=spans,
             sentence=(sentence / (np.linalg.norm(sentence) + 1e-9)).astype(np.float32),
         )
+
+    def _kept(self, text: str, ids: np.ndarray, offsets: np.ndarray, mask: np.ndarray) -> list[int]:
+        """Positions of the text's own tokens: not padding, special or the prompt's, and
+        not bare whitespace."""
+        shift = len(self.settings.embedding_query_prompt)
+        return [
+            i
+            for i in range(len(ids))
+            if mask[i]
+            and int(ids[i]) not in self.special
+            and offsets[i][1] > shift
+            and text[max(0, offsets[i][0] - shift) : offsets[i][1] - shift].strip()
+        ]
 
 
 class Idf:

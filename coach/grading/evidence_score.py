@@ -70,7 +70,7 @@ class EvidenceScorer:
     def encoder(self) -> TokenEncoder:
         from coach.index.embeddings import get_embedder
 
-        return TokenEncoder(self.settings, get_embedder(self.settings).model)
+        return TokenEncoder(self.settings, get_embedder(self.settings))
 
     @cached_property
     def background(self) -> list[TokenView]:
@@ -81,7 +81,8 @@ class EvidenceScorer:
         """Reference texts the IDF counts (a batch adds its references before grading,
         so every row sees the same weights whatever order the rows finish in)."""
         with self._lock:
-            new = [t for t in dict.fromkeys(texts) if t and t not in set(self._pool_texts)]
+            known = set(self._pool_texts)
+            new = [t for t in dict.fromkeys(texts) if t and t not in known]
             if new:
                 self._pool_texts += new
                 self._idf = None
@@ -91,8 +92,7 @@ class EvidenceScorer:
     def idf(self) -> Idf:
         with self._lock:
             if self._idf is None:
-                views = self.encoder.views(self._pool_texts) if self._pool_texts else []
-                self._idf = Idf(v.ids for v in views)
+                self._idf = Idf(self.encoder.token_ids(self._pool_texts))
             return self._idf
 
     # --- scoring --------------------------------------------------------------------

@@ -10,7 +10,7 @@ flag and a note, so nothing the user wrote is lost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from coach.config import Settings, get_settings
@@ -63,9 +63,27 @@ class Grader:
 
         self.rubric.evidence.add_to_pool([t for r in references for t in split_references(r)])
 
-    def prefetch(self, answers: list[str]) -> None:
-        """Encode a chunk of a batch's answers ahead, many per forward pass."""
-        self.rubric.prefetch(answers)
+    def prefetch(
+        self,
+        answers: list[str],
+        questions: Sequence[str] | None = None,
+        references: Sequence[str | None] | None = None,
+    ) -> None:
+        """Encode a chunk of a batch's answers ahead, many per forward pass; with the
+        rows' questions and reference cells, their reference side too. A row whose
+        reference cannot be found is left to fail on its own, with its message."""
+        from coach.grading.reference import ReferenceError
+
+        found = []
+        if questions is not None:
+            self._pool_corpus()
+            cells = references if references is not None else [None] * len(questions)
+            for question, cell in zip(questions, cells, strict=True):
+                try:
+                    found.append((question, self.references.find(question, reference=cell)))
+                except ReferenceError:
+                    continue
+        self.rubric.prefetch(answers, found)
 
     def clear_prefetched(self) -> None:
         self.rubric.clear_prefetched()

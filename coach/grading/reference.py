@@ -59,6 +59,11 @@ class ReferenceFinder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
+        self._from_text: dict[tuple[str, str], Reference] = {}
+        self._matches: dict[str, tuple[str, float]] = {}
+        """Question -> (card id, similarity): a batch asks the same questions many times,
+        and a retrieval costs four encoder passes. The card itself is looked up each time
+        (its anchors may be edited while the coach runs)."""
 
     @cached_property
     def searcher(self):  # noqa: ANN201 - HybridSearcher, imported lazily (needs the index)
@@ -84,7 +89,18 @@ class ReferenceFinder:
 
     def from_text(self, question: str, reference: str) -> Reference:
         """A teacher's reference answer: key points extracted exactly as for a card.
-        Several reference answers go in one cell, separated by a line of ``---``."""
+        Several reference answers go in one cell, separated by a line of ``---``.
+        Remembered per (question, reference): every row of a batch repeats them."""
+        key = (question, reference)
+        with self._lock:
+            known = self._from_text.get(key)
+        if known is None:
+            known = self._parse_text(question, reference)
+            with self._lock:
+                _remember(self._from_text, key, known, self.settings.grading_reference_cache)
+        return known.model_copy(update={"flags": list(known.flags), "notes": list(known.notes)})
+
+    def _parse_text(self, question: str, reference: str) -> Reference:
         texts = split_references(reference)
         points = [p for t in texts for p in extract_key_points(t) if clean_inline(p.label)]
         if not points:
@@ -120,10 +136,35 @@ class ReferenceFinder:
         )
 
     def retrieve(self, question: str) -> Reference:
-        from coach.index.retriever import Filters
-
         if not question.strip():
             raise ReferenceError("The question is empty: give the question that was asked.")
+        with self._lock:
+            match = self._matches.get(question)
+        card = self.searcher.corpus.card(match[0]) if match else None
+        if card is None or match is None:
+            card, similarity = self._best_card(question)
+            with self._lock:
+                _remember(
+                    self._matches,
+                    question,
+                    (card.id, similarity),
+                    self.settings.grading_reference_cache,
+                )
+        else:
+            similarity = match[1]
+        ref = self.from_card(card, match_score=round(similarity, 4))
+        if similarity < self.settings.grading_card_match_min:
+            ref.flags.append("no_matching_card")
+            ref.notes.append(
+                f"没有与该问题足够接近的题目卡片：最接近的是「{card.title}」"
+                f"（相似度 {similarity:.2f}），评分可能不可靠；"
+                "可以用 --reference 提供参考答案。"
+            )
+        return ref
+
+    def _best_card(self, question: str) -> tuple[QuestionCard, float]:
+        from coach.index.retriever import Filters
+
         hits = self.searcher.search(
             question, self.settings.grading_retrieval_k, Filters(kind="card")
         )
@@ -135,15 +176,7 @@ class ReferenceFinder:
             )
         similarities = [self.question_similarity(question, c) for c in cards]
         best = int(np.argmax(similarities))
-        ref = self.from_card(cards[best], match_score=round(similarities[best], 4))
-        if similarities[best] < self.settings.grading_card_match_min:
-            ref.flags.append("no_matching_card")
-            ref.notes.append(
-                f"没有与该问题足够接近的题目卡片：最接近的是「{cards[best].title}」"
-                f"（相似度 {similarities[best]:.2f}），评分可能不可靠；"
-                "可以用 --reference 提供参考答案。"
-            )
-        return ref
+        return cards[best], float(similarities[best])
 
     def question_similarity(self, question: str, card: QuestionCard) -> float:
         """Best e5 cosine between the question and any phrasing of the card
@@ -152,3 +185,11 @@ class ReferenceFinder:
         embedder = self.searcher.embedder
         vectors = embedder.encode([question, *phrasings], self.settings.embedding_query_prompt)
         return float(np.max(vectors[1:] @ vectors[0]))
+
+
+def _remember(cache: dict, key: object, value: object, limit: int) -> None:
+    """Insert, dropping the oldest entries beyond ``limit`` (a long batch of distinct
+    questions must not grow memory without bound)."""
+    cache[key] = value
+    while len(cache) > limit:
+        cache.pop(next(iter(cache)))

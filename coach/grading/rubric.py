@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -117,13 +118,33 @@ class Rubric:
         spans = injection_spans(answer)
         return (self._without(answer, spans) if spans else answer), spans
 
-    def prefetch(self, answers: list[str]) -> None:
+    def prefetch(
+        self, answers: list[str], references: Sequence[tuple[str, Reference]] = ()
+    ) -> None:
         """Encode many answers (and their sentences) per forward pass before grading
-        them one by one; see ``SemanticMatcher.prefetch``."""
+        them one by one; see ``SemanticMatcher.prefetch``. ``references``: the asked
+        question and reference of each row, whose texts are cached the same way."""
         texts = [self.graded_text(a)[0] for a in answers]
         min_chars = self.settings.grading_clause_min_chars
         self.semantic.prefetch([u for t in texts for u in segment(t, min_chars)[1]])
         self.evidence.encoder.prefetch(texts)
+        if references:
+            self.warm(references)
+
+    def warm(self, references: Sequence[tuple[str, Reference]]) -> None:
+        """Encode, in full batches, every reference-side text ``grade`` will ask for
+        (question, key points and their labels, reference answers); they are cached, so
+        the rows then find them instead of running one small forward pass each. Measured
+        on LE: that per-row encoding was about 60% of the no-LLM time."""
+        sentences: list[str] = []
+        views: list[str] = []
+        for question, ref in references:
+            texts = [p.text() for p in ref.key_points]
+            sentences += [question, *texts, *(p.label for p in ref.key_points)]
+            views += [question, *(t for t in ref.texts if t.strip()), *texts]
+        self.semantic.encode(sentences)
+        self.evidence.encoder.views(views)
+        _ = self.semantic.background, self.evidence.background  # once per process
 
     def clear_prefetched(self) -> None:
         self.semantic.clear_prefetched()

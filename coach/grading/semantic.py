@@ -48,7 +48,7 @@ class SemanticMatcher:
         with self._lock:
             if not cache:
                 if texts and all(t in self._prefetched for t in texts):
-                    return np.stack([self._prefetched.pop(t) for t in texts])
+                    return np.stack([self._prefetched[t] for t in texts])
                 return self.embedder.encode(texts, self.settings.embedding_query_prompt)
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
             if missing:
@@ -58,8 +58,9 @@ class SemanticMatcher:
 
     def prefetch(self, texts: list[str]) -> None:
         """Encode answers' units ahead, many per forward pass (a batch grades rows one
-        at a time; one text per pass leaves most of the CPU's throughput unused). Each
-        prefetched vector is used once, then dropped."""
+        at a time; one text per pass leaves most of the CPU's throughput unused). The
+        prefetched vectors stay until ``clear_prefetched`` (the end of the chunk): the
+        same answer may occur twice in one chunk."""
         todo = sorted({t for t in texts if t not in self._prefetched}, key=len)
         if not todo:
             return

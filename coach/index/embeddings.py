@@ -6,6 +6,7 @@ a lot of recall, so the prefix is applied here and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from functools import lru_cache
@@ -14,6 +15,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from coach.config import Settings
+from coach.hardware import resolve_cpu_dtype
 
 
 class Embedder(Embeddings):
@@ -35,18 +37,30 @@ class Embedder(Embeddings):
         self.batch_size = settings.embedding_batch_size
         self.query_prompt = settings.embedding_query_prompt
         self.passage_prompt = settings.embedding_passage_prompt
+        self.dtype = resolve_cpu_dtype(settings.embedding_dtype)
+
+    def precision(self) -> contextlib.AbstractContextManager:
+        """The context every forward pass of this model runs in (see ``embedding_dtype``);
+        the grader's token encoder uses it too, so both see the same vectors."""
+        if self.dtype != "bfloat16":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast("cpu", dtype=torch.bfloat16)
 
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self.model.encode(
-            texts,
-            prompt=prompt,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self.precision():
+            vectors = self.model.encode(
+                texts,
+                prompt=prompt,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
+        return vectors.float().numpy()
 
     def encode_batches(self, texts: list[str], as_query: bool = False) -> Iterator[np.ndarray]:
         """Texts in batches, so callers can drive a progress bar.
