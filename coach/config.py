@@ -195,6 +195,12 @@ class Settings(BaseSettings):
     interview_rephrase: bool = True
     """Let the model phrase each card's question like an interviewer (falls back to the
     card's own text when the model is down or answers badly)."""
+    interview_rephrase_window_s: float = Field(default=5.0, ge=0)
+    """The card's question is shown at once; the model's phrasing replaces it only if it
+    is ready within this many seconds (while the candidate reads). 0: never ask."""
+    interview_follow_up_window_s: float = Field(default=2.5, ge=0)
+    """A templated follow-up is shown at once; the model's replaces it only within this
+    bound. 0: templated follow-ups only."""
     interview_question_max_chars: int = 300
     """A phrased question longer than this is not trusted; the card's text is used."""
     interview_question_min_overlap: float = Field(default=0.25, ge=0, le=1)

@@ -18,6 +18,7 @@ from tests.interview_fakes import (
     CARDS,
     FakeSearcher,
     KeywordGrader,
+    RecordingChatModel,
     down_model,
     recording_model,
 )
@@ -85,13 +86,16 @@ def test_a_whole_interview_with_follow_ups_hint_skip_and_report(
         language="en",  # the fake model's questions are English
     )
     events = run(engine.start())
-    streamed = [e for e in events if e.kind == "question" and not e.done]
-    assert len(streamed) > 1, "the question is streamed chunk by chunk"
+    card = engine.services.cards_by_id[engine.current_turn.card_id]
+    assert events[0].kind == "question" and events[0].text == card.question, (
+        "the card's own question is shown before the model is asked"
+    )
+    assert not [e for e in events if not e.done], "the model's pieces are not shown"
     first = events[-1]
-    assert first.kind == "question" and first.done
+    assert first.kind == "question" and first.revised and first.turn == events[0].turn
     assert engine.phase == "awaiting_answer"
     assert first.text == "Tell me how you would fight overfitting"
-    card = engine.services.cards_by_id[engine.current_turn.card_id]
+    assert engine.current_turn.text == first.text
 
     # a hint names one key point label, then the next
     hint1 = run(engine.hint())[-1]
@@ -156,8 +160,8 @@ def test_model_down_falls_back_to_the_cards_text_and_says_so(
     notices = [e for e in events if e.kind == "notice"]
     assert len(notices) == 1
     assert "not reachable" in notices[0].text and "coach serve-model" in notices[0].text
-    assert events[-1].kind == "question"
-    assert events[-1].text == CARDS[1].question
+    questions = [e for e in events if e.kind == "question"]
+    assert len(questions) == 1 and questions[0].text == CARDS[1].question
     # grading still works (the grader falls back to the rubric), follow-ups use templates
     events = run(engine.answer("int8 weights"))
     assert events[1].kind == "grade"
@@ -374,9 +378,8 @@ def test_rambling_phrasing_is_replaced_by_the_cards_question(
     )
     engine = InterviewEngine(services, InterviewConfig(topic="评估", questions=2), seed=0)
     events = run(engine.start())
-    assert any(not e.done for e in events), "the model's text was streamed"
     first_card = engine.services.cards_by_id[engine.current_turn.card_id]
-    assert events[-1].text == first_card.question, "garbage replaced by the card's text"
+    assert [e.text for e in events] == [first_card.question], "garbage is never shown"
     run(engine.skip())
     assert engine.current_turn.text == "你会如何评估一个大模型的效果呢？", (
         "a real rephrasing is kept"
@@ -403,3 +406,70 @@ def test_usable_question_checks() -> None:
     assert usable_question("那数据增强具体怎么做？", must_mention="数据增强", **follow)
     assert not usable_question("你还有什么补充吗？", must_mention="数据增强", **follow)
     assert not usable_question("The answer to this question is:", **follow)
+
+
+class SlowChatModel(RecordingChatModel):
+    """A CPU-speed model: each word after ``delay`` seconds; counts cancelled streams."""
+
+    delay: float = 0.2
+    cancelled: int = 0
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kw):  # noqa: ANN001, ANN003, ANN202
+        try:
+            for chunk in self._stream(messages, stop=stop, run_manager=run_manager, **kw):
+                await asyncio.sleep(self.delay)
+                yield chunk
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+
+def slow_model(replies: list[str], delay: float) -> SlowChatModel:
+    from langchain_core.messages import AIMessage
+
+    return SlowChatModel(
+        messages=iter([AIMessage(content=r) for r in replies]), prompts=[], delay=delay
+    )
+
+
+def test_a_slow_model_never_delays_the_question_or_the_follow_up(
+    settings: Settings, store: HistoryStore
+) -> None:
+    fast_windows = settings.model_copy(
+        update={"interview_rephrase_window_s": 0.3, "interview_follow_up_window_s": 0.3}
+    )
+    model = slow_model(["Tell me how you would fight overfitting", "And augmentation?"], 0.2)
+    engine = make_engine(fast_windows, store, model=model, language="en")
+    events = run(engine.start())
+    card = engine.services.cards_by_id[engine.current_turn.card_id]
+    assert [(e.kind, e.text, e.revised) for e in events] == [("question", card.question, False)]
+    assert model.cancelled == 1, "the late phrasing was cancelled, not left running"
+    label = card.key_points[0].label
+    events = run(engine.answer(f"I would use {label}."))
+    follow = [e for e in events if e.kind == "follow_up"]
+    assert len(follow) == 1 and not follow[0].revised
+    assert card.key_points[1].label in follow[0].text, "the templated follow-up names the point"
+    assert engine.current_turn.text == follow[0].text
+    assert model.cancelled == 2
+
+
+def test_a_phrasing_in_time_replaces_the_text_and_the_stored_question(
+    settings: Settings, store: HistoryStore
+) -> None:
+    model = slow_model(["Tell me how you would fight overfitting"], 0.01)
+    engine = make_engine(settings, store, model=model, language="en")
+    events = run(engine.start())
+    assert [e.revised for e in events] == [False, True]
+    with store._db() as db:  # what the history shows later is what was asked
+        texts = [r[0] for r in db.execute("SELECT text FROM questions")]
+    assert texts == ["Tell me how you would fight overfitting"]
+
+
+def test_templated_follow_ups_vary_and_fill_the_point(settings: Settings) -> None:
+    from coach.interview.phrases import phrase_variants
+
+    for language in ("zh", "en"):
+        options = phrase_variants(language, "follow_up_fallback")
+        assert len(options) >= 3
+        assert all("{aspect}" in o for o in options)
+        assert len(phrase_variants(language, "depth_follow_up_fallback")) >= 2

@@ -57,8 +57,9 @@ def test_chat_streams_in_place_and_escapes_model_and_candidate_text(
     engine = InterviewEngine(services, config)
     chat: list[dict] = []
     updates = collect(stream_into_chat(engine.start(), engine, "zh", chat))
-    assert len(updates) > 2, "the question arrives in several updates"
-    assert len(chat) == 1, "streamed pieces update one message in place"
+    card = services.cards_by_id[engine.current_turn.card_id]
+    assert card.question in updates[0][0][0]["content"], "the card's question comes first"
+    assert len(chat) == 1, "the model's phrasing replaces it in place"
     message = chat[0]["content"]
     assert "<script>" not in message and "&lt;script&gt;" in message
     assert "第 1/1 题" in message

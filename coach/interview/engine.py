@@ -13,6 +13,7 @@ to the history store before grading starts, and the grade is added afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from coach.corpus.models import KeyPoint, QuestionCard
 from coach.grading.models import Grade, StagedGrader
 from coach.interview.checks import usable_question
 from coach.interview.models import Event, InterviewConfig, Phase, Turn
-from coach.interview.phrases import phrase
+from coach.interview.phrases import phrase, phrase_variants
 from coach.interview.prompting import load_prompt
 from coach.interview.report import SessionReport, build_report
 from coach.interview.selection import choose_cards, difficulty_of
@@ -321,37 +322,42 @@ class InterviewEngine:
             yield Event(kind="report", text=self.session_id)
             return
         card = self.queue[self.index]
-        values = {
-            "language": self._say("language_name"),
-            "topic": card.topic,
-            "difficulty": difficulty_of(card, self.settings),
-            "question": card.question,
-        }
         index = len(self.turns)
-        text = card.question
-        if self.settings.interview_rephrase:
-            async for event, final in self._phrase(
-                "question", load_prompt("interview_ask"), values, index, source=card.question
-            ):
-                if event is not None:
-                    yield event
-                if final is not None:
-                    text = final
-        turn = Turn(kind="main", card_id=card.id, topic=card.topic, title=card.title, text=text)
+        turn = Turn(
+            kind="main", card_id=card.id, topic=card.topic, title=card.title, text=card.question
+        )
         turn.question_id = self.services.store.add_question(
-            self.session_id, text, kind="main", card_id=card.id, topic=card.topic
+            self.session_id, card.question, kind="main", card_id=card.id, topic=card.topic
         )
         self.turns.append(turn)
         self.phase = "awaiting_answer"
-        yield Event(kind="question", text=text, turn=index)
+        # The card's own question at once; the model's phrasing may only replace it while
+        # the candidate is still reading (a CPU model takes 7-14 s to write one).
+        yield Event(kind="question", text=card.question, turn=index)
+        if self.settings.interview_rephrase:
+            values = {
+                "language": self._say("language_name"),
+                "topic": card.topic,
+                "difficulty": difficulty_of(card, self.settings),
+                "question": card.question,
+            }
+            async for event in self._revise(
+                turn,
+                index,
+                load_prompt("interview_ask"),
+                values,
+                window=self.settings.interview_rephrase_window_s,
+                source=card.question,
+            ):
+                yield event
 
     async def _ask_follow_up(self, card: QuestionCard, targets: list[str]) -> AsyncIterator[Event]:
         main = next(t for t in reversed(self.turns) if t.kind == "main")
         aspect = targets[0] if targets else self._say("depth_aspect")
         if targets:
-            fallback = self._say("follow_up_fallback", aspect=aspect)
+            fallback = self._pick("follow_up_fallback", aspect=aspect)
         else:
-            fallback = self._say("depth_follow_up_fallback")
+            fallback = self._pick("depth_follow_up_fallback")
         values = {
             "language": self._say("language_name"),
             "question": main.text,
@@ -359,32 +365,18 @@ class InterviewEngine:
             "aspect": aspect,
         }
         index = len(self.turns)
-        text = fallback
-        async for event, final in self._phrase(
-            "follow_up",
-            load_prompt("interview_follow_up"),
-            values,
-            index,
-            fallback,
-            source=None,
-            must_mention=targets[0] if targets else None,
-        ):
-            if event is not None:
-                yield event
-            if final is not None:
-                text = final
         self.follow_ups += 1
         turn = Turn(
             kind="follow_up",
             card_id=card.id,
             topic=card.topic,
             title=card.title,
-            text=text,
+            text=fallback,
             targets=targets,
         )
         turn.question_id = self.services.store.add_question(
             self.session_id,
-            text,
+            fallback,
             kind="follow_up",
             card_id=card.id,
             topic=card.topic,
@@ -392,7 +384,18 @@ class InterviewEngine:
         )
         self.turns.append(turn)
         self.phase = "awaiting_follow_up"
-        yield Event(kind="follow_up", text=text, turn=index)
+        # The templated follow-up at once; the model's, only if it comes within the bound.
+        yield Event(kind="follow_up", text=fallback, turn=index)
+        async for event in self._revise(
+            turn,
+            index,
+            load_prompt("interview_follow_up"),
+            values,
+            window=self.settings.interview_follow_up_window_s,
+            source=None,
+            must_mention=targets[0] if targets else None,
+        ):
+            yield event
 
     async def _grades(
         self, turn: Turn, card: QuestionCard, text: str
@@ -416,6 +419,54 @@ class InterviewEngine:
             store.record_review(turn.card_id, None)
 
     # --- the model ----------------------------------------------------------------------
+    async def _revise(
+        self,
+        turn: Turn,
+        index: int,
+        prompt: ChatPromptTemplate,
+        values: dict[str, str],
+        *,
+        window: float,
+        source: str | None,
+        must_mention: str | None = None,
+    ) -> AsyncIterator[Event]:
+        """Ask the model to phrase the turn's question; if a usable phrasing arrives
+        within ``window`` seconds and the candidate has not answered yet, it replaces the
+        shown text (one ``revised`` event) and the stored question. Otherwise the request
+        is cancelled (vLLM stops generating when the client goes) and nothing changes."""
+        if window <= 0 or self.services.chat_model is None or self.model_down:
+            return
+        kind = "question" if turn.kind == "main" else "follow_up"
+        notices: list[Event] = []
+
+        async def phrased() -> str | None:
+            final: str | None = None
+            async for event, text in self._phrase(
+                kind, prompt, values, index, "", source=source, must_mention=must_mention
+            ):
+                if event is not None and event.kind == "notice":
+                    notices.append(event)
+                if text is not None:
+                    final = text
+            return final
+
+        try:
+            final = await asyncio.wait_for(phrased(), timeout=window)
+        except TimeoutError:
+            final = None
+        for notice in notices:
+            yield notice
+        if (
+            not final
+            or final == turn.text
+            or turn.answer is not None
+            or self.current_turn is not turn
+        ):
+            return
+        turn.text = final
+        self.services.store.revise_question(turn.question_id, final)
+        yield Event(kind=kind, text=final, turn=index, revised=True)  # type: ignore[arg-type]
+
     async def _phrase(
         self,
         kind: str,
@@ -494,6 +545,12 @@ class InterviewEngine:
     def _say(self, key: str, **values: object) -> str:
         """The engine's own sentence ``key`` in the interview's language."""
         return phrase(self.config.language, key, **values)
+
+    def _pick(self, key: str, **values: object) -> str:
+        """One of the sentences ``key`` lists, by the session's seeded random choice (a
+        templated follow-up that is always the same sentence reads like a machine)."""
+        options = phrase_variants(self.config.language, key)
+        return self.rng.choice(options).format(**values)
 
 
 def _takes_max_tokens(model: BaseChatModel) -> bool:

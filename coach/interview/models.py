@@ -66,3 +66,5 @@ class Event(BaseModel):
     """``file:line`` of what the text rests on (reference answers, coach answers)."""
     turn: int | None = None
     """Index of the turn the event belongs to."""
+    revised: bool = False
+    """A question or follow-up shown earlier, now in the model's phrasing: replace it."""

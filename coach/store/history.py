@@ -125,6 +125,11 @@ class HistoryStore:
             )
             return int(cursor.lastrowid or 0)
 
+    def revise_question(self, question_id: int, text: str) -> None:
+        """The model's phrasing replaced the card's text while the candidate read it."""
+        with self._db() as db:
+            db.execute("UPDATE questions SET text = ? WHERE id = ?", (text, question_id))
+
     def set_outcome(self, question_id: int, outcome: str) -> None:
         """answered / skipped / revealed."""
         with self._db() as db:

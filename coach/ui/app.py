@@ -66,11 +66,14 @@ async def stream_into_chat(
     Streamed messages are updated in place; the 'grading…' placeholder is replaced by
     the rubric's provisional grade, then by the final grade (or the error)."""
     live: dict[str, int] = {}
+    asked: dict[tuple[str, int | None], int] = {}
     placeholder: int | None = None
     graded = finished = False
     async for event in events:
         content = render_event(event, engine, lang)
-        if event.kind in STREAMED and event.kind in live:
+        if event.revised and (event.kind, event.turn) in asked:
+            chat[asked[(event.kind, event.turn)]]["content"] = content  # the model's phrasing
+        elif event.kind in STREAMED and event.kind in live:
             chat[live[event.kind]]["content"] = content
             if event.done:
                 del live[event.kind]
@@ -84,6 +87,8 @@ async def stream_into_chat(
                 live[event.kind] = len(chat) - 1
             if event.kind == "grading":
                 placeholder = len(chat) - 1
+            if event.kind in ("question", "follow_up"):
+                asked[(event.kind, event.turn)] = len(chat) - 1
         graded = graded or event.kind == "grade"
         if event.kind == "report":
             finished = True
@@ -416,7 +421,7 @@ def build_app(settings: Settings, services: AppServices | None = None) -> gr.Blo
 
             lang = _lang(lang_label)
             session_rows, due_rows = history_tables(services, lang)
-            return progress_figure(services.store.topic_progress()), session_rows, due_rows
+            return progress_figure(services.store.topic_progress(), lang), session_rows, due_rows
 
         refresh.click(on_history, [language], [progress_plot, sessions, due])
         tab_history.select(on_history, [language], [progress_plot, sessions, due])
