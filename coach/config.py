@@ -124,7 +124,15 @@ class Settings(BaseSettings):
     vllm_host: str = "127.0.0.1"
     vllm_port: int | None = None
     """Port ``coach serve-model`` listens on; default: the port in ``llm_base_url``."""
-    vllm_dtype: str = "bfloat16"
+    vllm_dtype: str = "auto"
+    """``auto``: on a CPU, bfloat16 where it has bf16 instructions (AVX512-BF16, AMX) and
+    float32 elsewhere (emulated bf16 is slower than float32); on a GPU, vLLM's own
+    choice. Any dtype vLLM accepts is passed as given. ``coach bench serve --dtype``
+    measures them."""
+    vllm_warmup: bool = True
+    """After start-up, send one log-probability request (the scorer's) and, in judge
+    mode, one JSON-schema request (its grammar compiles on first use, ~20 s on a CPU),
+    so the first candidate does not pay for them."""
     vllm_max_model_len: int = 4096
     vllm_kvcache_gib: float = 1.0
     """KV cache per server (VLLM_CPU_KVCACHE_SPACE). 1 GiB holds ~46k tokens for SmolLM2

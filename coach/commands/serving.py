@@ -159,9 +159,18 @@ def bench_serve(
     ] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Tokens generated per request.")] = 128,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in the concurrent batch.")] = 8,
+    dtypes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dtype",
+            help="Serve in this dtype (repeat to compare, e.g. --dtype bfloat16 --dtype "
+            "float32). Default: COACH_VLLM_DTYPE.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Per pack, one at a time: disk, start-up, memory, single-stream and concurrent tok/s."""
+    """Per pack and dtype, one at a time: disk, start-up, memory, prefill and decode tok/s
+    (one stream and concurrent)."""
     from coach.llm.bench import bench_pack
     from coach.llm.server import ServerError
     from coach.packs.base import PackError
@@ -169,25 +178,28 @@ def bench_serve(
     settings = get_settings()
     results = []
     for name in packs or ["smollm2-135m"]:
-        try:
-            result = bench_pack(
-                name,
-                settings,
-                max_tokens=max_tokens,
-                concurrency=concurrency,
-                log_dir=settings.vllm_state_dir,
-                progress=_say,
-            )
-        except (PackError, ServerError) as exc:
-            _fail(str(exc))
-        results.append(result)
-        if not as_json:
-            r = result
-            typer.echo(
-                f"{r.pack:<20} disk {r.disk_mb:7.0f} MB  build {r.build_seconds or 0:6.1f} s  "
-                f"start-up {r.startup_seconds:6.1f} s  memory {r.memory_mb:7.0f} MB  "
-                f"1 stream {r.single_stream_tok_s:6.1f} tok/s  {r.concurrency} streams "
-                f"{r.concurrent_tok_s:6.1f} tok/s ({r.concurrent_latency_s:.1f} s)"
-            )
+        for dtype in dtypes or [None]:
+            try:
+                result = bench_pack(
+                    name,
+                    settings,
+                    max_tokens=max_tokens,
+                    concurrency=concurrency,
+                    log_dir=settings.vllm_state_dir,
+                    progress=_say,
+                    dtype=dtype,
+                )
+            except (PackError, ServerError) as exc:
+                _fail(str(exc))
+            results.append(result)
+            if not as_json:
+                r = result
+                typer.echo(
+                    f"{r.pack:<20} {r.dtype:<9} disk {r.disk_mb:6.0f} MB  "
+                    f"start-up {r.startup_seconds:6.1f} s  memory {r.memory_mb:7.0f} MB  "
+                    f"prefill {r.prefill_tok_s:6.1f} tok/s ({r.prefill_tokens} tokens)  "
+                    f"decode 1 stream {r.single_stream_tok_s:5.1f} tok/s, {r.concurrency} "
+                    f"streams {r.concurrent_tok_s:5.1f} tok/s ({r.concurrent_latency_s:.1f} s)"
+                )
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump() for r in results], indent=2) + "\n")

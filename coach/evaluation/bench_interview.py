@@ -1,11 +1,13 @@
-"""How long a candidate waits in a mock interview: time to the first streamed token of
-a question or follow-up, time to the whole question, and time from submitting an answer
-to its grade (the rubric's provisional grade, then the final one with the judge's
-verdict). Runs the real engine against the configured model server and index; the
-history goes to a throw-away store so the user's own history is untouched."""
+"""How long candidates wait in a mock interview, alone and several at once: from
+pressing start (or seeing a grade) to the next question or follow-up on screen, and from
+submitting an answer to its provisional and final grade. Runs the real engine against the
+configured model server and index; N candidates share one set of services (one grader,
+one store), as N browser sessions of one `coach ui` do. The history goes to a throw-away
+store so the user's own history is untouched."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import tempfile
 import time
@@ -21,17 +23,21 @@ from coach.store.history import HistoryStore
 
 
 class Timing(BaseModel):
+    user: int
     turn: int
     kind: str
-    first_token_s: float | None
-    """None when nothing was streamed (model down, or rephrasing off)."""
+    visible_s: float
+    """From start (or from the previous grade on screen) to the question on screen."""
     complete_s: float
+    """To its last version: the model's phrasing when it replaced the text in time."""
+    revised: bool
 
 
 class GradeTiming(BaseModel):
+    user: int
     turn: int
     first_grade_s: float | None = None
-    """When the rubric's provisional grade was shown (None: no judge, the grade is final)."""
+    """When the rubric's provisional grade was shown (None: no LLM, the grade is final)."""
     grade_s: float
     score: float
     flags: list[str]
@@ -40,17 +46,25 @@ class GradeTiming(BaseModel):
 class InterviewBench(BaseModel):
     model: str
     base_url: str
+    users: int
     questions: list[Timing]
     grades: list[GradeTiming]
 
-    def summary(self) -> dict[str, float | None]:
+    def summary(self) -> dict[str, float | int | None]:
         def median(values: list[float]) -> float | None:
             return round(statistics.median(values), 3) if values else None
 
-        first = [q.first_token_s for q in self.questions if q.first_token_s is not None]
+        def of(kind: str) -> list[Timing]:
+            return [q for q in self.questions if q.kind == kind]
+
+        asked = of("question") + of("follow_up")
         return {
-            "first_token_s_median": median(first),
-            "question_complete_s_median": median([q.complete_s for q in self.questions]),
+            "users": self.users,
+            "question_visible_s_median": median([q.visible_s for q in of("question")]),
+            "follow_up_visible_s_median": median([q.visible_s for q in of("follow_up")]),
+            "revised_share": round(sum(q.revised for q in asked) / len(asked), 3)
+            if asked
+            else None,
             "first_grade_s_median": median(
                 [g.first_grade_s for g in self.grades if g.first_grade_s is not None]
             ),
@@ -60,21 +74,27 @@ class InterviewBench(BaseModel):
 
 
 async def _timed(
-    events: AsyncIterator[Event], turn: int, questions: list[Timing], grades: list[GradeTiming]
+    events: AsyncIterator[Event],
+    user: int,
+    turn: int,
+    questions: list[Timing],
+    grades: list[GradeTiming],
 ) -> None:
     started = time.perf_counter()
-    first: float | None = None
+    shown: dict[int | None, Timing] = {}
     grading_started = started
     provisional: float | None = None
     async for event in events:
         now = time.perf_counter() - started
-        if event.kind in ("question", "follow_up"):
-            if not event.done and first is None:
-                first = now
-            if event.done:
-                questions.append(
-                    Timing(turn=turn, kind=event.kind, first_token_s=first, complete_s=now)
-                )
+        if event.kind in ("question", "follow_up") and event.done:
+            if event.revised and event.turn in shown:
+                shown[event.turn].complete_s, shown[event.turn].revised = now, True
+            elif event.turn not in shown:
+                shown[event.turn] = Timing(
+                    user=user, turn=turn, kind=event.kind, visible_s=now, complete_s=now,
+                    revised=False,
+                )  # fmt: skip
+                questions.append(shown[event.turn])
         elif event.kind == "grading":
             grading_started, provisional = time.perf_counter(), None
         elif event.kind == "grade" and not event.done:
@@ -82,6 +102,7 @@ async def _timed(
         elif event.kind == "grade" and event.grade is not None:
             grades.append(
                 GradeTiming(
+                    user=user,
                     turn=turn,
                     first_grade_s=provisional,
                     grade_s=time.perf_counter() - grading_started,
@@ -89,12 +110,29 @@ async def _timed(
                     flags=event.grade.flags,
                 )
             )
-            # the next question's clock starts when the grade is shown
-            started, first = time.perf_counter(), None
+            started = time.perf_counter()  # the next question's clock starts at the grade
+
+
+async def _candidate(
+    engine: InterviewEngine,
+    user: int,
+    turns: int,
+    questions: list[Timing],
+    grades: list[GradeTiming],
+) -> None:
+    await _timed(engine.start(), user, 0, questions, grades)
+    turn = 0
+    while engine.phase in ("awaiting_answer", "awaiting_follow_up") and turn < turns:
+        turn += 1
+        assert engine.current_turn is not None
+        card = engine.services.cards_by_id[engine.current_turn.card_id]
+        # a partial answer: the first key point, so the grader finds missed points
+        first = card.key_points[0].text() if card.key_points else card.title
+        await _timed(engine.answer(first), user, turn, questions, grades)
 
 
 async def bench_interview(
-    settings: Settings, turns: int = 4, topic: str | None = None
+    settings: Settings, turns: int = 4, topic: str | None = None, users: int = 1
 ) -> InterviewBench:
     from coach.corpus.catalog import load_corpus
     from coach.grading.grader import Grader
@@ -111,17 +149,19 @@ async def bench_interview(
             chat_model=make_chat_model(settings),
             searcher=HybridSearcher(settings),
         )
-        engine = InterviewEngine(services, InterviewConfig(topic=topic, questions=turns), seed=0)
         questions: list[Timing] = []
         grades: list[GradeTiming] = []
-        await _timed(engine.start(), 0, questions, grades)
-        turn = 0
-        while engine.phase in ("awaiting_answer", "awaiting_follow_up") and turn < turns:
-            turn += 1
-            card = services.cards_by_id[engine.current_turn.card_id]
-            # a partial answer: the first key point, so the grader finds missed points
-            first = card.key_points[0].text() if card.key_points else card.title
-            await _timed(engine.answer(first), turn, questions, grades)
+        engines = [
+            InterviewEngine(services, InterviewConfig(topic=topic, questions=turns), seed=n)
+            for n in range(users)
+        ]
+        await asyncio.gather(
+            *(_candidate(e, n, turns, questions, grades) for n, e in enumerate(engines))
+        )
     return InterviewBench(
-        model=settings.llm_model, base_url=settings.llm_base_url, questions=questions, grades=grades
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        users=users,
+        questions=questions,
+        grades=grades,
     )

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from coach.config import Settings
+from coach.hardware import cpu_has_bf16, resolve_cpu_dtype
 from coach.llm.vllm_env import ensure_vllm_env
 from coach.packs.base import PACKS, PackError, Progress, install
 
@@ -98,6 +99,11 @@ def port_in_use(host: str, port: int) -> bool:
 # ------------------------------------------------------------------------- the process
 
 
+def server_dtype(settings: Settings) -> str:
+    """The dtype passed to vLLM (see ``vllm_dtype``): chosen from the CPU's flags."""
+    return resolve_cpu_dtype(settings.vllm_dtype)
+
+
 def server_command(
     python: Path, model_dir: Path, served: str, settings: Settings, port: int
 ) -> list[str]:
@@ -107,7 +113,7 @@ def server_command(
         "--served-model-name", served,
         "--host", settings.vllm_host,
         "--port", str(port),
-        "--dtype", settings.vllm_dtype,
+        "--dtype", server_dtype(settings),
         "--max-model-len", str(settings.vllm_max_model_len),
     ]  # fmt: skip
     if settings.vllm_enforce_eager:
@@ -268,9 +274,13 @@ class VLLMServer:
                 env=server_env(self.settings),
                 start_new_session=True,  # its own process group: one killpg stops all
             )
+        dtype = server_dtype(self.settings)
+        why = ""
+        if self.settings.vllm_dtype == "auto":
+            why = " (the CPU has bf16 instructions)" if cpu_has_bf16() else " (no bf16 on this CPU)"
         self.say(
-            f"started vLLM (pid {self.proc.pid}) for {self.model} on {self.base_url}; "
-            f"log: {self.log_path}"
+            f"started vLLM (pid {self.proc.pid}) for {self.model} on {self.base_url}, "
+            f"dtype {dtype}{why}; log: {self.log_path}"
         )
         if self.record:
             self._write_state()
@@ -280,6 +290,8 @@ class VLLMServer:
             except BaseException:
                 self.stop()
                 raise
+            if self.settings.vllm_warmup:
+                self.warm_up()
             self.startup_seconds = round(time.perf_counter() - started, 1)
             self.say(f"vLLM is ready after {self.startup_seconds:.0f} s")
         return self
@@ -310,6 +322,14 @@ class VLLMServer:
                 bar.set_postfix_str(last[-70:], refresh=False)
                 bar.update()
                 time.sleep(self.settings.vllm_poll_interval)
+
+    def warm_up(self) -> None:
+        """The request shapes the coach sends, once each, before anyone waits on them.
+        A failure is only reported: the server is up, the first real request pays."""
+        from coach.llm.warmup import warm_up
+
+        for line in warm_up(self.base_url, self.model, self.settings):
+            self.say(line)
 
     def stop(self) -> bool:
         """Stop the whole process group; True when SIGTERM sufficed."""
