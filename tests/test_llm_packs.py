@@ -4,6 +4,7 @@ the registry, settings, the server command line, process-group shutdown, CLI mes
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import subprocess
 import sys
@@ -123,7 +124,7 @@ def test_model_pack_setting_names_the_served_model(monkeypatch: pytest.MonkeyPat
 def test_server_command_and_env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("COACH_VLLM_EXTRA_ARGS", "--swap-space 1")
     monkeypatch.setenv("COACH_LLM_BASE_URL", "http://127.0.0.1:8765/v1")
-    settings = Settings(vllm_kvcache_gib=2, vllm_max_model_len=2048)
+    settings = Settings(vllm_kvcache_gib=2, vllm_max_model_len=2048, vllm_device="cpu")
     port = srv.default_port(settings)
     cmd = srv.server_command(Path("/v/bin/python"), Path("/m"), "name", settings, port)
     assert cmd[:3] == ["/v/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
@@ -146,7 +147,57 @@ def test_server_command_and_env(monkeypatch: pytest.MonkeyPatch):
     # vLLM's compute threads get every core unless told otherwise (prefill is compute-bound)
     assert env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "0"
     monkeypatch.delenv("VLLM_CPU_NUM_OF_RESERVED_CPU", raising=False)
-    assert "VLLM_CPU_NUM_OF_RESERVED_CPU" not in srv.server_env(Settings(vllm_reserved_cpus=None))
+    assert "VLLM_CPU_NUM_OF_RESERVED_CPU" not in srv.server_env(
+        Settings(vllm_reserved_cpus=None, vllm_device="cpu")
+    )
+
+
+def test_on_a_gpu_the_cuda_build_serves_without_cpu_workarounds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from coach import hardware
+    from coach.llm import vllm_env
+
+    monkeypatch.setattr(hardware, "cuda_gpus", lambda: ("GPU 0: NVIDIA H200 (UUID: x)",))
+    settings = Settings(data_dir=tmp_path, vllm_gpu_memory_utilization=0.7)
+    assert hardware.resolve_device(settings.vllm_device) == "cuda"
+    assert settings.vllm_venv == tmp_path / "vllm-venv-cuda", "the CPU build's venv is kept"
+    assert vllm_env.requirements(settings) == ["vllm==0.32.0"]
+    assert vllm_env.removals(settings) == []
+    cmd = srv.server_command(Path("/v/bin/python"), tmp_path, "big", settings, 8000)
+    joined = " ".join(cmd)
+    assert "--gpu-memory-utilization 0.7" in joined and "--dtype auto" in joined
+    assert "--enforce-eager" not in joined and "custom_ops" not in joined
+    env = srv.server_env(settings)
+    assert not any(k.startswith("VLLM_CPU_") for k in env if k not in os.environ)
+    # an explicit cpu wins over a visible GPU
+    cpu = Settings(data_dir=tmp_path, vllm_device="cpu")
+    assert cpu.vllm_venv == tmp_path / "vllm-venv" and "--enforce-eager" in " ".join(
+        srv.server_command(Path("/p"), tmp_path, "m", cpu, 8000)
+    )
+
+
+def test_without_nvidia_smi_there_is_no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach import hardware
+
+    hardware.cuda_gpus.cache_clear()
+    monkeypatch.setattr(hardware.shutil, "which", lambda name: None)
+    try:
+        assert hardware.cuda_gpus() == ()
+        assert hardware.resolve_device("auto") == "cpu"
+    finally:
+        hardware.cuda_gpus.cache_clear()
+
+
+def test_the_dtype_said_to_vllm_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach import hardware
+
+    monkeypatch.setattr(hardware, "cuda_gpus", lambda: ())
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert srv.server_dtype(Settings()) == "float32"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    assert srv.server_dtype(Settings()) == "bfloat16"
+    assert srv.server_dtype(Settings(vllm_dtype="float16")) == "float16"
 
 
 def test_resolve_model_rejects_unknown_names(settings: Settings):

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from tqdm.auto import tqdm
 
 from coach.config import get_settings
 from coach.packs.base import Pack, PackError, Progress, SourceFile, register
+from coach.progress import progress_bar
 
 CONVERTER = Path(__file__).with_name("convert_gguf.py")
 CONVERSION_RECORD = "conversion.json"
@@ -63,7 +63,9 @@ class GGUFPack(Pack):
             hasher = hashlib.sha256()
             with (
                 open(target, "wb") as out,
-                tqdm(total=self.gguf_bytes, unit="B", unit_scale=True, desc="assemble") as bar,
+                progress_bar(
+                    total=self.gguf_bytes, unit="B", unit_scale=True, desc="assemble"
+                ) as bar,
             ):
                 for path in paths:
                     with open(path, "rb") as part:

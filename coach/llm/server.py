@@ -28,8 +28,9 @@ from tqdm.auto import tqdm
 
 from coach.config import Settings
 from coach.hardware import cpu_has_bf16, resolve_cpu_dtype
-from coach.llm.vllm_env import ensure_vllm_env
+from coach.llm.vllm_env import ensure_vllm_env, on_gpu
 from coach.packs.base import PACKS, PackError, Progress, install
+from coach.progress import progress_bar
 
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
@@ -100,7 +101,10 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def server_dtype(settings: Settings) -> str:
-    """The dtype passed to vLLM (see ``vllm_dtype``): chosen from the CPU's flags."""
+    """The dtype passed to vLLM (see ``vllm_dtype``): on a CPU chosen from its flags, on
+    a GPU vLLM's own ``auto``."""
+    if on_gpu(settings):
+        return settings.vllm_dtype
     return resolve_cpu_dtype(settings.vllm_dtype)
 
 
@@ -116,6 +120,11 @@ def server_command(
         "--dtype", server_dtype(settings),
         "--max-model-len", str(settings.vllm_max_model_len),
     ]  # fmt: skip
+    if on_gpu(settings):  # CUDA graphs and compilation pay off there; no CPU workarounds
+        cmd += ["--gpu-memory-utilization", f"{settings.vllm_gpu_memory_utilization:g}"]
+        if settings.vllm_structured_outputs_config:
+            cmd += ["--structured-outputs-config", settings.vllm_structured_outputs_config]
+        return cmd + list(settings.vllm_extra_args)
     if settings.vllm_enforce_eager:
         cmd.append("--enforce-eager")
     if settings.vllm_compilation_config:
@@ -128,12 +137,14 @@ def server_command(
 def server_env(settings: Settings) -> dict[str, str]:
     env = {
         **os.environ,
-        "VLLM_CPU_KVCACHE_SPACE": f"{settings.vllm_kvcache_gib:g}",
         "VLLM_NO_USAGE_STATS": "1",
         "DO_NOT_TRACK": "1",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
+    if on_gpu(settings):
+        return env
+    env["VLLM_CPU_KVCACHE_SPACE"] = f"{settings.vllm_kvcache_gib:g}"
     if settings.vllm_omp_threads_bind:
         env["VLLM_CPU_OMP_THREADS_BIND"] = settings.vllm_omp_threads_bind
     if settings.vllm_reserved_cpus is not None:
@@ -276,7 +287,9 @@ class VLLMServer:
             )
         dtype = server_dtype(self.settings)
         why = ""
-        if self.settings.vllm_dtype == "auto":
+        if on_gpu(self.settings):
+            why = " on the GPU"
+        elif self.settings.vllm_dtype == "auto":
             why = " (the CPU has bf16 instructions)" if cpu_has_bf16() else " (no bf16 on this CPU)"
         self.say(
             f"started vLLM (pid {self.proc.pid}) for {self.model} on {self.base_url}, "
@@ -302,7 +315,9 @@ class VLLMServer:
         assert self.proc is not None
         deadline = time.monotonic() + self.settings.vllm_start_timeout
         bar_format = "{desc} {elapsed} {postfix}"
-        with tqdm(desc="waiting for vLLM", bar_format=bar_format, leave=False) as bar:
+        with progress_bar(
+            desc="waiting for vLLM", bar_format=bar_format, leave=False, settings=self.settings
+        ) as bar:
             while True:
                 code = self.proc.poll()
                 if code is not None:
@@ -319,7 +334,7 @@ class VLLMServer:
                         f"{log_tail(self.log_path)}"
                     )
                 last = log_tail(self.log_path, 1)
-                bar.set_postfix_str(last[-70:], refresh=False)
+                bar.set_postfix_str(last[-70:])
                 bar.update()
                 time.sleep(self.settings.vllm_poll_interval)
 

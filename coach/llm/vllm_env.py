@@ -21,11 +21,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from coach.config import Settings
+from coach.hardware import resolve_device
 from coach.packs.base import PackError, Progress
 
 MARKER = ".coach-vllm-env.json"
 SMOKE_IMPORT = "import vllm.entrypoints.openai.api_server, transformers, gguf"
 """What must import for the env to count as working (the torchvision clash shows here)."""
+
+
+def on_gpu(settings: Settings) -> bool:
+    return resolve_device(settings.vllm_device) == "cuda"
+
+
+def requirements(settings: Settings) -> list[str]:
+    """The GPU build (PyPI's vLLM and its CUDA torch) or the CPU build with its pins."""
+    return list(settings.vllm_cuda_requirements if on_gpu(settings) else settings.vllm_requirements)
+
+
+def removals(settings: Settings) -> list[str]:
+    """Packages to remove after install: only the CPU build has the torchvision clash."""
+    return [] if on_gpu(settings) else list(settings.vllm_remove_packages)
 
 
 def venv_python(settings: Settings) -> Path:
@@ -41,7 +56,7 @@ def env_ready(settings: Settings) -> bool:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return recorded.get("requirements") == list(settings.vllm_requirements)
+    return recorded.get("requirements") == requirements(settings)
 
 
 def _run(cmd: list[str], what: str, progress: Progress) -> None:
@@ -68,13 +83,15 @@ def ensure_vllm_env(settings: Settings, progress: Progress) -> Path:
     (venv / MARKER).unlink(missing_ok=True)
     pip = [str(python), "-m", "pip"]
     _run(
-        [*pip, "install", *settings.vllm_requirements],
-        "installing vLLM (about 3.5 GB; a few minutes)",
+        [*pip, "install", *requirements(settings)],
+        "installing vLLM's GPU build (several GB; minutes)"
+        if on_gpu(settings)
+        else "installing vLLM (about 3.5 GB; a few minutes)",
         progress,
     )
-    if settings.vllm_remove_packages:
+    if removals(settings):
         _run(
-            [*pip, "uninstall", "--yes", *settings.vllm_remove_packages],
+            [*pip, "uninstall", "--yes", *removals(settings)],
             "removing packages that break `import vllm` on CPU",
             progress,
         )
@@ -88,8 +105,8 @@ def ensure_vllm_env(settings: Settings, progress: Progress) -> Path:
             f"Delete {venv} and run `coach model install-server` again."
         )
     marker = {
-        "requirements": list(settings.vllm_requirements),
-        "removed": list(settings.vllm_remove_packages),
+        "requirements": requirements(settings),
+        "removed": removals(settings),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "install_seconds": round(time.perf_counter() - started, 1),
     }
