@@ -123,7 +123,8 @@ def test_cjk_font_finds_a_font_installed_after_matplotlib_cached_its_list(
     manager = font_manager.fontManager
     listed = [f for f in manager.ttflist if f.name not in report.CJK_FONTS]
     monkeypatch.setattr(manager, "ttflist", listed)
-    new_file = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # a path no real font has: an earlier test may have added the installed Noto files
+    new_file = "/nonexistent/fonts/noto/NotoSansCJK-Regular-installed-later.ttc"
     monkeypatch.setattr(
         font_manager, "findSystemFonts", lambda: [f.fname for f in listed] + [new_file]
     )
