@@ -4,8 +4,8 @@ the registry, settings, the server command line, process-group shutdown, CLI mes
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import subprocess
 import sys
 import time

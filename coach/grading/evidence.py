@@ -63,7 +63,6 @@ class TokenEncoder:
         are not (a batch would fill memory)."""
         import torch
 
-        prompt = self.settings.embedding_query_prompt
         with self._lock:
             if not cache and texts and all(t in self._prefetched for t in texts):
                 return [self._prefetched[t] for t in texts]
@@ -74,14 +73,7 @@ class TokenEncoder:
             size = self.settings.embedding_batch_size
             for start in range(0, len(todo), size):
                 batch = todo[start : start + size]
-                encoded = self.tokenizer(
-                    [prompt + t for t in batch],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.settings.grading_token_max_length,
-                    return_offsets_mapping=True,
-                    return_tensors="pt",
-                )
+                encoded = self._tokenize(batch, padding=True, return_tensors="pt")
                 offsets = encoded.pop("offset_mapping").numpy()
                 with torch.inference_mode(), self.embedder.precision():
                     out = self.model[0].auto_model(**encoded, output_hidden_states=True)
@@ -99,22 +91,27 @@ class TokenEncoder:
         """The ids ``views`` would keep for each text, from the tokenizer alone: the IDF
         pool needs only these, and a forward pass per corpus reference cost a batch
         with its own references seconds before its first row."""
-        prompt = self.settings.embedding_query_prompt
         out: list[np.ndarray] = []
         for start in range(0, len(texts), self.settings.embedding_batch_size):
             batch = texts[start : start + self.settings.embedding_batch_size]
-            encoded = self.tokenizer(
-                [prompt + t for t in batch],
-                truncation=True,
-                max_length=self.settings.grading_token_max_length,
-                return_offsets_mapping=True,
-            )
+            encoded = self._tokenize(batch)
             for k, text in enumerate(batch):
                 ids = np.asarray(encoded["input_ids"][k])
                 offsets = np.asarray(encoded["offset_mapping"][k])
                 mask = np.ones(len(ids), dtype=bool)
                 out.append(ids[self._kept(text, ids, offsets, mask)].astype(np.int64))
         return out
+
+    def _tokenize(self, batch: list[str], **options: object):  # noqa: ANN202 - BatchEncoding
+        """The one tokenizer call behind ``views`` and ``token_ids`` (same prompt, cut and
+        offsets, so both keep the same ids); ``options``: padding and tensors."""
+        return self.tokenizer(
+            [self.settings.embedding_query_prompt + t for t in batch],
+            truncation=True,
+            max_length=self.settings.grading_token_max_length,
+            return_offsets_mapping=True,
+            **options,
+        )
 
     def prefetch(self, texts: list[str]) -> None:
         """Views of answers computed ahead in full batches, kept until

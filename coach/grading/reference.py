@@ -141,17 +141,13 @@ class ReferenceFinder:
         with self._lock:
             match = self._matches.get(question)
         card = self.searcher.corpus.card(match[0]) if match else None
-        if card is None or match is None:
+        if card is not None and match is not None:
+            similarity = match[1]
+        else:
             card, similarity = self._best_card(question)
             with self._lock:
-                _remember(
-                    self._matches,
-                    question,
-                    (card.id, similarity),
-                    self.settings.grading_reference_cache,
-                )
-        else:
-            similarity = match[1]
+                limit = self.settings.grading_reference_cache
+                _remember(self._matches, question, (card.id, similarity), limit)
         ref = self.from_card(card, match_score=round(similarity, 4))
         if similarity < self.settings.grading_card_match_min:
             ref.flags.append("no_matching_card")

@@ -438,20 +438,11 @@ class InterviewEngine:
             return
         kind = "question" if turn.kind == "main" else "follow_up"
         notices: list[Event] = []
-
-        async def phrased() -> str | None:
-            final: str | None = None
-            async for event, text in self._phrase(
-                kind, prompt, values, index, "", source=source, must_mention=must_mention
-            ):
-                if event is not None and event.kind == "notice":
-                    notices.append(event)
-                if text is not None:
-                    final = text
-            return final
-
         try:
-            final = await asyncio.wait_for(phrased(), timeout=window)
+            phrased = self._phrased(
+                prompt, values, source=source, must_mention=must_mention, notices=notices
+            )
+            final = await asyncio.wait_for(phrased, timeout=window)
         except TimeoutError:
             final = None
         for notice in notices:
@@ -467,33 +458,28 @@ class InterviewEngine:
         self.services.store.revise_question(turn.question_id, final)
         yield Event(kind=kind, text=final, turn=index, revised=True)  # type: ignore[arg-type]
 
-    async def _phrase(
+    async def _phrased(
         self,
-        kind: str,
         prompt: ChatPromptTemplate,
         values: dict[str, str],
-        index: int,
-        fallback: str | None = None,
         *,
         source: str | None,
-        must_mention: str | None = None,
-    ) -> AsyncIterator[tuple[Event | None, str | None]]:
-        """Stream a question from the model; the last item carries the final text: the
-        model's when ``usable_question`` accepts it, else ``fallback`` (the card's own
-        question). A question is one line: the model stops at the first line break."""
-        fallback = fallback if fallback is not None else values["question"]
+        must_mention: str | None,
+        notices: list[Event],
+    ) -> str | None:
+        """The model's phrasing of one question, or None when the model fails or
+        ``usable_question`` rejects it. A question is one line: the model stops at the
+        first line break. A failure's notice goes to ``notices``, so it survives when the
+        caller's time bound cancels this coroutine."""
         limit = self.settings.interview_question_max_chars
         text = ""
         async for partial, failure in self._stream(
             prompt, values, self.settings.interview_chat_max_tokens, stop=["\n"]
         ):
             if failure is not None:
-                for event in self._tell_model_down(failure):
-                    yield event, None
-                text = ""
-                break
+                notices.extend(self._tell_model_down(failure))
+                return None
             text = partial
-            yield Event(kind=kind, text=text, done=False, turn=index), None  # type: ignore[arg-type]
             if len(text) > limit:
                 break  # already too long to be one question: stop waiting for it
         text = text.strip().strip('"“”').strip()
@@ -505,7 +491,7 @@ class InterviewEngine:
             language=self.config.language,
             must_mention=must_mention,
         )
-        yield None, text if ok else fallback
+        return text if ok else None
 
     async def _stream(
         self,

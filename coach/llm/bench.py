@@ -85,7 +85,7 @@ async def _complete(client: AsyncOpenAI, model: str, prompt: str, max_tokens: in
 async def measure_prefill(
     client: AsyncOpenAI, model: str, repeats: int, rounds: int = 2
 ) -> tuple[int, float]:
-    """(prompt tokens, prompt tokens/s, best of ``rounds``) for a prompt that only
+    """(prompt tokens, best prompt tokens/s over ``rounds``) for a prompt that only
     prefills: one generated token. Each round's prompt starts with its own number, so
     vLLM's prefix cache cannot serve it."""
     best, tokens = 0.0, 0
