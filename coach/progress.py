@@ -115,7 +115,7 @@ def progress_bar(
     ``auto`` decides by the stream the bar writes to (``file=``, default stderr)."""
     settings = settings or get_settings()
     stream = kwargs["file"] = kwargs.get("file") or sys.stderr
-    mode: ProgressMode = settings.progress
+    mode: ProgressMode = settings.progress.style
     if mode == "auto":
         mode = "bar" if is_terminal(stream) else "lines"
     if mode == "off":
@@ -123,8 +123,8 @@ def progress_bar(
     if mode == "lines":
         return LineProgress(
             iterable,
-            lines=settings.progress_lines,
-            interval_s=settings.progress_line_interval_s,
+            lines=settings.progress.lines,
+            interval_s=settings.progress.line_interval_s,
             **kwargs,
         )
     return tqdm(iterable, **kwargs)

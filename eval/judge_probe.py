@@ -17,12 +17,12 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel, Field
 
 from coach.config import get_settings
 from coach.llm.client import make_chat_model
 from coach.llm.server import VLLMServer, free_port
+from coach.prompts import chat_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("complete", "partial", "off_topic", "injection")
@@ -41,13 +41,6 @@ def load_rows(per_kind: int) -> list[dict]:
     return [row for kind in KINDS for row in picked[kind]]
 
 
-def prompt() -> ChatPromptTemplate:
-    read = lambda name: (ROOT / "prompts" / name).read_text(encoding="utf-8")  # noqa: E731
-    return ChatPromptTemplate.from_messages(
-        [("system", read("judge_probe_system.md")), ("human", read("judge_probe_user.md"))]
-    )
-
-
 def probe(pack: str, rows: list[dict]) -> dict[str, list[int | None]]:
     settings = get_settings()
     scores: dict[str, list[int | None]] = defaultdict(list)
@@ -56,7 +49,7 @@ def probe(pack: str, rows: list[dict]) -> dict[str, list[int | None]]:
         model = make_chat_model(
             settings, base_url=server.base_url, model=pack, max_tokens=20
         ).with_structured_output(ProbeScore, method="json_schema")
-        chain = prompt() | model
+        chain = chat_prompt("judge_probe") | model
         for row in rows:
             try:
                 result = chain.invoke({"question": row["question"], "answer": row["answer"]})

@@ -10,8 +10,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
+from coach.common.files import write_text_atomic
 from coach.config import Settings
-from coach.corpus.catalog import Corpus, write_atomic
+from coach.corpus.catalog import Corpus
 from coach.corpus.models import KeyPoint, QuestionCard, SourceSpan
 from coach.grading.anchor_writer import AnchorWriter, anchor_messages, clean_anchor
 from coach.grading.anchors import AnchorError, Anchors, AnchorStore, calibrate, card_hash
@@ -88,7 +89,7 @@ def test_store_keys_anchors_to_the_card_and_keeps_edits(settings: Settings) -> N
 
 def test_broken_store_line_names_the_line(settings: Settings) -> None:
     store = AnchorStore(settings)
-    write_atomic(store.path, '{"card_id": "c1"}\n')
+    write_text_atomic(store.path, '{"card_id": "c1"}\n')
     with pytest.raises(AnchorError, match=r"anchors.jsonl:1"):
         store.get(make_card())
 
@@ -169,7 +170,7 @@ def test_generate_without_an_index_or_server_says_what_to_run(
     corpus = Corpus(cards=[make_card()], chunks=[])
     from coach.index.ingest import corpus_path
 
-    write_atomic(corpus_path(settings), corpus.model_dump_json())
+    write_text_atomic(corpus_path(settings), corpus.model_dump_json())
     result = runner.invoke(app, ["anchors", "generate"])
     assert result.exit_code == 1 and "coach serve-model --detach" in result.output
     result = runner.invoke(app, ["anchors", "show", "c1"])
@@ -183,7 +184,7 @@ def test_generate_writes_each_card_and_skips_current_ones(
     from coach.index.ingest import corpus_path
 
     second = make_card().model_copy(update={"id": "c2"})
-    write_atomic(
+    write_text_atomic(
         corpus_path(settings), Corpus(cards=[make_card(), second], chunks=[]).model_dump_json()
     )
     monkeypatch.setattr("coach.llm.client.check_server", lambda settings: None)

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from coach.batch import export as export_module
 from coach.batch.journal import Journal
 from coach.batch.models import OUTPUT_COLUMNS, BatchBusy, BatchError, BatchInputError
 from coach.batch.reader import read_batch
 from coach.batch.run import journal_path_for, lock_path_for, report_path_for
+from coach.common import files as files_module
 from coach.config import Settings
 from coach.grading.models import Grade
 
@@ -128,7 +128,7 @@ def test_resume_replaces_the_files_of_its_own_interrupted_run(
     source = write_csv(
         tmp_path / "in.csv", [["id", "question", "answer"], ["a", Q, GOOD], ["b", Q, PARTIAL]]
     )
-    real = export_module.write_text_atomic
+    real = files_module.write_text_atomic
 
     def disk_full(path: Path, text: str) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))

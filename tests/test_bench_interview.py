@@ -8,8 +8,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from coach.bench.interview import GradeTiming, InterviewBench, Timing, _candidate
 from coach.config import Settings
-from coach.evaluation.bench_interview import GradeTiming, InterviewBench, Timing, _candidate
 from coach.grading.models import Grade
 from coach.interview.engine import InterviewEngine, Services
 from coach.interview.models import InterviewConfig

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from coach.evaluation.bench_all import llm_lines
-from coach.evaluation.bench_grade import LLMBench, TokenLoad
+from coach.bench.grade import LLMBench, TokenLoad
+from coach.bench.suite import llm_lines
 
 
 def load(mode: str, seconds: float, completion: int) -> TokenLoad:

@@ -9,7 +9,7 @@ from matplotlib import font_manager
 from matplotlib.dates import num2date
 from matplotlib.figure import Figure
 
-from coach.batch import report
+from coach.common import plotting
 from coach.config import get_settings
 from coach.corpus.topics import topic_names
 from coach.interview import charts
@@ -121,7 +121,7 @@ def test_cjk_font_finds_a_font_installed_after_matplotlib_cached_its_list(
 ) -> None:
     """make install adds fonts-noto-cjk after matplotlib may have cached the font list."""
     manager = font_manager.fontManager
-    listed = [f for f in manager.ttflist if f.name not in report.CJK_FONTS]
+    listed = [f for f in manager.ttflist if f.name not in plotting.CJK_FONTS]
     monkeypatch.setattr(manager, "ttflist", listed)
     # a path no real font has: an earlier test may have added the installed Noto files
     new_file = "/nonexistent/fonts/noto/NotoSansCJK-Regular-installed-later.ttc"
@@ -135,9 +135,9 @@ def test_cjk_font_finds_a_font_installed_after_matplotlib_cached_its_list(
         manager.ttflist.append(font_manager.FontEntry(fname=path, name="Noto Sans CJK SC"))
 
     monkeypatch.setattr(manager, "addfont", addfont)
-    report.cjk_font.cache_clear()
+    plotting.cjk_font.cache_clear()
     try:
-        assert report.cjk_font() == "Noto Sans CJK SC"
+        assert plotting.cjk_font() == "Noto Sans CJK SC"
         assert added == [new_file]  # the files matplotlib knew are not read again
     finally:
-        report.cjk_font.cache_clear()
+        plotting.cjk_font.cache_clear()

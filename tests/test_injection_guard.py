@@ -19,10 +19,10 @@ from coach.corpus.parser import make_splitter, parse_text
 from coach.evaluation.grading import load_cases
 from coach.grading.combine import combine, combine_scored, no_lift
 from coach.grading.injection import find_injections, injection_spans, is_injection
-from coach.grading.judge_models import JudgeVerdict
 from coach.grading.models import PointResult, ReferenceUsed, SubScores
 from coach.grading.rubric import Rubric, RubricResult
 from coach.grading.textnorm import fold, normalise
+from coach.llm.judge_schema import JudgeVerdict
 
 from .conftest import CORPUS, MODELS_DIR, ROOT
 

@@ -12,12 +12,13 @@ from coach.config import Settings
 from coach.interview.engine import InterviewEngine, Services
 from coach.interview.models import InterviewConfig
 from coach.store.history import HistoryStore
-from coach.ui.app import build_app, stream_into_chat
+from coach.ui.app import build_app
 from coach.ui.batch import grade_file
+from coach.ui.chat import stream_into_chat
 from coach.ui.services import AppServices
 from coach.ui.strings import keys
 from tests.batch_fakes import FakeGrader
-from tests.interview_fakes import CARDS, KeywordGrader, recording_model
+from tests.interview_fakes import CARDS, KeywordGrader, down_model, recording_model
 
 
 def collect(agen):
@@ -122,3 +123,70 @@ def test_batch_tab_grades_through_coach_batch_and_offers_both_files(
 def test_app_builds_without_an_index(settings: Settings) -> None:
     app = build_app(settings)
     assert app.title == "coach"
+
+
+def test_engine_started_without_the_model_does_not_repeat_the_uis_notice(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The UI found the server down and said so; the engine neither says it again nor
+    asks the model."""
+    model = down_model()
+    services = Services(
+        settings=settings,
+        cards=CARDS,
+        grader=KeywordGrader(CARDS),
+        store=HistoryStore(tmp_path / "h.sqlite3", settings),
+        chat_model=model,
+    )
+    engine = InterviewEngine(services, InterviewConfig(topic="推理与部署", questions=1))
+    engine.continue_without_model()
+    chat: list[dict] = []
+    collect(stream_into_chat(engine.start(), engine, "zh", chat))
+    assert engine.model_down
+    assert model.calls == 0, "a server found down is not asked"
+    assert not any(m["content"].startswith("⚠️") for m in chat), "no second notice"
+    assert CARDS[1].question in chat[-1]["content"], "the card's own text is asked"
+
+
+def test_batch_runner_reports_progress_per_finished_row(tmp_path: Path, settings: Settings) -> None:
+    """The batch tab's progress source: one (done, total) call per journaled row."""
+    from coach.batch.run import arun_batch
+
+    upload = tmp_path / "answers.csv"
+    upload.write_text("id,question,answer\n1,q,正则化\n2,q,Dropout\n3,q,早停\n", "utf-8")
+    calls: list[tuple[int, int]] = []
+    asyncio.run(
+        arun_batch(
+            upload,
+            tmp_path / "out.csv",
+            settings=settings,
+            grader=FakeGrader(),
+            concurrency=1,
+            progress=False,
+            on_progress=lambda done, total: calls.append((done, total)),
+        )
+    )
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_batch_tab_shows_the_runners_progress(
+    tmp_path: Path, settings: Settings, monkeypatch
+) -> None:
+    """What ``on_progress`` reported is what the status line shows while rows run."""
+    import coach.batch.run as batch_run
+
+    real = batch_run.arun_batch
+
+    async def slow_start(*args, on_progress, **kwargs):
+        on_progress(1, 2)  # as if one row were already journaled
+        await asyncio.sleep(settings.ui_batch_poll_seconds * 3)
+        return await real(*args, on_progress=on_progress, **kwargs)
+
+    monkeypatch.setattr(batch_run, "arun_batch", slow_start)
+    upload = tmp_path / "answers.csv"
+    upload.write_text("id,question,answer\n1,q,正则化\n2,q,Dropout\n", "utf-8")
+    services = AppServices(settings, grader=FakeGrader())
+    statuses = [status for status, _ in collect(grade_file(services, str(upload), True, "en"))]
+    assert statuses[0] == "graded 0/2"
+    assert "graded 1/2" in statuses[1:-1]
+    assert statuses[-1].startswith("Done: 2 rows, 0 errors")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from coach.batch.models import OUTPUT_COLUMNS, BatchError, BatchResult
+from coach.common.files import replacing
 
 OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".xlsx": "xlsx"}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -62,11 +63,7 @@ def write_results(path: Path, results: Iterable[BatchResult]) -> None:
     (or a crash) never sees half an output. OSError (disk full, read-only folder) is
     left to the caller, which knows where the finished rows are kept."""
     kind = output_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Beside the target (same file system, so the rename is atomic); opened normally so
-    # the file gets the user's usual permissions, unlike mkstemp's 0600.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(path) as tmp:
         if kind == "xlsx":
             _write_xlsx(tmp, results)
         else:
@@ -75,25 +72,6 @@ def write_results(path: Path, results: Iterable[BatchResult]) -> None:
                 _write_text(handle, kind, results)
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """``text`` to ``path`` via a temporary file beside it, removed again when writing
-    fails (a full disk must not leave a half report lying around)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _write_text(handle: IO[str], kind: str, results: Iterable[BatchResult]) -> None:

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+import logging
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from charset_normalizer import from_bytes
 from coach.batch.models import BatchInputError, BatchRow
 from coach.config import Settings
 
+logger = logging.getLogger(__name__)
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".xlsx": "xlsx"}
 REQUIRED_COLUMNS = ("question", "answer")
 OPTIONAL_COLUMNS = ("id", "reference", "topic")
@@ -149,6 +151,7 @@ def decode_text(data: bytes, path: Path, settings: Settings) -> str:
         and any(enc in settings.batch_preferred_encodings for enc in m.could_be_from_charset)
     ]
     chosen = preferred[0] if preferred else best
+    logger.info("%s is not UTF-8: read as %s", path, chosen.encoding)
     return str(chosen)
 
 

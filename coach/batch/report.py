@@ -7,36 +7,17 @@ user data and may contain markup.
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import io
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
-from html import escape
 
-from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from coach.batch.models import BatchResult, BatchRow
+from coach.common.html import escape, page
+from coach.common.plotting import cjk_font, png_base64
 
-CJK_FONTS = (
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang SC",
-    "Heiti SC",
-    "AR PL UMing CN",
-    "Droid Sans Fallback",
-)
-"""Fonts that draw Chinese topic names in plots; without one, plots label topics T1, T2...
-and the table beside the plot names them (the browser renders the HTML text)."""
 SCORE_BINS = list(range(0, 11))
 ROW_HEADERS = (
     "id",
@@ -51,46 +32,8 @@ ROW_HEADERS = (
     "missed",
     "feedback",
 )
-_STYLE = """
-body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
-vertical-align:top;text-align:left}th{background:#f3f3f3}.error{color:#b00}.num{text-align:right}
-.plots{display:flex;flex-wrap:wrap;gap:2em}.text{max-width:28em;white-space:pre-wrap}
-"""
-
-
-def e(value: object) -> str:
-    return escape("" if value is None else str(value), quote=True)
-
-
-def _listed_cjk_font() -> str | None:
-    available = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in available), None)
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The first of CJK_FONTS that matplotlib can use, or None.
-
-    Matplotlib scans the system's fonts once and caches the list on disk
-    (``~/.cache/matplotlib``), so a font installed later (``make install`` adds Debian's
-    fonts-noto-cjk) is not in it. When no CJK font is listed, the font files the list
-    lacks are added for this process before giving up; once per process (cached)."""
-    found = _listed_cjk_font()
-    if found is None:
-        known = {f.fname for f in font_manager.fontManager.ttflist}
-        for path in font_manager.findSystemFonts():
-            if path not in known:
-                with contextlib.suppress(Exception):  # an unreadable file: skip it
-                    font_manager.fontManager.addfont(path)
-        found = _listed_cjk_font()
-    return found
-
-
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+_CSS = ".text{max-width:28em}"
+"""The batch table has more columns than the interview report's: narrower text cells."""
 
 
 def score_histogram(scores: list[float]) -> str:
@@ -101,7 +44,7 @@ def score_histogram(scores: list[float]) -> str:
     ax.set_ylabel("answers")
     ax.set_title(f"Score distribution (n={len(scores)})")
     ax.set_xticks(SCORE_BINS)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def topic_chart(labels: list[str], means: list[float]) -> str:
@@ -116,7 +59,7 @@ def topic_chart(labels: list[str], means: list[float]) -> str:
     ax.set_xlim(0, 10)
     ax.set_xlabel("mean score")
     ax.set_title("Mean score per topic")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def topic_means(results: list[BatchResult]) -> list[tuple[str, int, float]]:
@@ -146,18 +89,16 @@ def render_report(
     topics = topic_means(results)
     flags = Counter(f for r in results for f in r.flags)
     parts = [
-        "<!doctype html><html lang='zh'><head><meta charset='utf-8'>",
-        f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{e(title)}</h1>",
-        f"<p>Generated {e(datetime.now().isoformat(timespec='seconds'))}</p>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p>Generated {escape(datetime.now().isoformat(timespec='seconds'))}</p>",
         "<h2>Summary</h2><table>",
-        *(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in summary.items()),
+        *(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in summary.items()),
         "</table>",
     ]
     if flags:
         parts.append("<h3>Flags</h3><table><tr><th>flag</th><th>rows</th></tr>")
         parts += [
-            f"<tr><td>{e(f)}</td><td class='num'>{n}</td></tr>" for f, n in flags.most_common()
+            f"<tr><td>{escape(f)}</td><td class='num'>{n}</td></tr>" for f, n in flags.most_common()
         ]
         parts.append("</table>")
     parts.append("<h2>Scores</h2><div class='plots'>")
@@ -171,7 +112,7 @@ def render_report(
         label = (lambda i, t: t) if cjk_font() else (lambda i, t: f"T{i}")
         parts.append("<table><tr><th>plot</th><th>topic</th><th>answers</th><th>mean</th></tr>")
         parts += [
-            f"<tr><td>{e(label(i, t))}</td><td>{e(t)}</td><td class='num'>{n}</td>"
+            f"<tr><td>{escape(label(i, t))}</td><td>{escape(t)}</td><td class='num'>{n}</td>"
             f"<td class='num'>{m:.2f}</td></tr>"
             for i, (t, n, m) in enumerate(topics, start=1)
         ]
@@ -197,9 +138,10 @@ def render_report(
             ("; ".join(result.missed), "text"),
             (_cut(result.feedback, text_chars), "text"),
         )
-        parts.append("<tr>" + "".join(f"<td class='{c}'>{e(v)}</td>" for v, c in cells) + "</tr>")
-    parts.append("</table></body></html>")
-    return "\n".join(parts)
+        tds = "".join(f"<td class='{c}'>{escape(v)}</td>" for v, c in cells)
+        parts.append(f"<tr>{tds}</tr>")
+    parts.append("</table>")
+    return page(title, "\n".join(parts), lang="zh", css=_CSS)
 
 
 def _evidence_text(result: BatchResult) -> str:

@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from langchain_core.callbacks import get_usage_metadata_callback
 from tqdm import tqdm
 
-from coach.batch.export import output_format, write_results, write_text_atomic
+from coach.batch.export import output_format, write_results
 from coach.batch.journal import LOCK_SUFFIX, Journal, JournalHeader, file_sha256, output_lock
 from coach.batch.models import (
     BatchError,
@@ -40,10 +41,15 @@ from coach.batch.models import (
 )
 from coach.batch.reader import read_batch
 from coach.batch.report import render_report
+from coach.common.files import write_text_atomic
 from coach.config import Settings, get_settings
 from coach.corpus.topics import tag
 from coach.grading.models import AsyncGrader, Grade
 from coach.progress import progress_bar
+
+logger = logging.getLogger(__name__)
+OnProgress = Callable[[int, int], None]
+"""Called with (rows done, rows in the file) each time a finished row is journaled."""
 
 
 def journal_path_for(output_path: Path, settings: Settings) -> Path:
@@ -145,6 +151,7 @@ def run_batch(
     overwrite: bool = False,
     grader: AsyncGrader | None = None,
     progress: bool = True,
+    on_progress: OnProgress | None = None,
 ) -> BatchReport:
     """Grade every row of ``input_path`` into ``output_path`` (+ an HTML report beside it).
 
@@ -166,6 +173,7 @@ def run_batch(
                 overwrite=overwrite,
                 grader=grader,
                 progress=progress,
+                on_progress=on_progress,
             )
         )
     except KeyboardInterrupt as exc:
@@ -186,6 +194,7 @@ async def arun_batch(
     overwrite: bool = False,
     grader: AsyncGrader | None = None,
     progress: bool = True,
+    on_progress: OnProgress | None = None,
 ) -> BatchReport:
     """``run_batch`` for callers already inside an event loop (the UI)."""
     started = time.perf_counter()
@@ -220,6 +229,7 @@ async def arun_batch(
             resume=resume,
             grader=grader,
             progress=progress,
+            on_progress=on_progress,
             started=started,
         )
 
@@ -247,6 +257,7 @@ async def _run_locked(
     resume: bool,
     grader: AsyncGrader | None,
     progress: bool,
+    on_progress: OnProgress | None,
     started: float,
 ) -> BatchReport:
     """Grade, write, clean up: everything that happens while this run owns the output."""
@@ -279,7 +290,10 @@ async def _run_locked(
         ):
             if pending:
                 assert grader is not None
-                await _grade_in_chunks(pending, grader, journal, concurrency, bar, settings)
+                finished = _row_finished(on_progress, journal, len(rows))
+                await _grade_in_chunks(
+                    pending, grader, journal, concurrency, bar, settings, finished
+                )
         grading_seconds = time.perf_counter() - grading_started
     finally:
         journal.close()
@@ -346,6 +360,19 @@ async def _run_locked(
     )
 
 
+def _row_finished(
+    on_progress: OnProgress | None, journal: Journal, total: int
+) -> Callable[[], None]:
+    """What a worker calls once a row is journaled: the caller's ``on_progress`` with the
+    rows the journal holds (a resumed run's earlier rows included) out of ``total``."""
+
+    def finished() -> None:
+        if on_progress is not None:
+            on_progress(len(journal.done), total)
+
+    return finished
+
+
 async def _grade_in_chunks(
     pending: list[BatchRow],
     grader: AsyncGrader,
@@ -353,6 +380,7 @@ async def _grade_in_chunks(
     concurrency: int,
     bar: tqdm,
     settings: Settings,
+    finished: Callable[[], None],
 ) -> None:
     """Rows in chunks of ``batch_prefetch_rows``; a grader that can (coach's) encodes
     each chunk's answers ahead in full batches, which is most of the no-LLM speed."""
@@ -363,7 +391,7 @@ async def _grade_in_chunks(
         chunk = pending[start : start + size]
         if prefetch is not None:
             # only a speed-up: when it fails, each row encodes its own answer
-            with contextlib.suppress(Exception):
+            try:
                 ready = [r for r in chunk if not r.error]
                 await asyncio.to_thread(
                     prefetch,
@@ -371,8 +399,10 @@ async def _grade_in_chunks(
                     [r.question for r in ready],
                     [r.reference for r in ready],
                 )
+            except Exception:
+                logger.warning("Prefetching a chunk failed; its rows go one by one", exc_info=True)
         try:
-            await _grade_all(chunk, grader, journal, concurrency, bar)
+            await _grade_all(chunk, grader, journal, concurrency, bar, finished)
         finally:
             if clear is not None:
                 clear()
@@ -384,6 +414,7 @@ async def _grade_all(
     journal: Journal,
     concurrency: int,
     bar: tqdm,
+    finished: Callable[[], None],
 ) -> None:
     """``concurrency`` workers share one queue, so at most that many rows are in flight
     (the bound a semaphore would give, without one task object per row of a huge file).
@@ -402,6 +433,7 @@ async def _grade_all(
             errors += result.status == "error"
             bar.set_postfix(errors=errors, refresh=False)
             bar.update(1)
+            finished()
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -426,6 +458,7 @@ async def grade_row(grader: AsyncGrader, row: BatchRow) -> BatchResult:
     try:
         grade = await grader.agrade(row.question, row.answer, reference=row.reference)
     except Exception as exc:  # one row's failure must not stop the batch
+        logger.warning("Grading row %s failed; the batch goes on", row.id, exc_info=True)
         return result_from_error(row, f"grading failed: {type(exc).__name__}: {exc}")
     return result_from_grade(row, grade)
 

@@ -8,11 +8,11 @@ or is removed: a merged card loses a removed file's sources by being rebuilt wit
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from coach.common.files import write_text_atomic
 from coach.corpus.dedupe import dedupe
 from coach.corpus.models import ArticleChunk, ParsedDocument, QuestionCard
 from coach.corpus.topics import tag
@@ -42,7 +42,7 @@ class Catalog(BaseModel):
         return cls.model_validate_json(path.read_text("utf-8"))
 
     def save(self, path: Path) -> None:
-        write_atomic(path, self.model_dump_json())
+        write_text_atomic(path, self.model_dump_json())
 
     def build(self, dedupe_threshold: float) -> Corpus:
         # Merging depends on order (the first card of a group is canonical), so sort by
@@ -58,14 +58,6 @@ class Catalog(BaseModel):
         for chunk in chunks:
             chunk.topic = tag(chunk.title, chunk.text)
         return Corpus(cards=cards, chunks=chunks, raw_cards=len(raw), merged_duplicates=merged)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, "utf-8")
-    os.replace(tmp, path)
 
 
 def load_corpus(path: Path) -> Corpus:

@@ -7,10 +7,12 @@ never stops the others.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+logger = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt")
 
 
@@ -64,6 +66,7 @@ def read_document(path: Path, max_bytes: int) -> str:
         best = from_bytes(raw).best()
         if best is None:
             raise CorpusFileError(path, "text encoding not recognised; save it as UTF-8") from None
+        logger.info("%s is not UTF-8: read as %s", path, best.encoding)
         text = str(best)
     if not text.strip():
         raise CorpusFileError(path, "is empty; nothing to ingest")

@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 
 from coach.config import Settings
-from coach.evaluation.human_agreement import Agreement, HumanScore, agreement
+from coach.evaluation.agreement import Agreement, HumanScore, agreement
 from coach.grading.evidence import Idf, TokenEncoder, align, rescale
 
 LAST_LAYER = -1

@@ -35,10 +35,6 @@ class GradingCase(BaseModel):
     card_id: str | None = None
     reference: str | None = None
 
-    @property
-    def midpoint(self) -> float:
-        return (self.band[0] + self.band[1]) / 2
-
 
 class GradedCase(BaseModel):
     id: str
@@ -155,23 +151,3 @@ def table_rows(result: GradingEval) -> list[list[str]]:
 
 
 HEADERS = ["kind", "n", "spearman", "pearson", "MAE", "in band", "mean"]
-
-
-def report_section(settings: Settings, report, *, use_llm: bool, limit: int | None = None):  # noqa: ANN001, ANN201
-    """The grading part of `coach eval all` (coach/evaluation/suite.py): writes the
-    table into ``report`` and returns suite.PartResult."""
-    from coach.evaluation.report import text_table
-    from coach.evaluation.suite import PartResult
-
-    title = "Grading (eval/grading.jsonl)"
-    path = settings.eval_dir / "grading.jsonl"
-    cases = load_cases(path)[:limit] if limit else load_cases(path)
-    result = evaluate(settings, cases, use_llm=use_llm)
-    report.heading(title)
-    graded_by = "rubric + LLM" if use_llm else "rubric only"
-    report.text(
-        f"{len(cases)} answers of known kinds with expected score bands; rank correlation "
-        f"with band midpoints and share within band ({graded_by})."
-    )
-    report.table(HEADERS, table_rows(result))
-    return PartResult(lines=[title, text_table(HEADERS, table_rows(result))], data=result)

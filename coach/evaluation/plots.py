@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from coach.evaluation.human_agreement import Agreement
+from coach.evaluation.agreement import Agreement
 from coach.evaluation.metrics import recall_at_k
 from coach.evaluation.retrieval import RetrievalScores
 

@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from coach.config import Settings
 from coach.evaluation import plots
-from coach.evaluation.human_agreement import Agreement, AgreementRun, grade_and_compare, slug
+from coach.evaluation.agreement import Agreement
+from coach.evaluation.human_agreement import AgreementRun, grade_and_compare, slug
 from coach.evaluation.mohler import ANSWERS_FILE, read_published
 from coach.evaluation.report import Report, fmt, text_table
 

@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
 from coach.grading.anchors import LEVELS, AnchorError, Anchors, card_hash
-from coach.grading.judge import load_prompt
+from coach.prompts import load_prompt
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -30,7 +30,7 @@ def level_instructions() -> dict[str, str]:
     levels = tomllib.loads(load_prompt("anchors_levels.toml"))
     missing = [level for level in LEVELS if not str(levels.get(level, "")).strip()]
     if missing:
-        raise AnchorError(f"prompts/anchors_levels.toml lacks {', '.join(missing)}.")
+        raise AnchorError(f"coach/prompts/anchors_levels.toml lacks {', '.join(missing)}.")
     return {level: str(levels[level]) for level in LEVELS}
 
 

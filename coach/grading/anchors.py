@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
+from coach.common.files import write_text_atomic
 from coach.config import Settings
-from coach.corpus.catalog import write_atomic
 from coach.corpus.models import QuestionCard
 
 LEVELS = ("full", "partial", "wrong")
@@ -109,7 +109,7 @@ class AnchorStore:
             items = self._load()
             items[item.card_id] = item
             lines = [items[k].model_dump_json() for k in sorted(items)]
-            write_atomic(self.path, "\n".join(lines) + "\n")
+            write_text_atomic(self.path, "\n".join(lines) + "\n")
             self._stamp = self.path.stat().st_mtime_ns
 
     def edit(self, card: QuestionCard, full: str, partial: str, wrong: str) -> Anchors:

@@ -12,11 +12,12 @@ lift the score at all (``no_lift``): it may lower it, never raise it. See DESIGN
 from __future__ import annotations
 
 from coach.config import Settings
-from coach.grading.confidence import DECISIVE_FLAGS, confidence
-from coach.grading.judge_models import JudgeVerdict
+from coach.grading.confidence import confidence
+from coach.grading.flags import CAPPED_FLAGS, DECISIVE_FLAGS, GradeFlag
 from coach.grading.models import Grade, PointResult, SubScores
 from coach.grading.rubric import RubricResult
 from coach.index.tokenize import has_cjk
+from coach.llm.judge_schema import JudgeVerdict
 
 
 def _chinese_prose(text: str) -> str:
@@ -94,10 +95,10 @@ def combine(
         return rubric_grade(rubric, notes)
     w = settings.grading_weight_llm
     flags = list(rubric.flags)
-    if verdict.injection and "injection" not in flags:
-        flags.append("injection")
+    if verdict.injection and GradeFlag.INJECTION not in flags:
+        flags.append(GradeFlag.INJECTION)
     ceiling = rubric.ceiling
-    if "injection" in flags:
+    if GradeFlag.INJECTION in flags:
         ceiling = min(ceiling, settings.grading_injection_cap)
     points = _merge_points(rubric, verdict)
     r = rubric.sub_scores
@@ -111,7 +112,7 @@ def combine(
     score = _bounded(mixed, rubric, settings, ceiling, flags)
     llm_feedback = _chinese_prose(verdict.feedback)
     feedback = llm_feedback or rubric.feedback
-    if any(f in flags for f in ("injection", "off_topic", "empty", "keyword_stuffing")):
+    if any(f in flags for f in CAPPED_FLAGS):
         feedback = f"{rubric.feedback} {llm_feedback}".strip()
     return Grade(
         evidence=_evidence(rubric),

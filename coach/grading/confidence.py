@@ -11,9 +11,7 @@ A card matched only loosely to the question halves it.
 from __future__ import annotations
 
 from coach.grading.evidence_score import Evidence
-
-LOOSE_REFERENCE_FLAGS = ("no_matching_card",)
-DECISIVE_FLAGS = ("empty", "injection", "off_topic")
+from coach.grading.flags import DECISIVE_FLAGS, LOOSE_REFERENCE_FLAGS, GradeFlag
 
 
 def confidence(
@@ -21,7 +19,7 @@ def confidence(
 ) -> float:
     """0-1; ``llm_score`` is the LLM's own 0-10 score when it graded."""
     if evidence is None:
-        return 1.0 if "empty" in flags else 0.5
+        return 1.0 if GradeFlag.EMPTY in flags else 0.5
     signals = [evidence.reference]
     if evidence.coverage is not None:
         signals.append(evidence.coverage)

@@ -10,15 +10,18 @@ flag and a note, so nothing the user wrote is lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from coach.config import Settings, get_settings
+from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+logger = logging.getLogger(__name__)
 _Outcome = TypeVar("_Outcome")
 
 
@@ -81,7 +84,8 @@ class Grader:
             for question, cell in zip(questions, cells, strict=True):
                 try:
                     found.append((question, self.references.find(question, reference=cell)))
-                except ReferenceError:
+                except ReferenceError as exc:
+                    logger.debug("no reference to prefetch for %r: %s", question[:60], exc)
                     continue
         self.rubric.prefetch(answers, found)
 
@@ -101,7 +105,9 @@ class Grader:
 
         try:
             corpus = load_corpus(corpus_path(self.settings))
-        except (OSError, ValueError, ValidationError):
+        except (OSError, ValueError, ValidationError) as exc:
+            # normal for a batch of files that bring their own references
+            logger.debug("no corpus for the IDF pool (%s)", exc)
             return
         self.rubric.evidence.add_to_pool([t for c in corpus.cards for t in c.reference_texts()])
 
@@ -166,7 +172,11 @@ class Grader:
                 f"The model server at {self.settings.llm_base_url} did not answer within "
                 f"{timeout:g} s (COACH_LLM_TIMEOUT); graded by the rubric alone."
             )
-            return None, [note], ["llm_unavailable"]
+            logger.warning(
+                "The model server gave no verdict within %g s; graded by the rubric alone",
+                timeout,
+            )
+            return None, [note], [GradeFlag.LLM_UNAVAILABLE]
 
     async def agrade(
         self,

@@ -12,55 +12,27 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import time
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import httpx
-import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from coach.config import Settings
-from coach.grading.judge_models import JudgeVerdict
+from coach.grading.flags import GradeFlag
 from coach.grading.reference import Reference
 from coach.grading.rubric import RubricResult
+from coach.llm.judge_schema import JudgeVerdict, response_format
+from coach.llm.retry import TRANSIENT_ERRORS, retrying
+from coach.prompts import load_prompt
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
-_TRANSIENT = (
-    openai.APIConnectionError,  # includes APITimeoutError
-    openai.InternalServerError,
-    openai.RateLimitError,
-    httpx.TransportError,
-    TimeoutError,
-)
+logger = logging.getLogger(__name__)
 _STATUS_WORDS = {"covered": "覆盖", "partial": "部分", "missed": "未找到"}
-
-
-@lru_cache(maxsize=8)
-def load_prompt(name: str) -> str:
-    path = PROMPTS_DIR / name
-    if not path.exists():
-        raise FileNotFoundError(f"Prompt template {path} is missing (it ships with coach).")
-    return path.read_text("utf-8")
-
-
-def response_format() -> dict[str, Any]:
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": "JudgeVerdict", "schema": JudgeVerdict.model_json_schema()},
-    }
 
 
 def judge_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
@@ -135,12 +107,7 @@ class Judge:
 
     async def _call(self, messages: list[BaseMessage]) -> AIMessage:
         s = self.settings
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(s.grading_judge_attempts),
-            wait=wait_exponential(multiplier=s.grading_judge_backoff, max=30),
-            retry=retry_if_exception_type(_TRANSIENT),
-            reraise=True,
-        ):
+        async for attempt in retrying(s.grading_judge_attempts, s.grading_judge_backoff, logger):
             with attempt:
                 return await self.model.ainvoke(messages)  # type: ignore[return-value]
         raise AssertionError("unreachable")  # pragma: no cover
@@ -148,13 +115,13 @@ class Judge:
     async def ajudge(
         self, question: str, answer: str, ref: Reference, rubric: RubricResult
     ) -> JudgeOutcome:
-        if "empty" in rubric.flags:
+        if GradeFlag.EMPTY in rubric.flags:
             return JudgeOutcome(None, ["空回答不调用 LLM 评分。"], [])
         if time.monotonic() < self._down_until:
             return JudgeOutcome(
                 None,
                 ["The model server failed a moment ago; graded by the rubric alone."],
-                ["llm_unavailable"],
+                [GradeFlag.LLM_UNAVAILABLE],
             )
         messages = self.messages(question, answer, ref, rubric)
         try:
@@ -163,6 +130,7 @@ class Judge:
                 return JudgeOutcome(self._validated(reply), [], [])
             except (ValueError, ValidationError) as first:
                 error = self._describe(reply, first)
+                logger.warning("The judge's reply was no verdict (%s); asking once more", error)
             repair = HumanMessage(load_prompt("judge_repair.md").format(error=error))
             reply = await self._call([*messages, AIMessage(str(reply.content)), repair])
             try:
@@ -170,22 +138,35 @@ class Judge:
                     self._validated(reply), [f"LLM reply repaired once ({error})."], []
                 )
             except (ValueError, ValidationError) as second:
+                logger.warning(
+                    "The judge's repaired reply was no valid verdict either (%s); graded by "
+                    "the rubric alone",
+                    self._describe(reply, second),
+                )
                 return JudgeOutcome(
                     None,
                     [
                         f"The LLM's reply was not a valid verdict ({error}), nor was its "
                         f"repair ({self._describe(reply, second)}); graded by the rubric alone."
                     ],
-                    ["llm_invalid_output"],
+                    [GradeFlag.LLM_INVALID_OUTPUT],
                 )
         except Exception as exc:  # any server trouble: the rubric's grade stands
             from coach.llm.client import unavailable_message
 
+            logger.warning(
+                "The judge's model call failed (%s: %s); graded by the rubric alone for "
+                "the next %g s",
+                type(exc).__name__,
+                exc,
+                self.settings.grading_judge_cooldown,
+                exc_info=not isinstance(exc, TRANSIENT_ERRORS),
+            )
             self._down_until = time.monotonic() + self.settings.grading_judge_cooldown
             return JudgeOutcome(
                 None,
                 [unavailable_message(self.settings, f"{type(exc).__name__}: {exc}")],
-                ["llm_unavailable"],
+                [GradeFlag.LLM_UNAVAILABLE],
             )
 
     @staticmethod

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 
 Coverage = Literal["covered", "partial", "missed"]
 Signal = Literal["rubric", "llm"]
-SubScore = Literal["coverage", "correctness", "depth", "clarity"]
 
 
 class PointResult(BaseModel):
@@ -64,8 +63,9 @@ class Grade(BaseModel):
     signals: list[Signal] = Field(default_factory=list)
     """Which graders contributed to ``score``."""
     flags: list[str] = Field(default_factory=list)
-    """Machine-readable findings: ``empty``, ``off_topic``, ``injection``,
-    ``llm_unavailable``, ``llm_invalid_output``, ``no_matching_card`` ..."""
+    """Machine-readable findings, the values of ``flags.GradeFlag`` (``empty``,
+    ``off_topic``, ``injection``, ``llm_unavailable``, ``no_matching_card`` ...); stored
+    as plain strings, so a grade saved by an older version still loads."""
     notes: list[str] = Field(default_factory=list)
     """Human-readable remarks, e.g. why the LLM was not used."""
     evidence: float | None = None

@@ -20,6 +20,7 @@ from coach.config import Settings
 from coach.corpus.keypoints import clean_inline, extract_key_points
 from coach.corpus.models import KeyPoint, QuestionCard
 from coach.grading.anchors import Anchors, AnchorStore
+from coach.grading.flags import GradeFlag
 from coach.grading.models import ReferenceUsed
 
 USER_REFERENCE_TITLE = "用户提供的参考答案"
@@ -150,7 +151,7 @@ class ReferenceFinder:
                 _remember(self._matches, question, (card.id, similarity), limit)
         ref = self.from_card(card, match_score=round(similarity, 4))
         if similarity < self.settings.grading_card_match_min:
-            ref.flags.append("no_matching_card")
+            ref.flags.append(GradeFlag.NO_MATCHING_CARD)
             ref.notes.append(
                 f"没有与该问题足够接近的题目卡片：最接近的是「{card.title}」"
                 f"（相似度 {similarity:.2f}），评分可能不可靠；"

@@ -25,6 +25,7 @@ from coach.config import Settings
 from coach.corpus.keypoints import clean_inline, split_sentences
 from coach.corpus.models import KeyPoint
 from coach.grading.evidence_score import Evidence, EvidenceScorer
+from coach.grading.flags import GradeFlag
 from coach.grading.injection import injection_spans
 from coach.grading.models import Coverage, PointResult, ReferenceUsed, SubScores
 from coach.grading.polarity import content_terms, contradiction, lexicon
@@ -156,13 +157,13 @@ class Rubric:
         notes = list(ref.notes)
         text, spans = self.graded_text(answer)
         if spans:
-            flags.append("injection")
+            flags.append(GradeFlag.INJECTION)
         sentences, units = segment(text, s.grading_clause_min_chars)
         points = ref.key_points
         groups = self._groups(points)
         if content_chars(text) < s.grading_min_answer_chars and not spans:
-            flags.append("empty")
-        if "empty" in flags or not units or not points:
+            flags.append(GradeFlag.EMPTY)
+        if GradeFlag.EMPTY in flags or not units or not points:
             if not points:
                 notes.append(messages()["no_points"])
             return self._result(
@@ -184,12 +185,12 @@ class Rubric:
         matched = [m for m in matches if m.strength >= s.grading_match_partial]
         best_z_points = max((m.z for m in matches), default=0.0)
         if not matched and max(best_z_question, best_z_points) < s.grading_off_topic_z:
-            flags.append("off_topic")
+            flags.append(GradeFlag.OFF_TOPIC)
         bare = [m for m in matched if m.bare and not m.contradicted]
         if len(matched) >= 2 and len(bare) >= s.grading_stuffing_share * len(matched):
-            flags.append("keyword_stuffing")
+            flags.append(GradeFlag.KEYWORD_STUFFING)
         if any(m.contradicted for m in matches):
-            flags.append("contradiction")
+            flags.append(GradeFlag.CONTRADICTION)
         evidence = self.evidence.score(
             question,
             text,
@@ -426,13 +427,13 @@ class Rubric:
         strength = evidence.score if evidence else 0.0
         raw = 10 * strength**s.grading_evidence_exponent * factor
         ceiling = 10.0
-        if "empty" in flags:
+        if GradeFlag.EMPTY in flags:
             ceiling = s.grading_empty_score
-        if "off_topic" in flags:
+        if GradeFlag.OFF_TOPIC in flags:
             ceiling = min(ceiling, s.grading_off_topic_cap)
-        if "injection" in flags:
+        if GradeFlag.INJECTION in flags:
             ceiling = min(ceiling, s.grading_injection_cap)
-        if "keyword_stuffing" in flags:
+        if GradeFlag.KEYWORD_STUFFING in flags:
             ceiling = min(ceiling, s.grading_stuffing_cap)
         score = round(min(raw, ceiling), 2)
         feedback, follow_up = self._feedback(ref, question, flags, spans, results, groups)
@@ -484,13 +485,13 @@ class Rubric:
     ) -> tuple[str, str]:
         m = messages()
         parts: list[str] = []
-        if "empty" in flags:
+        if GradeFlag.EMPTY in flags:
             return m["empty"], m["follow_up_empty"].format(question=ref.question or question)
-        if "injection" in flags:
+        if GradeFlag.INJECTION in flags:
             parts.append(m["injection"].format(span=spans[0]))
-        if "off_topic" in flags:
+        if GradeFlag.OFF_TOPIC in flags:
             parts.append(m["off_topic"])
-        if "keyword_stuffing" in flags:
+        if GradeFlag.KEYWORD_STUFFING in flags:
             parts.append(m["stuffing"])
         # one entry per group: its best member
         best: dict[int, PointResult] = {}

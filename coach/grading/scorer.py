@@ -11,21 +11,25 @@ question; the candidate's answer comes last.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from coach.config import Settings
 from coach.grading.anchors import LEVELS
-from coach.grading.judge import _TRANSIENT, escape_answer, load_prompt
+from coach.grading.flags import GradeFlag
+from coach.grading.judge import escape_answer
 from coach.grading.reference import Reference
+from coach.llm.retry import TRANSIENT_ERRORS, retrying
+from coach.prompts import load_prompt
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+logger = logging.getLogger(__name__)
 SCALE = 5
 """The prompt asks for 0-5: each score one token in every tokenizer we ship."""
 
@@ -113,41 +117,49 @@ class LlmScorer:
     async def ascore(
         self, question: str, answer: str, ref: Reference, flags: list[str]
     ) -> ScorerOutcome:
-        if "empty" in flags:
+        if GradeFlag.EMPTY in flags:
             return ScorerOutcome(None, ["空回答不调用 LLM 评分。"], [])
         if time.monotonic() < self._down_until:
             return ScorerOutcome(
                 None,
                 ["The model server failed a moment ago; graded by the evidence score alone."],
-                ["llm_unavailable"],
+                [GradeFlag.LLM_UNAVAILABLE],
             )
         s = self.settings
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(s.grading_judge_attempts),
-                wait=wait_exponential(multiplier=s.grading_judge_backoff, max=30),
-                retry=retry_if_exception_type(_TRANSIENT),
-                reraise=True,
-            ):
+            tries = retrying(s.grading_judge_attempts, s.grading_judge_backoff, logger)
+            async for attempt in tries:
                 with attempt:
                     reply = await self.model.ainvoke(self.messages(question, answer, ref))
         except Exception as exc:  # any server trouble: the evidence score stands
             from coach.llm.client import unavailable_message
 
+            logger.warning(
+                "The scorer's model call failed (%s: %s); graded by the evidence score "
+                "alone for the next %g s",
+                type(exc).__name__,
+                exc,
+                s.grading_judge_cooldown,
+                exc_info=not isinstance(exc, TRANSIENT_ERRORS),
+            )
             self._down_until = time.monotonic() + s.grading_judge_cooldown
             return ScorerOutcome(
                 None,
                 [unavailable_message(s, f"{type(exc).__name__}: {exc}")],
-                ["llm_unavailable"],
+                [GradeFlag.LLM_UNAVAILABLE],
             )
         value = expected_score(first_token_alternatives(reply))
         if value is None:
+            logger.warning(
+                "The scorer's reply had no score digit (%r); graded by the evidence score alone",
+                str(reply.content)[:40],
+            )
             return ScorerOutcome(
                 None,
                 [
                     f"The LLM's reply had no score digit ({str(reply.content)[:40]!r}); "
                     "graded by the evidence score alone."
                 ],
-                ["llm_invalid_output"],
+                [GradeFlag.LLM_INVALID_OUTPUT],
             )
         return ScorerOutcome(round(10 * value / SCALE, 3), [], [])

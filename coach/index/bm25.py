@@ -13,7 +13,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from coach.corpus.catalog import write_atomic
+from coach.common.files import write_text_atomic
 from coach.index.documents import IndexRecord
 from coach.index.tokenize import add_terms, tokenize
 
@@ -44,8 +44,8 @@ class BM25Index:
         tmp = directory.with_name(directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         self.model.save(str(tmp), show_progress=False)
-        write_atomic(tmp / _RECORDS, json.dumps([r.model_dump() for r in self.records]))
-        write_atomic(tmp / _TERMS, json.dumps(self.terms, ensure_ascii=False))
+        write_text_atomic(tmp / _RECORDS, json.dumps([r.model_dump() for r in self.records]))
+        write_text_atomic(tmp / _TERMS, json.dumps(self.terms, ensure_ascii=False))
         shutil.rmtree(directory, ignore_errors=True)
         tmp.rename(directory)
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from coach.common.files import write_text_atomic
 from coach.config import Settings
-from coach.corpus.catalog import Catalog, Corpus, write_atomic
+from coach.corpus.catalog import Catalog, Corpus
 from coach.corpus.loader import CorpusFileError, expand_paths, read_document
 from coach.corpus.parser import make_splitter, parse_text
 from coach.index.bm25 import BM25Index
@@ -276,7 +277,7 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     if report.changed or rebuild or not bm25_dir(settings).exists():
         terms = sorted(collect_definitions(corpus.cards, settings.definition_term_max_chars))
         BM25Index.build(records, terms).save(bm25_dir(settings))
-    write_atomic(corpus_path(settings), corpus.model_dump_json())
+    write_text_atomic(corpus_path(settings), corpus.model_dump_json())
     catalog.save(catalog_path(settings))
     report.seconds = time.perf_counter() - started
     return report

@@ -10,16 +10,12 @@ Its scores say how much it is noise; ranks do not. RRF stays available (``COACH_
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from coach.config import Settings
 from coach.corpus.catalog import Corpus, load_corpus
@@ -198,25 +194,3 @@ class HybridSearcher:
             files=[chunk.source.file],
             text=chunk.text,
         )
-
-
-class HybridRetriever(BaseRetriever):
-    """The searcher as a LangChain retriever, for chains that want ``Document``s."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    searcher: HybridSearcher
-    k: int = 5
-    filters: Filters = Filters()
-    mode: Mode = "hybrid"
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        return [
-            Document(
-                page_content=hit.text,
-                metadata={**hit.public(), "files": json.dumps(hit.files, ensure_ascii=False)},
-            )
-            for hit in self.searcher.search(query, self.k, self.filters, self.mode)
-        ]

@@ -7,10 +7,13 @@ by Chroma's default embedding function, which would try to download a model.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 from urllib.parse import urlparse
 
 from coach.config import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
@@ -100,6 +103,7 @@ def peek_hashes(settings: Settings) -> dict[str, str]:
     client = _client(settings)
     try:
         collection = client.get_collection(settings.chroma_collection, embedding_function=None)
-    except Exception:  # chromadb raises several kinds for a missing collection
+    except Exception as exc:  # chromadb raises several kinds for a missing collection
+        logger.debug("no stored collection to read hashes from (%s)", exc)
         return {}
     return stored_hashes(collection)

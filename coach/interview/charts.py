@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -15,7 +13,7 @@ matplotlib.use("Agg")  # no display on a server; must precede pyplot-free Figure
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from coach.batch.report import cjk_font  # noqa: E402
+from coach.common.plotting import cjk_font  # noqa: E402
 from coach.config import get_settings  # noqa: E402
 from coach.corpus.topics import DEFAULT_TOPIC, topic_names  # noqa: E402
 from coach.interview.models import Language  # noqa: E402
@@ -132,9 +130,3 @@ def progress_figure(points: Sequence[ProgressPoint], lang: Language | None = Non
         )
     fig.tight_layout()
     return fig
-
-
-def png_base64(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")

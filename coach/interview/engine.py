@@ -14,6 +14,7 @@ to the history store before grading starts, and the grade is added afterwards.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -24,15 +25,18 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from coach.config import Settings
 from coach.corpus.models import KeyPoint, QuestionCard
+from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade, StagedGrader
 from coach.interview.checks import usable_question
 from coach.interview.models import Event, InterviewConfig, Phase, Turn
 from coach.interview.phrases import phrase, phrase_variants
-from coach.interview.prompting import load_prompt
 from coach.interview.report import SessionReport, build_report
 from coach.interview.selection import choose_cards, difficulty_of
 from coach.llm.client import unavailable_message
+from coach.prompts import chat_prompt
 from coach.store.history import HistoryStore
+
+logger = logging.getLogger(__name__)
 
 
 class Passages(Protocol):
@@ -95,6 +99,15 @@ class InterviewEngine:
         self.main_score = 0.0
         self.model_down = services.chat_model is None
         self._told_model_down = False
+
+    def continue_without_model(self) -> None:
+        """Run without the chat model (cards' own text) and do not say so again.
+
+        Why: a caller that found the model server down before the interview (the UI)
+        has already told the candidate; the engine's own once-per-session notice would
+        repeat it."""
+        self.model_down = True
+        self._told_model_down = True
 
     # --- public actions ----------------------------------------------------------------
     async def start(self) -> AsyncIterator[Event]:
@@ -168,6 +181,7 @@ class InterviewEngine:
                 if not final:  # the rubric's grade while the judge writes its verdict
                     yield Event(kind="grade", grade=grade, turn=index, done=False)
         except Exception as exc:  # the grader must not take the answer down with it
+            logger.warning("Grading answer %s failed; it is saved", turn.answer_id, exc_info=True)
             message = f"Grading failed ({type(exc).__name__}: {exc})."
             store.add_grade_error(turn.answer_id, message)
             yield Event(
@@ -181,7 +195,7 @@ class InterviewEngine:
         store.set_outcome(turn.question_id, "answered")
         turn.grade = grade
         turn.outcome = "answered"
-        if "llm_unavailable" in grade.flags:
+        if GradeFlag.LLM_UNAVAILABLE in grade.flags:
             self.model_down = True
             for event in self._tell_model_down(None):
                 yield event
@@ -263,6 +277,7 @@ class InterviewEngine:
         try:
             hits = self.services.searcher.search(question, self.settings.interview_coach_k)
         except Exception as exc:
+            logger.warning("Searching the passages for a free question failed", exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
             yield Event(kind="error", text=self._say("error_search", error=error))
             return
@@ -276,7 +291,7 @@ class InterviewEngine:
         values = {"language": self._say("language_name"), "context": context, "question": question}
         text = ""
         async for partial, failure in self._stream(
-            load_prompt("interview_coach"), values, self.settings.interview_coach_max_tokens
+            chat_prompt("interview_coach"), values, self.settings.interview_coach_max_tokens
         ):
             if failure is not None:
                 for event in self._tell_model_down(failure):
@@ -288,7 +303,14 @@ class InterviewEngine:
         yield Event(kind="coach", text=text, sources=sources)
 
     def report(self) -> SessionReport:
-        return build_report(self)
+        return build_report(
+            self.turns,
+            self.services.cards_by_id,
+            session_id=self.session_id,
+            config=self.config,
+            created_at=self.services.store.clock(),
+            pass_score=self.settings.interview_pass_score,
+        )
 
     @property
     def current_turn(self) -> Turn | None:
@@ -344,7 +366,7 @@ class InterviewEngine:
             async for event in self._revise(
                 turn,
                 index,
-                load_prompt("interview_ask"),
+                chat_prompt("interview_ask"),
                 values,
                 window=self.settings.interview_rephrase_window_s,
                 source=card.question,
@@ -389,7 +411,7 @@ class InterviewEngine:
         async for event in self._revise(
             turn,
             index,
-            load_prompt("interview_follow_up"),
+            chat_prompt("interview_follow_up"),
             values,
             window=self.settings.interview_follow_up_window_s,
             source=None,
@@ -444,6 +466,7 @@ class InterviewEngine:
             )
             final = await asyncio.wait_for(phrased, timeout=window)
         except TimeoutError:
+            logger.debug("no usable phrasing within %g s: the shown text stays", window)
             final = None
         for notice in notices:
             yield notice
@@ -491,6 +514,8 @@ class InterviewEngine:
             language=self.config.language,
             must_mention=must_mention,
         )
+        if not ok:
+            logger.debug("the model's phrasing %r is unusable: the shown text stays", text[:80])
         return text if ok else None
 
     async def _stream(
@@ -517,6 +542,11 @@ class InterviewEngine:
                     text += piece
                     yield text, None
         except Exception as exc:  # any model failure: carry on without the model
+            logger.warning(
+                "The chat model failed (%s: %s); the interview goes on without it",
+                type(exc).__name__,
+                exc,
+            )
             if "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
                 self.model_down = True
             yield "", model_failure(exc, self.settings)

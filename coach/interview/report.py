@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from html import escape
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from coach.interview.charts import png_base64, subscore_figure
-from coach.interview.models import InterviewConfig, Language
+from coach.common.html import escape, page
+from coach.common.plotting import png_base64
+from coach.corpus.models import QuestionCard
+from coach.interview.charts import subscore_figure
+from coach.interview.models import InterviewConfig, Language, Turn
 from coach.interview.phrases import phrase
-
-if TYPE_CHECKING:
-    from coach.interview.engine import InterviewEngine
 
 
 class QuestionResult(BaseModel):
@@ -56,12 +55,21 @@ class SessionReport(BaseModel):
     """Cards scored below the pass score, skipped or revealed, weakest first."""
 
 
-def build_report(engine: InterviewEngine) -> SessionReport:
-    settings = engine.settings
-    cards = engine.services.cards_by_id
+def build_report(
+    turns: Sequence[Turn],
+    cards: Mapping[str, QuestionCard],
+    *,
+    session_id: str,
+    config: InterviewConfig,
+    created_at: datetime,
+    pass_score: float,
+) -> SessionReport:
+    """The report of a session's ``turns`` (main questions and their follow-ups, in the
+    order asked); ``cards`` by id, for each question's sources. Main questions scored
+    below ``pass_score`` (or not answered) are the cards to study."""
     results: list[QuestionResult] = []
     current: QuestionResult | None = None
-    for turn in engine.turns:
+    for turn in turns:
         if turn.kind == "main":
             card = cards[turn.card_id]
             current = QuestionResult(
@@ -92,14 +100,14 @@ def build_report(engine: InterviewEngine) -> SessionReport:
         key=lambda t: (t.mean_score, t.topic),
     )
     study = sorted(
-        (r for r, score in effective if score < settings.interview_pass_score),
+        (r for r, score in effective if score < pass_score),
         key=lambda r: r.score if r.score is not None else -1.0,
     )
     scored = [r.score for r in results if r.score is not None]
     return SessionReport(
-        session_id=engine.session_id,
-        config=engine.config,
-        created_at=engine.services.store.clock(),
+        session_id=session_id,
+        config=config,
+        created_at=created_at,
         results=results,
         mean_score=statistics.fmean(scored) if scored else None,
         weakest_topics=weakest,
@@ -175,11 +183,6 @@ def to_markdown(report: SessionReport, lang: Language | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-_STYLE = """body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;
-color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
-vertical-align:top;text-align:left}th{background:#f3f3f3}.text{max-width:30em;white-space:pre-wrap}"""
-
-
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
@@ -191,10 +194,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def to_html(report: SessionReport, lang: Language | None = None) -> str:
     lang = lang or report.config.language
-    title = escape(phrase(lang, "report_title"))
+    title = phrase(lang, "report_title")
     parts = [
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_STYLE}</style></head><body><h1>{title}</h1><ul>",
+        f"<h1>{escape(title)}</h1><ul>",
         *(f"<li>{escape(k)}: {escape(v)}</li>" for k, v in _meta(report, lang)),
         f"</ul><h2>{escape(phrase(lang, 'report_questions'))}</h2>",
         _table(_headers(lang, QUESTION_COLUMNS), _rows(report, lang)),
@@ -223,5 +225,5 @@ def to_html(report: SessionReport, lang: Language | None = None) -> str:
         f"{escape(', '.join(r.sources))}</li>"
         for r in report.study
     ]
-    parts.append("</ul></body></html>")
-    return "".join(parts)
+    parts.append("</ul>")
+    return page(title, "".join(parts), lang=lang)

@@ -91,9 +91,9 @@ class GGUFPack(Pack):
         settings = get_settings()
         gguf = self.assemble(workdir / ASSEMBLY_DIR / f"{self.name}.gguf", progress)
         python = ensure_vllm_env(settings, progress)  # after the cheap checks: fail fast
-        progress(f"converting {gguf.name} to a {settings.vllm_dtype} model directory")
+        progress(f"converting {gguf.name} to a {settings.llm.pack_dtype} model directory")
         summary = run_converter(
-            python, gguf, workdir, settings.vllm_dtype, settings.convert_timeout
+            python, gguf, workdir, settings.llm.pack_dtype, settings.convert_timeout
         )
         shutil.rmtree(workdir / ASSEMBLY_DIR, ignore_errors=True)
         (workdir / CONVERSION_RECORD).write_text(json.dumps(summary, indent=2) + "\n")

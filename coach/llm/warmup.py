@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from coach.config import Settings
+from coach.llm.judge_schema import response_format
 
 WARMUP_TEXT = "0"
 """A one-token message: the warm-up is about the request's kind, not its length."""
@@ -41,8 +42,6 @@ def warmup_bodies(model: str, settings: Settings) -> list[tuple[str, dict[str, A
         ),
     ]
     if settings.grading_llm_mode == "judge":
-        from coach.grading.judge import response_format
-
         bodies.append(
             (
                 "a JSON-schema verdict (grammar compiled)",

@@ -1,5 +1,5 @@
-"""The batch tab: grade an uploaded file with coach.batch, showing progress as rows
-finish (read from the batch journal, which gains one line per graded row)."""
+"""The batch tab's grading: an uploaded file graded with coach.batch, with progress as
+rows finish (reported by the runner's ``on_progress`` callback)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from coach.ui.files import copy_upload, new_work_dir
 from coach.ui.render import esc
 from coach.ui.services import AppServices
 from coach.ui.strings import Lang, t
 
 
-def _finished_rows(journal: Path) -> int:
-    """Lines after the header; 0 before the journal exists or after it is removed."""
-    try:
-        with journal.open("rb") as handle:
-            return max(sum(1 for _ in handle) - 1, 0)
-    except FileNotFoundError:
-        return 0
+class _Finished:
+    """The runner's ``on_progress`` callback: remembers the rows done so far, which the
+    status line reads at each poll (the callback runs on the same event loop)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done = done
 
 
 async def grade_file(
@@ -28,8 +31,7 @@ async def grade_file(
     """Yields (status text, result files or None) until the batch is done."""
     from coach.batch.models import BatchError
     from coach.batch.reader import read_batch
-    from coach.batch.run import arun_batch, journal_path_for
-    from coach.ui.app import copy_upload, new_work_dir
+    from coach.batch.run import arun_batch
 
     settings = services.settings
     if not upload:
@@ -44,18 +46,24 @@ async def grade_file(
         yield t(lang, "batch_failed", error=esc(str(exc))), None
         return
     yield t(lang, "batch_progress", done=0, total=total), None
+    finished = _Finished()
     # arun_batch is the event-loop form of coach.batch.run.run_batch (same code path).
     task = asyncio.create_task(
         arun_batch(
-            source, output, settings=settings, use_llm=use_llm, grader=grader, progress=False
+            source,
+            output,
+            settings=settings,
+            use_llm=use_llm,
+            grader=grader,
+            progress=False,
+            on_progress=finished,
         )
     )
-    journal = journal_path_for(output, settings)
     started = time.perf_counter()
     while not task.done():
         await asyncio.wait({task}, timeout=settings.ui_batch_poll_seconds)
         if not task.done():
-            yield t(lang, "batch_progress", done=_finished_rows(journal), total=total), None
+            yield t(lang, "batch_progress", done=finished.done, total=total), None
     try:
         report = task.result()
     except BatchError as exc:

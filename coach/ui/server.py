@@ -146,6 +146,7 @@ def launch(
     Raises ``ExposureError`` before building anything when ``check_exposure`` refuses
     the host (so a script cannot open the UI to the network by accident either)."""
     from coach.ui.app import build_app
+    from coach.ui.files import served_dirs
 
     host = settings.ui_host if host is None else host
     check_exposure(settings, host, port)
@@ -160,7 +161,7 @@ def launch(
         quiet=True,
         show_error=True,
         inbrowser=False,
-        allowed_paths=[str(settings.data_dir / "reports"), str(settings.data_dir / "batch")],
+        allowed_paths=served_dirs(settings),
         ssl_certfile=str(https[0]) if https else None,
         ssl_keyfile=str(https[1]) if https else None,
         # Gradio only uses this for its start-up request to itself on localhost, which

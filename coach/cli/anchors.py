@@ -8,44 +8,43 @@ A person's correction (question-bank tab) is never overwritten unless asked.
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from coach.cli.output import fail, print_json, warn
 from coach.config import get_settings
 from coach.progress import progress_bar
 
-anchors_app = typer.Typer(
+if TYPE_CHECKING:
+    from coach.config import Settings
+    from coach.corpus.models import QuestionCard
+
+app = typer.Typer(
     help="Anchor answers per card (full / partial / wrong), written by the LLM.",
     no_args_is_help=True,
 )
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def _cards(settings, card_ids: list[str] | None):  # noqa: ANN001, ANN202
+def _cards(settings: Settings, card_ids: list[str] | None) -> list[QuestionCard]:
+    """The cards named (all when none are), or exit naming the ids that do not exist."""
     from coach.corpus.catalog import load_corpus
     from coach.index.ingest import corpus_path
 
     try:
         cards = load_corpus(corpus_path(settings)).cards
     except FileNotFoundError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if card_ids:
         known = {c.id for c in cards}
         unknown = [c for c in card_ids if c not in known]
         if unknown:
-            _fail(f"No card with id {', '.join(unknown)}; list the ids with `coach cards`.")
+            fail(f"No card with id {', '.join(unknown)}; list the ids with `coach cards`.")
         cards = [c for c in cards if c.id in set(card_ids)]
     return cards
 
 
-@anchors_app.command("generate")
+@app.command("generate")
 def generate(
     card: Annotated[
         list[str] | None, typer.Option(help="Only these card ids (repeat the option).")
@@ -73,7 +72,7 @@ def generate(
     try:
         check_server(settings)
     except ModelServerUnavailable as exc:
-        _fail(f"{exc}\nAnchors are written by the LLM; start it with `coach serve-model --detach`.")
+        fail(f"{exc}\nAnchors are written by the LLM; start it with `coach serve-model --detach`.")
     writer = AnchorWriter(settings)
     written, failed = 0, []
     try:
@@ -88,16 +87,14 @@ def generate(
         raise typer.Exit(130) from None
     typer.echo(f"{written} cards got anchors ({store.path}); {len(cards) - len(todo)} had them.")
     if failed:
-        typer.secho(
+        warn(
             f"{len(failed)} cards failed (an answer came back empty twice); "
-            f"rerun to retry them: {'; '.join(failed)}",
-            fg=typer.colors.YELLOW,
-            err=True,
+            f"rerun to retry them: {'; '.join(failed)}"
         )
         raise typer.Exit(1)
 
 
-@anchors_app.command("show")
+@app.command("show")
 def show(
     card: Annotated[str, typer.Argument(help="A card id (`coach cards`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
@@ -111,12 +108,12 @@ def show(
     anchors = store.get(item)
     if anchors is None:
         state = "stale (the card changed since)" if store.is_stale(item) else "none"
-        _fail(
+        fail(
             f"Card {card} has no current anchors ({state}): run `coach anchors generate "
             f"--card {card}`."
         )
     if as_json:
-        sys.stdout.write(json.dumps(anchors.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        print_json(anchors.model_dump(mode="json"), indent=None)
         return
     typer.echo(f"{item.title}  [{anchors.model}, {anchors.written_at:%Y-%m-%d}]")
     for level in LEVELS:

@@ -1,9 +1,14 @@
 """The JSON the LLM judge must return, as a pydantic model (its schema is what vLLM's
-structured output enforces, and what a reply is validated against)."""
+structured output enforces, and what a reply is validated against).
+
+Why in the LLM layer and not beside the judge: the server's warm-up (``warmup``) sends
+this very schema once at start, so vLLM compiles its grammar before the first grade; the
+warm-up must not import grading, which sits above it.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,3 +41,11 @@ class JudgeVerdict(BaseModel):
     )
     feedback: str = Field(default="", max_length=1200)
     follow_up: str = Field(default="", max_length=400)
+
+
+def response_format() -> dict[str, Any]:
+    """The ``response_format`` of a judge request (OpenAI's ``json_schema`` form)."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "JudgeVerdict", "schema": JudgeVerdict.model_json_schema()},
+    }

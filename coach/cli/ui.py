@@ -1,4 +1,8 @@
-"""``coach ui``: the web app (mock interviews, batch grading, question bank, history)."""
+"""``coach ui``: the web app (mock interviews, batch grading, question bank, history).
+
+A top-level command (this Typer is added to the root without a name); coach.ui and
+gradio load only when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ from typing import Annotated
 
 import typer
 
+from coach.cli.output import fail, warn
 from coach.config import get_settings
 
+app = typer.Typer()
 
+
+@app.command("ui")
 def ui(
     host: Annotated[str | None, typer.Option(help="Default: COACH_UI_HOST (127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Default: COACH_UI_PORT (7860).")] = None,
@@ -34,19 +42,18 @@ def ui(
     try:
         notes = check_exposure(settings, host, port)
     except ExposureError as exc:
-        typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
     for level, text in notes:
         if level == "warning":
             bar = "!" * 78
             typer.secho(f"{bar}\n{text}\n{bar}", fg=typer.colors.RED, bold=True, err=True)
         else:
-            typer.secho(text, fg=typer.colors.YELLOW, err=True)
-    app, url = launch(settings, host=host, port=port)
+            warn(text)
+    web_app, url = launch(settings, host=host, port=port)
     typer.echo(f"coach UI: {url}")
     try:
-        app.block_thread()
+        web_app.block_thread()
     except KeyboardInterrupt:
         pass
     finally:
-        app.close()
+        web_app.close()

@@ -1,19 +1,22 @@
-"""`coach eval retrieval|mohler|le|all` and `coach eval convert-mohler`: run the sets in
-eval/, print the headline figures, and write a Markdown + PNG report under reports/."""
+"""The ``coach eval`` group: ``retrieval|mohler|le|all`` run the sets in eval/, print the
+headline figures and write a Markdown + PNG report under reports/; ``grading`` prints
+agreement with the expected bands of eval/grading.jsonl; ``convert-mohler`` prepares the
+Mohler set."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from coach.cli.output import fail, print_json
 from coach.config import get_settings
 
 if TYPE_CHECKING:  # the evaluation stack (matplotlib, scipy) loads only when a command runs
     from coach.evaluation.suite import EvalOptions, Part
+
+app = typer.Typer(help="Measure quality on the sets in eval/.", no_args_is_help=True)
 
 LimitOption = Annotated[
     int | None,
@@ -48,12 +51,13 @@ def _run(parts: list[Part], options: EvalOptions, as_json: bool) -> None:
             "report": str(outcome.report_path),
             **{k: to_jsonable_python(v) for k, v in outcome.data.items()},
         }
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        print_json(data)
         return
     for line in outcome.headlines:
         typer.echo(line)
 
 
+@app.command("retrieval")
 def eval_retrieval(
     cases: Annotated[
         Path | None, typer.Option(help="JSONL of {query, expect}. Default: eval/retrieval.jsonl.")
@@ -66,6 +70,7 @@ def eval_retrieval(
     _run(["retrieval"], EvalOptions(use_llm=False, retrieval_cases=cases), as_json)
 
 
+@app.command("mohler")
 def eval_mohler(
     limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False
 ) -> None:
@@ -75,6 +80,7 @@ def eval_mohler(
     _run(["mohler"], EvalOptions(use_llm=llm, limit=limit), as_json)
 
 
+@app.command("le")
 def eval_le(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False) -> None:
     """Agreement with human graders on LE (585 Chinese answers), all and per split."""
     from coach.evaluation.suite import EvalOptions
@@ -82,6 +88,7 @@ def eval_le(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOptio
     _run(["le"], EvalOptions(use_llm=llm, limit=limit), as_json)
 
 
+@app.command("all")
 def eval_all(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False) -> None:
     """Every set in eval/ (retrieval, grading, Mohler, LE) into one report."""
     from coach.evaluation.suite import PARTS, EvalOptions
@@ -89,6 +96,7 @@ def eval_all(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOpti
     _run(list(PARTS), EvalOptions(use_llm=llm, limit=limit), as_json)
 
 
+@app.command("convert-mohler")
 def convert_mohler(
     source: Annotated[
         Path | None,
@@ -105,10 +113,65 @@ def convert_mohler(
             source or settings.mohler_source_dir, output or settings.eval_dir / "mohler"
         )
     except (FileNotFoundError, ValueError) as exc:
-        typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
+        fail(str(exc))
     typer.echo(
         f"{result.rows} answers to {result.questions} questions -> {result.output} "
         f"(human scores {result.min_score:g}-{result.max_score:g}); copied "
         + ", ".join(p.name for p in result.copied)
     )
+
+
+@app.command("grading")
+def eval_grading(
+    cases: Annotated[
+        Path | None, typer.Option(help="JSONL of graded answers. Default: eval/grading.jsonl.")
+    ] = None,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Rubric only.")] = False,
+    show_cases: Annotated[
+        bool, typer.Option("--show-cases", help="Print every answer's score.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Spearman, Pearson, MAE and share-in-band of grades vs expected bands, per kind."""
+    from coach.evaluation.grading import HEADERS, evaluate, load_cases, table_rows
+    from coach.evaluation.report import text_table
+    from coach.grading.reference import ReferenceError
+    from coach.index.store import StoreError
+
+    settings = get_settings()
+    path = cases or settings.eval_dir / "grading.jsonl"
+    if not path.is_file():
+        fail(f"{path} not found (run from the project folder).")
+    loaded = load_cases(path)
+    if not no_llm:
+        from coach.llm.client import ModelServerUnavailable, check_server
+
+        try:
+            check_server(settings)
+        except ModelServerUnavailable as exc:
+            # Grading would silently fall back to the rubric: figures labelled "with the
+            # LLM" would be the rubric's.
+            fail(str(exc))
+    try:
+        result = evaluate(settings, loaded, use_llm=not no_llm)
+    except (StoreError, ReferenceError) as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(result.model_dump())
+        return
+    typer.echo(
+        f"{len(loaded)} answers from {path}; graded by "
+        + ("rubric + LLM" if not no_llm else "rubric only (--no-llm)")
+    )
+    typer.echo(text_table(HEADERS, table_rows(result)))
+    if not no_llm:
+        fallbacks = sum(
+            1 for c in result.cases if {"llm_unavailable", "llm_invalid_output"} & set(c.flags)
+        )
+        typer.echo(f"LLM verdict missing (rubric alone) for {fallbacks} of {len(result.cases)}.")
+    if show_cases:
+        for c in result.cases:
+            mark = " " if c.in_band else "!"
+            typer.echo(
+                f"{mark} {c.id} {c.kind:<18} {c.score:5.2f} band {list(c.band)} {','.join(c.flags)}"
+            )

@@ -1,7 +1,7 @@
 """Every speed benchmark in one run, as one compact table (``coach bench``).
 
-Why a wrapper: each benchmark lives with its owner (ingest/search in bench.py, batch
-grading in bench_grade.py, serving in coach/llm/bench.py) and prints its own detail; this
+Why a wrapper: each benchmark has its own module (ingest/search in index.py, batch
+grading in grade.py, serving in serve.py) and prints its own detail; this
 runs them in turn and keeps one line per figure, each beside the baseline it is measured
 against. A benchmark that cannot run (no index, no grader yet, no model server) becomes a
 ``skipped`` line with the reason; the others still run.
@@ -20,7 +20,7 @@ from coach.config import Settings
 from coach.evaluation.report import fmt, text_table
 
 if TYPE_CHECKING:
-    from coach.evaluation.bench_grade import LLMBench
+    from coach.bench.grade import LLMBench
 
 HEADERS = ("benchmark", "coach", "baseline", "ratio", "detail")
 
@@ -55,7 +55,7 @@ def _skipped(name: str, exc: Exception | str) -> list[BenchLine]:
 
 
 def ingest_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
-    from coach.evaluation.bench import bench_ingest
+    from coach.bench.index import bench_ingest
 
     r = bench_ingest(settings, options.paths)
     return [
@@ -70,7 +70,7 @@ def ingest_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
 
 
 def search_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
-    from coach.evaluation.bench import bench_search
+    from coach.bench.index import bench_search
     from coach.evaluation.retrieval import MODES, load_cases
     from coach.index.retriever import HybridSearcher
 
@@ -90,7 +90,7 @@ def search_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
 
 
 def grade_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
-    from coach.evaluation.bench_grade import bench_grade
+    from coach.bench.grade import bench_grade
 
     result = asyncio.run(
         bench_grade(
@@ -157,7 +157,7 @@ def llm_lines(m: LLMBench) -> list[BenchLine]:
 
 
 def serve_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
-    from coach.llm.bench import bench_pack
+    from coach.bench.serve import bench_pack
 
     lines = []
     for name in options.serve_packs:

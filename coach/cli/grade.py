@@ -1,26 +1,25 @@
 """`coach grade`: one answer (--question/--answer) or a whole file (--input/--output).
 
-Thin on purpose: single answers go to coach.grading.grader.Grader, files to
-coach.batch.run.run_batch (owned by batch grading), both imported only when used.
+A top-level command (this Typer is added to the root without a name). Thin on purpose:
+single answers go to coach.grading.grader.Grader, files to coach.batch.run.run_batch
+(owned by batch grading), both imported only when used.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from coach.cli.output import fail, print_json, print_notes
 from coach.config import Settings, get_settings
 
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
+app = typer.Typer()
 
 
+@app.command("grade")
 def grade(
     question: Annotated[
         str | None, typer.Option("--question", "-q", help="The question asked.")
@@ -65,13 +64,13 @@ def grade(
     """Grade an answer (score 0-10, key points, feedback, follow-up), or a file of them."""
     if input_path is not None or output_path is not None:
         if question is not None or answer is not None:
-            _fail("Give either --question/--answer or --input/--output, not both.")
+            fail("Give either --question/--answer or --input/--output, not both.")
         if input_path is None or output_path is None:
-            _fail("Batch grading needs both --input FILE and --output FILE.")
+            fail("Batch grading needs both --input FILE and --output FILE.")
         _grade_file(input_path, output_path, not no_llm, concurrency, resume, overwrite)
         return
     if question is None or answer is None:
-        _fail("Give --question and --answer (or --input FILE --output FILE for a batch).")
+        fail("Give --question and --answer (or --input FILE --output FILE for a batch).")
     if answer == "-":
         answer = sys.stdin.read()
     _grade_one(question, answer, reference, card, not no_llm, as_json)
@@ -98,13 +97,13 @@ def _grade_one(
             question, answer, reference=reference, card_id=card, llm_timeout=settings.llm_timeout
         )
     except (ReferenceError, StoreError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if server_down is not None:
         result.flags.append("llm_unavailable")
         result.notes.append(f"{server_down} Graded by the rubric alone.")
     if as_json:
-        sys.stdout.write(json.dumps(result.model_dump(), ensure_ascii=False, indent=2) + "\n")
-        _print_notes(result.notes)  # stderr: the JSON on stdout stays parseable
+        print_json(result.model_dump())
+        print_notes(result.notes)  # stderr: the JSON on stdout stays parseable
         return
     ref = result.references[0] if result.references else None
     typer.echo(
@@ -125,12 +124,7 @@ def _grade_one(
     typer.echo(f"Graded by: {' + '.join(result.signals)}")
     if result.flags:
         typer.echo(f"Flags: {', '.join(result.flags)}")
-    _print_notes(result.notes)
-
-
-def _print_notes(notes: list[str]) -> None:
-    for note in notes:
-        typer.secho(f"Note: {note}", fg=typer.colors.YELLOW, err=True)
+    print_notes(result.notes)
 
 
 def _server_down(settings: Settings) -> str | None:
@@ -158,7 +152,7 @@ def _grade_file(
         from coach.batch.models import BatchError
         from coach.batch.run import run_batch
     except ImportError as exc:
-        _fail(f"Batch grading is not available in this build ({exc}).")
+        fail(f"Batch grading is not available in this build ({exc}).")
     try:
         report = run_batch(
             input_path,
@@ -170,9 +164,9 @@ def _grade_file(
             overwrite=overwrite,
         )
     except BatchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:  # a fault the batch code did not foresee: still no traceback
-        _fail(
+        fail(
             f"{exc.filename or 'a file'}: {exc.strerror or exc}. Rows finished before it are "
             "kept in the journal beside --output; fix the problem and rerun with --resume."
         )
@@ -182,5 +176,4 @@ def _grade_file(
         + (f"{report.mean_score:.2f}" if report.mean_score is not None else "-")
         + f" -> {report.output_path} (report {report.report_path})"
     )
-    for note in report.notes:
-        typer.secho(f"Note: {note}", fg=typer.colors.YELLOW, err=True)
+    print_notes(report.notes)

@@ -1,0 +1,132 @@
+"""``coach ingest``, ``coach search`` and ``coach cards``: build the index and read it.
+
+Top-level commands (this Typer is added to the root without a name, so its commands
+merge into it); each is a thin shell over coach.index, imported only when it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coach.cli.output import fail, print_json, warn
+from coach.config import get_settings
+
+app = typer.Typer()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders (.md/.txt). Default: COACH_CORPUS_PATHS."),
+    ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            help="Re-read PATHS and every file already indexed, and re-embed everything "
+            "(after changing the embedding model). Keeps files not named."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Parse documents into cards and index them (Chroma + BM25). Safe to re-run.
+
+    Indexed files that are gone, or now hold no questions or text, leave the index.
+    """
+    from coach.index.ingest import ingest as run_ingest
+    from coach.index.store import StoreError
+
+    settings = get_settings()
+    try:
+        report = run_ingest(list(paths or settings.corpus_paths), settings, rebuild=rebuild)
+    except StoreError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(report.model_dump())
+    else:
+        # Removals first: losing cards must never go unnoticed behind the summary.
+        for removal in report.files_removed:
+            typer.echo(f"Removed {removal.file} from the index: {removal.reason}")
+        embedded = f" (rebuild: all {report.embedded} re-embedded)" if report.rebuilt else ""
+        typer.echo(
+            f"{report.cards} cards ({report.raw_cards} questions, {report.merged_duplicates} "
+            f"duplicates merged), {report.article_chunks} article chunks; records: "
+            f"{report.added} added, {report.updated} updated, {report.deleted} deleted, "
+            f"{report.unchanged} unchanged{embedded}; files: {len(report.files_parsed)} parsed, "
+            f"{len(report.files_unchanged)} unchanged, {len(report.files_removed)} removed; "
+            f"{report.seconds:.1f}s"
+        )
+    for failure in report.files_failed:
+        warn(f"Skipped {failure.file}: {failure.error}")
+    if report.files_failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="A question or topic, in any language.")],
+    k: Annotated[int, typer.Option("-k", help="Number of hits.", min=1, max=100)] = 5,
+    topic: Annotated[str | None, typer.Option(help="Only this topic (see `coach cards`).")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source file name.")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Find the cards and article passages closest to QUERY."""
+    from coach.index.retriever import Filters, HybridSearcher
+    from coach.index.store import StoreError
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail(f"--mode must be hybrid, dense or bm25, not {mode!r}")
+    try:
+        searcher = HybridSearcher(get_settings())
+        hits = searcher.search(query, k, Filters(topic=topic, source=source), mode)  # type: ignore[arg-type]
+    except StoreError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"hits": [h.public() for h in hits]})
+        return
+    if not hits:
+        typer.echo("No hits.")
+    for rank, hit in enumerate(hits, 1):
+        typer.echo(f"{rank}. [{hit.topic}] {hit.title}  ({hit.source}, score {hit.score:.4f})")
+        if hit.question and hit.question != hit.title:
+            typer.echo(f"   {hit.question}")
+
+
+@app.command()
+def cards(
+    topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List the question cards: id, title, topic, sources, key points."""
+    from coach.corpus.catalog import load_corpus
+    from coach.index.ingest import corpus_path
+
+    try:
+        corpus = load_corpus(corpus_path(get_settings()))
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    rows = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "topic": c.topic,
+            "sources": len(c.sources),
+            "key_points": len(c.key_points),
+            "source": c.source.ref(),
+        }
+        for c in corpus.cards
+        if topic is None or c.topic == topic
+    ]
+    if as_json:
+        print_json({"cards": rows})
+        return
+    for row in rows:
+        typer.echo(
+            f"{row['id']}  [{row['topic']}] {row['title']}  "
+            f"(sources {row['sources']}, key points {row['key_points']})"
+        )
+    typer.echo(f"{len(rows)} cards")

@@ -1,0 +1,33 @@
+"""Batch grading of answer files."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from coach.config.section import CommaStrings, Section
+
+
+class BatchSettings(Section):
+    """Batch grading of answer files (coach/batch)."""
+
+    env_prefix: ClassVar[str] = "COACH_BATCH_"
+
+    prefetch_rows: int = Field(default=64, ge=1)
+    """Rows whose answers are encoded together before they are graded (no-LLM speed);
+    memory grows with it (token vectors of every answer in the chunk)."""
+    concurrency: int = Field(default=4, ge=1, le=256)
+    """Answers graded at once; CPU vLLM peaks around 8 concurrent requests, a GPU server
+    takes far more (raise it there)."""
+    max_input_bytes: int = 200_000_000
+    """A batch file larger than this is refused before anything is read into memory."""
+    max_answer_chars: int = 8_000
+    """An answer longer than this gets a per-row error instead of a grade (a prompt that
+    size would blow the model's context and the rubric's time budget)."""
+    max_question_chars: int = 2_000
+    preferred_encodings: CommaStrings = Field(default_factory=lambda: ["gb18030", "big5"])
+    """A non-UTF-8 CSV is decoded with the encoding charset_normalizer finds; when several
+    fit equally well (short GBK text also decodes as Korean cp949), these win."""
+    report_text_chars: int = 400
+    """Answers and feedback longer than this are cut in the HTML report's row table."""

@@ -1,0 +1,156 @@
+"""The grading engine and its anchor answers."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from coach.config.section import Section
+
+
+class GradingSettings(Section):
+    """The grading engine (coach/grading): evidence score, rubric guards, LLM scorer and judge."""
+
+    env_prefix: ClassVar[str] = "COACH_GRADING_"
+
+    retrieval_k: int = 3
+    """Cards retrieved for a free-text question; the best one is the reference."""
+    reference_cache: int = Field(default=4096, ge=1)
+    """Questions (and batch reference cells) whose reference is remembered per process."""
+    token_max_length: int = 512
+    """Tokens of a text the evidence score reads (e5's limit); longer answers are cut."""
+    token_layer: int = 10
+    """Which of e5-small's 12 layers gives the token vectors the evidence score aligns:
+    chosen on LE's train split (layers 6-12 tried; 9-10 best, the last layer worst,
+    as BERTScore found for other models). See eval/README.md."""
+    idf_power: float = 2.0
+    """Token weight = IDF ** this (chosen on LE train and half of Mohler's questions)."""
+    question_token_weight: float = 0.0
+    """Weight of tokens the question itself has: restating the question earns nothing."""
+    precision_weight: float = 0.25
+    """Share of answer-side precision mixed into reference recall (padding costs)."""
+    evidence_full_share: float = 0.9
+    """Full credit when an answer closes this share of the gap between unrelated text
+    (the target's background floor) and a verbatim copy of the reference: the median
+    evidence of the LE train answers people scored 10 is 0.93 of that gap. Lower values
+    saturate more answers at 10, which costs Pearson on every set."""
+    weight_points: float = 0.5
+    """Weight of soft key-point coverage beside whole-reference agreement."""
+    evidence_exponent: float = 1.0
+    """Score = 10 * evidence ** this (before caps and the contradiction penalty). 1.5
+    fits LE train slightly better (Pearson 0.836 vs 0.825) but pushes paraphrased
+    complete answers below 7, which no interviewer would give them."""
+    point_covered: float = 0.75
+    """Soft coverage (0-1) from which a key point shows as covered ..."""
+    point_partial: float = 0.45
+    """... and as partly covered, when the rubric's names and terms missed it."""
+    card_match_min: float = 0.87
+    """e5 cosine (query: prefix on both sides) between the asked question and the best
+    card's closest phrasing below which the card is flagged ``no_matching_card``.
+    Paraphrases of corpus questions score 0.89-0.97, unrelated questions 0.78-0.86."""
+    min_answer_chars: int = 4
+    """An answer with fewer letters/CJK characters than this is ``empty``."""
+    clause_min_chars: int = 4
+    """Clauses shorter than this are merged into their neighbour before matching."""
+    z_covered: float = 2.6
+    """A sentence covers a key point when its e5 similarity to the point stands this
+    many standard deviations above its similarity to unrelated background sentences
+    (coach/grading/background.txt). Relative, not absolute: e5 cosines are compressed
+    (0.80-0.95) and lower across languages, but the contrast holds in both."""
+    z_partial: float = 1.8
+    lexical_label_strength: float = 0.6
+    """Match strength (0-1) of a sentence that names a point's label or English alias."""
+    lexical_term_weight: float = 0.5
+    """Extra strength from the share of the point's explanation terms the sentence has."""
+    match_covered: float = 0.75
+    """Combined match strength (0-1) at or above which a point is covered ..."""
+    match_partial: float = 0.45
+    """... and at or above which it is partly covered."""
+    bare_mention_chars: int = 6
+    """A sentence that names a point with fewer other content characters than this is a
+    bare mention (keyword stuffing): the point counts as partial at most."""
+    stuffing_share: float = 0.6
+    """Share of matched points made by bare mentions from which the answer is flagged
+    ``keyword_stuffing``."""
+    stuffing_cap: float = 5.0
+    off_topic_z: float = 1.5
+    """An answer none of whose sentences reaches this z against any key point or the
+    question, and that names no point, is ``off_topic``."""
+    off_topic_cap: float = 1.0
+    empty_score: float = 0.0
+    injection_cap: float = 2.0
+    """Most an answer that instructs the grader can score, whatever else it contains."""
+    point_group_sim: float = 0.97
+    """Key points whose labels are this similar (or share an alias) are one point for
+    coverage: merged cards repeat points (早期停止 / 提前停止 share "Early Stopping").
+    High on purpose: short labels embed alike (数据并行 / 模型并行 ~0.95)."""
+    expected_share: float = 0.7
+    """A complete answer is expected to make this share of the (grouped) key points;
+    merged cards hold the union of several reference answers, more than anyone says."""
+    coverage_exponent: float = 0.7
+    """Coverage = (share of expected points made) ** this: the first point made is worth
+    more than the last (one point of five well explained is a partial answer, ~3/10)."""
+    depth_chars: int = 40
+    """Explanation characters per covered point for full depth."""
+    contradiction_penalty: float = 0.6
+    """Each contradicted point removes this share of the correctness factor's headroom."""
+    support_min_strength: float = 1.01
+    """The rubric's sentence match supports a key point in the answer's own language too
+    when at least this strong (above 1: only across languages, where token alignment is
+    weak). See eval/README.md for the choice on LE's train split."""
+    llm_mode: Literal["scorer", "judge"] = "scorer"
+    """``scorer``: the LLM gives one score token, read as the expected value of its
+    log-probs (seconds on a CPU); ``judge``: the older per-point JSON verdict with
+    feedback (a minute or more per answer on a CPU)."""
+    scorer_max_tokens: int = 1
+    scorer_top_logprobs: int = 10
+    weight_scorer: float = 0.5
+    """Share of the final score from the LLM scorer (the evidence score has the rest).
+    Chosen on LE's train split with the 1.5B pack (Pearson 0.81 at 0, 0.85 at 0.3, 0.87
+    at 0.5 and 0.6, 0.81 for the LLM alone); eval/README.md has what it does on each set."""
+    use_anchors: bool = True
+    """Grade against a card's full anchor as one more reference, and let its anchors
+    inform the confidence."""
+    anchor_calibration: bool = False
+    """Remap the evidence score per card through its anchors (wrong -> target_wrong,
+    partial -> target_partial). Off by default: no evaluation set has anchors for most
+    of its questions, so the remapping is measured only on eval/grading.jsonl."""
+    anchor_target_wrong: float = 0.1
+    anchor_target_partial: float = 0.5
+    anchor_min_gap: float = 0.05
+    """Anchors whose evidence scores are closer than this (or out of order) calibrate
+    nothing: the LLM wrote a partial answer as good as its wrong one."""
+    weight_llm: float = 0.4
+    """Share of the final score from the LLM judge (the rubric has the rest). Raise it
+    for a big model; the small local packs judge unreliably (see DESIGN.md)."""
+    llm_max_lift: float = 3.0
+    """The LLM may raise the rubric's score by at most this many points."""
+    judge_max_tokens: int = 900
+    """Completion budget of one judge call (the JSON verdict for ~12 points)."""
+    judge_timeout: float = 600.0
+    """Seconds for one judge call, including its wait behind the other calls of a batch
+    (``batch_concurrency``): on this 2-core CPU server four concurrent 1.5B judge calls
+    take about four minutes each, so the 120 s ``llm_timeout`` made every one of them
+    time out and fall back to the rubric. A refused connection still fails at once."""
+    judge_attempts: int = 2
+    """Tries for a judge call that times out or cannot connect (tenacity, with backoff)."""
+    judge_backoff: float = 1.0
+    judge_cooldown: float = 30.0
+    """After the server fails, skip the LLM for this many seconds (a batch of 10,000
+    rows does not wait for 10,000 timeouts); the rubric grades meanwhile."""
+    answer_max_chars: int = 6_000
+    """The judge sees at most this much of the answer (the rubric reads all of it)."""
+
+
+class AnchorSettings(Section):
+    """Anchor answers per card, written by the LLM (`coach anchors generate`)."""
+
+    env_prefix: ClassVar[str] = "COACH_ANCHORS_"
+
+    max_tokens: int = 220
+    """Completion budget of one anchor call (one short spoken answer)."""
+    max_chars: int = 300
+    """An anchor answer is cut at a sentence end within this many characters."""
+    timeout: float = 900.0
+    """Seconds one anchor call may take (a 1.5B model on a CPU writes ~6 tokens/s)."""

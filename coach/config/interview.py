@@ -1,0 +1,62 @@
+"""Mock interviews and spaced review."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from coach.config.section import Commas, Section
+
+
+class InterviewSettings(Section):
+    """Mock interviews and spaced review (coach/interview, coach/store)."""
+
+    env_prefix: ClassVar[str] = "COACH_INTERVIEW_"
+    env_names: ClassVar[dict[str, str]] = {
+        "review_intervals_days": "COACH_REVIEW_INTERVALS_DAYS",
+    }
+
+    questions: int = Field(default=5, ge=1, le=50)
+    """Main questions per mock interview (the UI's default; the candidate may change it)."""
+    max_questions: int = Field(default=20, ge=1)
+    follow_ups: int = Field(default=2, ge=0, le=10)
+    """Follow-up questions at most after each main question. The program, not the model,
+    decides whether to ask one: only while key points are still missed, or once for depth."""
+    pass_score: float = Field(default=6.0, ge=0, le=10)
+    """A main question scored below this comes back in a later interview (review box 1)."""
+    depth_score: float = Field(default=8.0, ge=0, le=10)
+    """Every key point covered but the score below this: one follow-up asks for depth."""
+    rephrase: bool = True
+    """Let the model phrase each card's question like an interviewer (falls back to the
+    card's own text when the model is down or answers badly)."""
+    rephrase_window_s: float = Field(default=5.0, ge=0)
+    """The card's question is shown at once; the model's phrasing replaces it only if it
+    is ready within this many seconds (while the candidate reads). 0: never ask."""
+    follow_up_window_s: float = Field(default=2.5, ge=0)
+    """A templated follow-up is shown at once; the model's replaces it only within this
+    bound. 0: templated follow-ups only."""
+    question_max_chars: int = 300
+    """A phrased question longer than this is not trusted; the card's text is used."""
+    question_min_overlap: float = Field(default=0.25, ge=0, le=1)
+    """A phrased Chinese question must keep this share of the card question's character
+    bigrams, else the card's text is used (catches a small model's rambling)."""
+    max_answer_chars: int = 8_000
+    """Longer answers are refused with a message (the text stays in the box)."""
+    difficulty_points: Annotated[tuple[int, int], Commas] = (3, 5)
+    """A card with at most the first number of key points is easy, at most the second
+    medium, more is hard: the number of points an answer must cover is what makes a
+    question hard to answer fully."""
+    hint_chars: int = 40
+    """A hint to a follow-up shows this much of the probed point's explanation."""
+    chat_max_tokens: int = 96
+    """Tokens for a phrased question or follow-up (one line; short for speed on CPU)."""
+    coach_k: int = 4
+    """Retrieved passages the coach answers a free question from."""
+    coach_max_tokens: int = 512
+    review_intervals_days: Annotated[list[float], Commas] = Field(
+        default_factory=lambda: [0.0, 1.0, 3.0, 7.0, 14.0, 30.0]
+    )
+    """Spaced repetition (Leitner boxes): a card in box n is due this many days after its
+    last review (box 1 = answered badly: due in the next interview). A pass moves a card
+    up one box, a fail (or skip, or reveal) back to box 1."""

@@ -1,0 +1,268 @@
+"""The mock-interview tab: topic, count and difficulty, the streamed chat, the answer,
+hint, skip, reveal and ask-the-coach buttons, and the report files at the end.
+
+Each browser session keeps its own ``InterviewEngine`` in a ``gr.State``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from coach.config import Settings
+from coach.interview.engine import InterviewEngine
+from coach.interview.models import Event, InterviewConfig
+from coach.ui.chat import Chat, stream_into_chat, write_report
+from coach.ui.context import ALL, DIFFICULTIES, UiContext, lang_of
+from coach.ui.render import esc
+from coach.ui.services import AppServices, NotReady
+from coach.ui.strings import Lang, t
+
+Handler = Callable[..., AsyncIterator[tuple[Any, ...]]]
+
+
+@dataclass
+class InterviewView:
+    """The tab's components, for wiring (and for the translator)."""
+
+    topic: Any
+    count: Any
+    difficulty: Any
+    start: Any
+    chat: Any
+    answer: Any
+    submit: Any
+    hint: Any
+    skip: Any
+    reveal: Any
+    coach_q: Any
+    ask: Any
+    report_files: Any
+    subscores: Any
+    engine: Any
+
+    @property
+    def controls(self) -> list[Any]:
+        """Every button that acts on the engine (disabled while one action runs)."""
+        return [self.start, self.submit, self.hint, self.skip, self.reveal, self.ask]
+
+    @property
+    def outputs(self) -> list[Any]:
+        """What every action updates, in the order its handler yields them."""
+        return [self.chat, self.engine, self.answer, self.report_files, self.subscores]
+
+
+def build_interview_tab(ctx: UiContext) -> Any:
+    with gr.Tab(t(ctx.lang0, "tab_interview"), id="interview") as tab:
+        view = _layout(ctx)
+    _register_words(ctx, tab, view)
+    _wire(ctx, view)
+    return tab
+
+
+def _layout(ctx: UiContext) -> InterviewView:
+    lang0, settings = ctx.lang0, ctx.settings
+    with gr.Row():
+        topic = gr.Dropdown(ctx.topic_choices(lang0), value=ALL, label=t(lang0, "topic"))
+        count = gr.Slider(
+            1,
+            settings.interview_max_questions,
+            value=settings.interview_questions,
+            step=1,
+            label=t(lang0, "questions"),
+        )
+        difficulty = gr.Radio(
+            ctx.difficulty_choices(lang0), value="any", label=t(lang0, "difficulty")
+        )
+        start = gr.Button(t(lang0, "start"), variant="primary", elem_id="start")
+    chat = gr.Chatbot(
+        label=t(lang0, "chat"),
+        height=520,
+        sanitize_html=True,
+        allow_tags=False,
+        elem_id="chat",
+    )
+    answer = gr.Textbox(
+        label=t(lang0, "answer"),
+        placeholder=t(lang0, "answer_placeholder"),
+        lines=4,
+        elem_id="answer",
+    )
+    with gr.Row():
+        submit = gr.Button(t(lang0, "submit"), variant="primary", elem_id="submit")
+        hint = gr.Button(t(lang0, "hint"), elem_id="hint")
+        skip = gr.Button(t(lang0, "skip"), elem_id="skip")
+        reveal = gr.Button(t(lang0, "reveal"), elem_id="reveal")
+    with gr.Row():
+        coach_q = gr.Textbox(
+            label=t(lang0, "coach_question"),
+            placeholder=t(lang0, "coach_placeholder"),
+            scale=4,
+            elem_id="coach-question",
+        )
+        ask = gr.Button(t(lang0, "ask_coach"), scale=1, elem_id="ask")
+    with gr.Row():
+        report_files = gr.File(
+            label=t(lang0, "report_files"), file_count="multiple", interactive=False
+        )
+        subscores = gr.Plot(label=t(lang0, "subscores_plot"))
+    return InterviewView(
+        topic=topic,
+        count=count,
+        difficulty=difficulty,
+        start=start,
+        chat=chat,
+        answer=answer,
+        submit=submit,
+        hint=hint,
+        skip=skip,
+        reveal=reveal,
+        coach_q=coach_q,
+        ask=ask,
+        report_files=report_files,
+        subscores=subscores,
+        engine=gr.State(None),
+    )
+
+
+def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
+    words = ctx.translate
+    for component, key in (
+        (tab, "tab_interview"),
+        (view.topic, "topic"),
+        (view.count, "questions"),
+        (view.difficulty, "difficulty"),
+        (view.chat, "chat"),
+        (view.answer, "answer"),
+        (view.coach_q, "coach_question"),
+        (view.report_files, "report_files"),
+        (view.subscores, "subscores_plot"),
+    ):
+        words(component, key)
+    for component, key in (
+        (view.start, "start"),
+        (view.submit, "submit"),
+        (view.hint, "hint"),
+        (view.skip, "skip"),
+        (view.reveal, "reveal"),
+        (view.ask, "ask_coach"),
+    ):
+        words(component, key, "value")
+    words.extra(view.topic, lambda lang: {"choices": ctx.topic_choices(lang)})
+    words.extra(view.difficulty, lambda lang: {"choices": ctx.difficulty_choices(lang)})
+    words.extra(view.answer, lambda lang: {"placeholder": t(lang, "answer_placeholder")})
+    words.extra(view.coach_q, lambda lang: {"placeholder": t(lang, "coach_placeholder")})
+
+
+def _wire(ctx: UiContext, view: InterviewView) -> None:
+    language = ctx.language
+    controls = view.controls
+
+    def set_controls(enabled: bool) -> Callable[[], list[Any]]:
+        return lambda: [gr.update(interactive=enabled)] * len(controls)
+
+    def on_click(button: Any, handler: Handler, inputs: list[Any]) -> Any:
+        """Run ``handler`` with every interview button disabled until it finishes.
+
+        Why: an answer submitted while the question was still streaming reached an
+        engine with no open question (seen in the browser test); the candidate now
+        cannot act before the coach has finished speaking. ``then`` re-enables the
+        buttons whether the handler succeeded or failed."""
+        return (
+            button.click(set_controls(False), None, controls, queue=False)
+            .then(handler, inputs, view.outputs)
+            .then(set_controls(True), None, controls, queue=False)
+        )
+
+    on_start = _start_handler(ctx.settings, ctx.services)
+    on_click(view.start, on_start, [view.topic, view.count, view.difficulty, language])
+    acting = [view.answer, view.chat, view.engine, language]
+    on_click(view.submit, _action_handler(ctx.settings, "answer"), acting)
+    for button, name in ((view.hint, "hint"), (view.skip, "skip"), (view.reveal, "reveal")):
+        on_click(button, _action_handler(ctx.settings, name), acting)
+    asking = [view.coach_q, view.chat, view.engine, language]
+    on_click(view.ask, _action_handler(ctx.settings, "ask_coach"), asking).then(
+        lambda: "", None, view.coach_q
+    )
+
+
+async def _run_action(
+    events: AsyncIterator[Event],
+    engine: InterviewEngine,
+    lang: Lang,
+    history: Chat,
+    settings: Settings,
+) -> AsyncIterator[tuple[Any, ...]]:
+    """The chat after each event; the answer box clears once graded, and the report
+    files and plot appear when the interview is over."""
+    async for shown, graded, finished in stream_into_chat(events, engine, lang, history):
+        files: Any = gr.skip()
+        plot: Any = gr.skip()
+        if finished:
+            files, plot = write_report(engine, settings, lang)
+        yield shown, engine, gr.update(value="") if graded else gr.skip(), files, plot
+
+
+def _start_handler(settings: Settings, services: AppServices) -> Handler:
+    async def on_start(topic_value: str, n: float, level: str, lang_label: str):
+        lang = lang_of(lang_label)
+        history: Chat = []
+        try:
+            interview = await asyncio.to_thread(services.interview)
+        except NotReady as exc:
+            history.append(
+                {"role": "assistant", "content": t(lang, "not_ready", error=esc(str(exc)))}
+            )
+            yield history, None, gr.skip(), None, None
+            return
+        problem = await asyncio.to_thread(services.model_problem)
+        if problem:
+            # Carry on without the model: cards' own text, rubric-only grading.
+            history.append({"role": "assistant", "content": t(lang, "notice", text=esc(problem))})
+            interview.grader = await asyncio.to_thread(services.grader, False)
+        config = InterviewConfig(
+            topic=None if topic_value in (ALL, None, "") else topic_value,
+            questions=int(n),
+            difficulty=level if level in DIFFICULTIES else "any",
+            language=lang,
+        )
+        engine = InterviewEngine(interview, config)
+        if problem:
+            engine.continue_without_model()  # the notice above already said why
+        yield history, engine, gr.skip(), None, None
+        async for update in _run_action(engine.start(), engine, lang, history, settings):
+            yield update
+
+    return on_start
+
+
+def _action_handler(settings: Settings, name: str) -> Handler:
+    """The handler for one engine action: answer, hint, skip, reveal or ask_coach."""
+
+    async def handler(text: str, history: Chat, engine: InterviewEngine | None, lang_label: str):
+        lang = lang_of(lang_label)
+        history = list(history or [])
+        if engine is None:
+            history.append(
+                {"role": "assistant", "content": t(lang, "notice", text=t(lang, "start"))}
+            )
+            yield history, engine, gr.skip(), gr.skip(), gr.skip()
+            return
+        if name in ("answer", "ask_coach") and text and text.strip():
+            history.append({"role": "user", "content": esc(text)})
+        if name == "answer":
+            events = engine.answer(text)
+        elif name == "ask_coach":
+            events = engine.ask_coach(text)
+        else:
+            events = getattr(engine, name)()
+        async for update in _run_action(events, engine, lang, history, settings):
+            if name == "ask_coach":  # the coach box clears itself below
+                update = (*update[:2], gr.skip(), *update[3:])
+            yield update
+
+    return handler
