@@ -15,6 +15,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from coach.common.text import markdown_cell
 from coach.config import Settings
 
 REPORT_FILE = "report.md"
@@ -27,10 +28,6 @@ def fmt(value: float | int | None, digits: int = 3) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:.{digits}f}"
-
-
-def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 class Report:
@@ -63,14 +60,14 @@ class Report:
 
     def bullets(self, items: Sequence[str]) -> None:
         if items:
-            self.blocks.append("\n".join(f"- {_cell(i)}" for i in items))
+            self.blocks.append("\n".join(f"- {markdown_cell(i)}" for i in items))
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         lines = [
-            "| " + " | ".join(_cell(h) for h in headers) + " |",
+            "| " + " | ".join(markdown_cell(h) for h in headers) + " |",
             "|" + "|".join("---" for _ in headers) + "|",
         ]
-        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in rows]
         self.blocks.append("\n".join(lines))
 
     def figure(self, name: str, figure: Figure, caption: str) -> Path:
@@ -79,7 +76,7 @@ class Report:
         path = self.directory / f"{slug}.png"
         figure.savefig(path, dpi=self.dpi, bbox_inches="tight")
         self.images.append(path)
-        self.blocks.append(f"![{_cell(caption)}]({path.name})")
+        self.blocks.append(f"![{markdown_cell(caption)}]({path.name})")
         return path
 
     def markdown(self) -> str:

@@ -208,19 +208,7 @@ def mohler_part(settings: Settings, report: Report, options: EvalOptions) -> Par
     answers = folder / ANSWERS_FILE
     if not answers.is_file():
         return _skip(report, title, f"{answers} not found; run `coach eval convert-mohler` first.")
-    run = asyncio.run(
-        grade_and_compare(
-            answers,
-            report.directory,
-            settings=settings,
-            use_llm=options.use_llm,
-            limit=options.limit,
-            scale=MOHLER_SCALE,
-            name="mohler",
-            progress=options.progress,
-            checks=options.checks,
-        )
-    )
+    run = _compare(settings, report, options, answers, scale=MOHLER_SCALE, name="mohler")
     published = read_published(folder / "published.json")
     return PartResult(lines=render_agreement(report, title, run, published), data=run)
 
@@ -230,20 +218,33 @@ def le_part(settings: Settings, report: Report, options: EvalOptions) -> PartRes
     answers = settings.eval_dir / LE_DIR / ANSWERS_FILE
     if not answers.is_file():
         return _skip(report, title, f"{answers} not found (run from the project folder).")
-    run = asyncio.run(
+    run = _compare(settings, report, options, answers, scale=LE_SCALE, name="le")
+    return PartResult(lines=render_agreement(report, title, run, []), data=run)
+
+
+def _compare(
+    settings: Settings,
+    report: Report,
+    options: EvalOptions,
+    answers: Path,
+    *,
+    scale: float,
+    name: str,
+) -> AgreementRun:
+    """Grade a human-scored set into the report's folder and measure the agreement."""
+    return asyncio.run(
         grade_and_compare(
             answers,
             report.directory,
             settings=settings,
             use_llm=options.use_llm,
             limit=options.limit,
-            scale=LE_SCALE,
-            name="le",
+            scale=scale,
+            name=name,
             progress=options.progress,
             checks=options.checks,
         )
     )
-    return PartResult(lines=render_agreement(report, title, run, []), data=run)
 
 
 def agreement_rows(run: AgreementRun, published: list[dict[str, object]]) -> list[list[str]]:

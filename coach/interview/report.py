@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from coach.common.html import escape, page
 from coach.common.plotting import png_base64
+from coach.common.text import markdown_cell
 from coach.corpus.models import QuestionCard
 from coach.interview.charts import subscore_figure
 from coach.interview.models import InterviewConfig, Language, Turn
@@ -121,7 +122,7 @@ def _fmt(score: float | None) -> str:
 
 def _md(text: str) -> str:
     """Escape for a Markdown table cell: HTML, pipes and line breaks."""
-    return escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+    return markdown_cell(escape(text, quote=False))
 
 
 def _rows(report: SessionReport, lang: Language) -> list[list[str]]:
