@@ -111,7 +111,7 @@ def progress_bar(
     **kwargs: Any,
 ) -> tqdm:
     """A tqdm bar for ``iterable`` (or a manual one, with ``total=``), drawn the way
-    ``settings.progress`` says; ``kwargs`` are tqdm's (desc, unit, total, disable, …).
+    ``settings.progress.style`` says; ``kwargs`` are tqdm's (desc, unit, total, disable, …).
     ``auto`` decides by the stream the bar writes to (``file=``, default stderr)."""
     settings = settings or get_settings()
     stream = kwargs["file"] = kwargs.get("file") or sys.stderr

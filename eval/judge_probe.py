@@ -44,7 +44,7 @@ def load_rows(per_kind: int) -> list[dict]:
 def probe(pack: str, rows: list[dict]) -> dict[str, list[int | None]]:
     settings = get_settings()
     scores: dict[str, list[int | None]] = defaultdict(list)
-    log = settings.vllm_state_dir / f"judge-probe-{pack}.log"
+    log = settings.paths.vllm_state_dir / f"judge-probe-{pack}.log"
     with VLLMServer(settings, pack, port=free_port(), log_path=log, record=False) as server:
         model = make_chat_model(
             settings, base_url=server.base_url, model=pack, max_tokens=20

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 # Reuse the packs `make install` put in the user's models dir (models are read-only once
 # installed); COACH_TEST_MODELS_DIR moves them elsewhere.
-MODELS_DIR = Path(os.environ.get("COACH_TEST_MODELS_DIR") or Settings().models_dir)
+MODELS_DIR = Path(os.environ.get("COACH_TEST_MODELS_DIR") or Settings().paths.models_dir)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -56,7 +56,7 @@ def settings(isolated_env: Path) -> Settings:
 # --- real vLLM server (owned by the model-serving engineer) -------------------------------
 # The vLLM venv is ~3.5 GB: reuse the one `make install` built (coach model install-server);
 # COACH_TEST_VLLM_VENV moves it.
-VLLM_VENV = Path(os.environ.get("COACH_TEST_VLLM_VENV") or Settings().vllm_venv)
+VLLM_VENV = Path(os.environ.get("COACH_TEST_VLLM_VENV") or Settings().paths.vllm_venv)
 TEST_LLM_PACK = "smollm2-135m"
 
 

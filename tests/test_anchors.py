@@ -168,9 +168,8 @@ def test_generate_without_an_index_or_server_says_what_to_run(
     result = runner.invoke(app, ["anchors", "generate"])
     assert result.exit_code == 1 and "coach ingest" in result.output
     corpus = Corpus(cards=[make_card()], chunks=[])
-    from coach.index.ingest import corpus_path
 
-    write_text_atomic(corpus_path(settings), corpus.model_dump_json())
+    write_text_atomic(settings.paths.corpus_file, corpus.model_dump_json())
     result = runner.invoke(app, ["anchors", "generate"])
     assert result.exit_code == 1 and "coach serve-model --detach" in result.output
     result = runner.invoke(app, ["anchors", "show", "c1"])
@@ -181,11 +180,10 @@ def test_generate_writes_each_card_and_skips_current_ones(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from coach.cli import app
-    from coach.index.ingest import corpus_path
 
     second = make_card().model_copy(update={"id": "c2"})
     write_text_atomic(
-        corpus_path(settings), Corpus(cards=[make_card(), second], chunks=[]).model_dump_json()
+        settings.paths.corpus_file, Corpus(cards=[make_card(), second], chunks=[]).model_dump_json()
     )
     monkeypatch.setattr("coach.llm.client.check_server", lambda settings: None)
     fake = FakeListChatModel(responses=[*REPLIES, "", ""])

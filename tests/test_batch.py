@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from coach.batch.export import neutralise
 from coach.batch.models import OUTPUT_COLUMNS, BatchError, BatchInputError, JournalError
 from coach.batch.reader import read_batch
-from coach.batch.run import journal_path_for, run_batch
+from coach.batch.run import run_batch
 from coach.config import Settings
 from coach.grading.models import Grade
 
@@ -352,7 +352,7 @@ def _journal_of_interrupted_run(
     from coach.batch.journal import Journal, JournalHeader, file_sha256
     from coach.batch.run import result_from_grade
 
-    journal_path = journal_path_for(tmp_path / "out.csv", settings)
+    journal_path = settings.paths.batch_journal(tmp_path / "out.csv")
     header = JournalHeader(input=str(source), input_sha256=file_sha256(source), use_llm=False)
     journal = Journal.open(journal_path, header, resume=False)
     for row in read_batch(source, settings)[:done]:

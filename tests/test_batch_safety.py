@@ -21,7 +21,6 @@ from openpyxl import Workbook, load_workbook
 from coach.batch.journal import Journal
 from coach.batch.models import OUTPUT_COLUMNS, BatchBusy, BatchError, BatchInputError
 from coach.batch.reader import read_batch
-from coach.batch.run import journal_path_for, lock_path_for, report_path_for
 from coach.common import files as files_module
 from coach.config import Settings
 from coach.grading.models import Grade
@@ -105,7 +104,7 @@ def test_existing_output_is_not_replaced_without_overwrite(tmp_path: Path) -> No
         run(tmp_path, source, grader)
     assert "out.csv already exists" in str(caught.value) and "--overwrite" in str(caught.value)
     assert (tmp_path / "out.csv").read_text("utf-8") == "the teacher's own work\n"
-    assert grader.calls == [] and not journal_path_for(tmp_path / "out.csv", Settings()).exists()
+    assert grader.calls == [] and not Settings().paths.batch_journal(tmp_path / "out.csv").exists()
     report, _ = run(tmp_path, source, overwrite=True)
     assert report.rows == 1 and read_output_csv(tmp_path / "out.csv")[0]["question"] == Q
 
@@ -136,11 +135,11 @@ def test_resume_replaces_the_files_of_its_own_interrupted_run(
     monkeypatch.setattr("coach.batch.run.write_text_atomic", disk_full)
     with pytest.raises(BatchError, match="--resume"):
         run(tmp_path, source)
-    assert (tmp_path / "out.csv").exists() and journal_path_for(tmp_path / "out.csv", settings)
+    assert (tmp_path / "out.csv").exists() and settings.paths.batch_journal(tmp_path / "out.csv")
     monkeypatch.setattr("coach.batch.run.write_text_atomic", real)
     report, grader = run(tmp_path, source, resume=True)
     assert grader.calls == [] and report.skipped == 2
-    assert report_path_for(tmp_path / "out.csv", settings).exists()
+    assert settings.paths.batch_report(tmp_path / "out.csv").exists()
 
 
 def test_resume_without_a_journal_still_refuses_an_existing_output(tmp_path: Path) -> None:
@@ -246,14 +245,14 @@ def test_folder_turning_read_only_at_the_end_keeps_the_journal_for_resume(
     with pytest.raises(BatchError) as caught:
         run(tmp_path, source, grader, out="graded/out.csv", concurrency=1)
     message = str(caught.value)
-    journal = journal_path_for(folder / "out.csv", settings)
+    journal = settings.paths.batch_journal(folder / "out.csv")
     assert "Could not write" in message and str(journal) in message and "--resume" in message
     assert "All 2 graded rows" in message and journal.exists()
     immutable.unmark(folder)
     report, again = run(tmp_path, source, out="graded/out.csv", resume=True)
     assert again.calls == [] and report.skipped == 2
     assert [r["id"] for r in read_output_csv(folder / "out.csv")] == ["a", "b"]
-    assert not journal.exists() and not lock_path_for(folder / "out.csv", settings).exists()
+    assert not journal.exists() and not settings.paths.batch_lock(folder / "out.csv").exists()
 
 
 def test_disk_full_while_writing_the_output_says_how_to_resume(
@@ -276,7 +275,7 @@ def test_disk_full_while_writing_the_output_says_how_to_resume(
     message = str(caught.value)
     assert "Could not write" in message and "No space left on device" in message
     assert (
-        "--resume" in message and str(journal_path_for(tmp_path / "out.csv", settings)) in message
+        "--resume" in message and str(settings.paths.batch_journal(tmp_path / "out.csv")) in message
     )
     assert not (tmp_path / "out.csv").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no half file
@@ -343,7 +342,7 @@ def test_a_second_run_on_the_same_output_is_told_another_run_is_writing_it(
         daemon=True,
     )
     first.start()
-    journal = journal_path_for(output, settings)
+    journal = settings.paths.batch_journal(output)
     deadline = time.monotonic() + BUSY_WAIT_SECONDS
     while not (journal.exists() and b"\n" in journal.read_bytes()):
         assert time.monotonic() < deadline, "the first run never started"
@@ -357,7 +356,7 @@ def test_a_second_run_on_the_same_output_is_told_another_run_is_writing_it(
     first.join(BUSY_WAIT_SECONDS)
     assert first_done and first_done[0].rows == 6  # the first run was not disturbed
     assert len(read_output_csv(output)) == 6
-    assert not lock_path_for(output, settings).exists()
+    assert not settings.paths.batch_lock(output).exists()
 
 
 # --- 5. XLSX output -----------------------------------------------------------------------

@@ -280,7 +280,7 @@ def test_server_that_never_answers_is_noticed_by_the_health_check(
 def test_server_that_never_sends_the_grade_is_bounded_by_llm_timeout(
     silent_server: Any, warm_rubric: Any, settings: Settings
 ) -> None:
-    silent_server(models=[settings.llm_model])
+    silent_server(models=[settings.llm.model])
     warm_rubric()
     started = time.monotonic()
     result = invoke("-q", Q, "-a", GOOD, "--reference", REFERENCE)

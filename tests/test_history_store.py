@@ -91,7 +91,7 @@ def test_review_boxes_move_up_on_pass_and_back_on_fail(tmp_path: Path, settings:
     assert failed.box == 1 and failed.due_at == clock.now
     skipped = store.record_review("c2", None)
     assert skipped.box == 1
-    top = len(settings.review_intervals_days)
+    top = len(settings.interview.review_intervals_days)
     for _ in range(top + 3):
         last = store.record_review("c3", 10.0)
     assert last.box == top, "the top box is a ceiling"

@@ -45,9 +45,9 @@ def searcher(indexed: Settings) -> HybridSearcher:
 
 def use(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     """Point the CLI (which reads the environment) at ``settings``' data dir."""
-    monkeypatch.setenv("COACH_DATA_DIR", str(settings.data_dir))
-    if settings.chroma_url:
-        monkeypatch.setenv("COACH_CHROMA_URL", settings.chroma_url)
+    monkeypatch.setenv("COACH_DATA_DIR", str(settings.paths.data_dir))
+    if settings.chroma.url:
+        monkeypatch.setenv("COACH_CHROMA_URL", settings.chroma.url)
     from coach.config import get_settings
 
     get_settings.cache_clear()
@@ -84,7 +84,7 @@ def test_changed_file_replaces_exactly_its_own_records(tmp_path: Path) -> None:
         shutil.copy(CORPUS / name, docs / name)
     settings = make_settings(tmp_path / "data")
     first = ingest([docs], settings)
-    collection = open_collection(settings, settings.embedding_model)
+    collection = open_collection(settings, settings.embedding.model)
     before = stored_hashes(collection)
 
     edited = docs / "004_e1cb5615fcc131f8.txt"
@@ -207,7 +207,7 @@ def test_chroma_server_mode(
     assert first.added == first.records > 20
     again = ingest([CORPUS / "000_006c2612704ae2d7.txt"], settings)
     assert again.unchanged == first.records and not again.changed
-    assert not settings.chroma_dir.exists()  # nothing went to the embedded store
+    assert not settings.paths.chroma_dir.exists()  # nothing went to the embedded store
     use(monkeypatch, settings)
     result = CliRunner().invoke(app, ["search", "过拟合怎么办", "--json", "-k", "1"])
     assert json.loads(result.stdout)["hits"][0]["title"] == OVERFITTING

@@ -20,7 +20,7 @@ from coach.config import Settings, get_settings
 from coach.corpus.catalog import Catalog, load_corpus
 from coach.corpus.parser import make_splitter, parse_text
 from coach.index.bm25 import BM25Index
-from coach.index.ingest import EMPTY, GONE, KEPT, bm25_dir, catalog_path, corpus_path, ingest
+from coach.index.ingest import EMPTY, GONE, KEPT, ingest
 from coach.index.retriever import HybridSearcher
 from coach.index.store import open_collection, stored_hashes
 
@@ -69,16 +69,16 @@ def settings_at(data_dir: Path) -> Settings:
 
 
 def hashes(settings: Settings) -> dict[str, str]:
-    return stored_hashes(open_collection(settings, settings.embedding_model))
+    return stored_hashes(open_collection(settings, settings.embedding.model))
 
 
 def snapshot(settings: Settings) -> dict[str, object]:
     """Everything search reads: Chroma ids and hashes, BM25 records, cards, catalog."""
     return {
         "chroma": hashes(settings),
-        "bm25": [r.model_dump() for r in BM25Index.load(bm25_dir(settings)).records],
-        "corpus": load_corpus(corpus_path(settings)).model_dump(),
-        "catalog": sorted(Catalog.load(catalog_path(settings)).documents),
+        "bm25": [r.model_dump() for r in BM25Index.load(settings.paths.bm25_dir).records],
+        "corpus": load_corpus(settings.paths.corpus_file).model_dump(),
+        "catalog": sorted(Catalog.load(settings.paths.catalog_file).documents),
     }
 
 
@@ -135,7 +135,7 @@ def test_deleted_file_leaves_chroma_bm25_and_catalog(
     assert first.exit_code == 0, first.output
     assert "drop.md" in files_found(settings, DISTILLATION, "dense")
     assert "drop.md" in files_found(settings, DISTILLATION, "bm25")
-    merged = next(c for c in load_corpus(corpus_path(settings)).cards if c.title == CLIPPING)
+    merged = next(c for c in load_corpus(settings.paths.corpus_file).cards if c.title == CLIPPING)
     assert [s.file for s in merged.sources] == ["drop.md", "keep.md"]
     before = hashes(settings)
 
@@ -149,7 +149,7 @@ def test_deleted_file_leaves_chroma_bm25_and_catalog(
     assert "files: 0 parsed, 1 unchanged, 1 removed" in result.stdout
 
     assert_gone_from_search(settings, "drop.md")
-    merged = next(c for c in load_corpus(corpus_path(settings)).cards if c.title == CLIPPING)
+    merged = next(c for c in load_corpus(settings.paths.corpus_file).cards if c.title == CLIPPING)
     assert [s.file for s in merged.sources] == ["keep.md"]
     assert len(merged.references) == 1
     assert snapshot(settings) == fresh(tmp_path, [docs / "keep.md"])
@@ -194,7 +194,7 @@ def test_naming_one_file_keeps_the_others_unless_they_are_gone(
     result = cli(str(docs))
     assert result.exit_code == 0, result.output
     assert printed_counts(result.stdout) == dict(added=0, updated=0, deleted=len(kept), unchanged=0)
-    assert hashes(settings) == {} and load_corpus(corpus_path(settings)).cards == []
+    assert hashes(settings) == {} and load_corpus(settings.paths.corpus_file).cards == []
     assert HybridSearcher(settings).search(CLIPPING, 5) == []
 
 

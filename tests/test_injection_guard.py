@@ -234,15 +234,15 @@ def _verdict(score: float, injection: bool = False) -> JudgeVerdict:
 
 
 DECISIVE = [
-    ("injection", "grading_injection_cap"),
-    ("off_topic", "grading_off_topic_cap"),
-    ("empty", "grading_empty_score"),
+    ("injection", "injection_cap"),
+    ("off_topic", "off_topic_cap"),
+    ("empty", "empty_score"),
 ]
 
 
 @pytest.mark.parametrize(("flag", "cap"), DECISIVE)
 def test_judge_cannot_lift_a_decisive_flag(settings: Settings, flag: str, cap: str) -> None:
-    ceiling = getattr(settings, cap)
+    ceiling = getattr(settings.grading, cap)
     zero = combine(_rubric(0.0, [flag], ceiling), _verdict(10), settings, [])
     assert zero.score == 0.0, "a pure injection scored 0 stays 0 (was lifted to the cap)"
     some = combine(_rubric(0.5, [flag], ceiling), _verdict(10), settings, [])
@@ -253,7 +253,7 @@ def test_judge_cannot_lift_a_decisive_flag(settings: Settings, flag: str, cap: s
 
 @pytest.mark.parametrize(("flag", "cap"), DECISIVE)
 def test_scorer_cannot_lift_a_decisive_flag(settings: Settings, flag: str, cap: str) -> None:
-    ceiling = getattr(settings, cap)
+    ceiling = getattr(settings.grading, cap)
     zero = combine_scored(_rubric(0.0, [flag], ceiling), 10.0, settings, [], [])
     assert zero.score == 0.0 and zero.signals == ["rubric", "llm"]
     lower = combine_scored(_rubric(0.8, [flag], max(ceiling, 0.8)), 0.0, settings, [], [])

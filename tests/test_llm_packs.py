@@ -116,9 +116,9 @@ def test_model_list_shows_llm_packs():
 
 def test_model_pack_setting_names_the_served_model(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("COACH_MODEL_PACK", "qwen2.5-coder-0.5b")
-    assert Settings().llm_model == "qwen2.5-coder-0.5b"
+    assert Settings().llm.model == "qwen2.5-coder-0.5b"
     monkeypatch.setenv("COACH_LLM_MODEL", "my-remote-model")
-    assert Settings().llm_model == "my-remote-model"
+    assert Settings().llm.model == "my-remote-model"
 
 
 def test_server_command_and_env(monkeypatch: pytest.MonkeyPatch):
@@ -160,8 +160,8 @@ def test_on_a_gpu_the_cuda_build_serves_without_cpu_workarounds(
 
     monkeypatch.setattr(hardware, "cuda_gpus", lambda: ("GPU 0: NVIDIA H200 (UUID: x)",))
     settings = Settings(data_dir=tmp_path, vllm_gpu_memory_utilization=0.7)
-    assert hardware.resolve_device(settings.vllm_device) == "cuda"
-    assert settings.vllm_venv == tmp_path / "vllm-venv-cuda", "the CPU build's venv is kept"
+    assert hardware.resolve_device(settings.vllm.device) == "cuda"
+    assert settings.paths.vllm_venv == tmp_path / "vllm-venv-cuda", "the CPU build's venv is kept"
     assert vllm_env.requirements(settings) == ["vllm==0.32.0"]
     assert vllm_env.removals(settings) == []
     cmd = srv.server_command(Path("/v/bin/python"), tmp_path, "big", settings, 8000)
@@ -172,7 +172,7 @@ def test_on_a_gpu_the_cuda_build_serves_without_cpu_workarounds(
     assert not any(k.startswith("VLLM_CPU_") for k in env if k not in os.environ)
     # an explicit cpu wins over a visible GPU
     cpu = Settings(data_dir=tmp_path, vllm_device="cpu")
-    assert cpu.vllm_venv == tmp_path / "vllm-venv" and "--enforce-eager" in " ".join(
+    assert cpu.paths.vllm_venv == tmp_path / "vllm-venv" and "--enforce-eager" in " ".join(
         srv.server_command(Path("/p"), tmp_path, "m", cpu, 8000)
     )
 
@@ -239,7 +239,7 @@ def _group(pgid: int) -> list[int]:
 
 
 def test_stale_server_record_is_dropped(settings: Settings):
-    path = srv.state_path(settings)
+    path = settings.paths.vllm_state_file
     path.parent.mkdir(parents=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

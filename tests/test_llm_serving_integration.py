@@ -81,7 +81,7 @@ def test_serve_model_reuses_a_running_server(served, monkeypatch):
         log=str(served.log_path),
         started="now",
     )
-    path = srv.state_path(settings)
+    path = settings.paths.vllm_state_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(state.model_dump_json())
     result = runner.invoke(app, ["serve-model", "smollm2-135m", "--detach"])

@@ -54,7 +54,7 @@ def test_a_585_row_bar_in_a_log_writes_a_few_whole_lines(clock: Clock) -> None:
     text = log.getvalue()
     lines = text.splitlines()
     assert "\r" not in text
-    assert len(lines) <= get_settings().progress_lines + 2
+    assert len(lines) <= get_settings().progress.lines + 2
     assert lines[0].startswith("grading:   0%")
     assert f"{BATCH_ROWS}/{BATCH_ROWS}" in lines[-1] and text.endswith("\n")
 
@@ -64,7 +64,7 @@ def test_an_iterated_bar_in_a_log_writes_its_last_line_once(clock: Clock) -> Non
     for _ in progress_bar(range(BATCH_ROWS), desc="parse", file=log):
         clock.now += 1 / ROWS_PER_SECOND
     lines = log.getvalue().splitlines()
-    assert len(lines) == get_settings().progress_lines + 1  # 0%, 10%, ..., 100%
+    assert len(lines) == get_settings().progress.lines + 1  # 0%, 10%, ..., 100%
     assert sum(f"{BATCH_ROWS}/{BATCH_ROWS}" in line for line in lines) == 1
 
 
@@ -73,12 +73,12 @@ def test_a_terminal_still_gets_a_bar_redrawn_in_place(clock: Clock) -> None:
     bar = progress_bar(total=BATCH_ROWS, desc="grading", file=terminal)
     assert not isinstance(bar, LineProgress)
     run_batch(bar, clock)
-    assert terminal.getvalue().count("\r") > get_settings().progress_lines
+    assert terminal.getvalue().count("\r") > get_settings().progress.lines
 
 
 def test_a_bar_without_total_writes_one_line_per_interval(clock: Clock) -> None:
     log = io.StringIO()
-    interval = get_settings().progress_line_interval_s
+    interval = get_settings().progress.line_interval_s
     periods = 4
     with progress_bar(desc="waiting", file=log) as bar:
         for _ in range(periods * 10):

@@ -179,7 +179,7 @@ def test_batch_tab_shows_the_runners_progress(
 
     async def slow_start(*args, on_progress, **kwargs):
         on_progress(1, 2)  # as if one row were already journaled
-        await asyncio.sleep(settings.ui_batch_poll_seconds * 3)
+        await asyncio.sleep(settings.ui.batch_poll_seconds * 3)
         return await real(*args, on_progress=on_progress, **kwargs)
 
     monkeypatch.setattr(batch_run, "arun_batch", slow_start)

@@ -171,8 +171,8 @@ def test_cli_opens_with_a_login(fake_launch: list[dict], monkeypatch: pytest.Mon
 @pytest.fixture
 def files(settings: Settings) -> list[Path]:
     """A report and a batch result like the app writes them."""
-    report = settings.data_dir / "reports" / "interview-20250101-1200-abcdef12.md"
-    result = settings.data_dir / "batch" / "0123456789ab" / "answers.graded.csv"
+    report = settings.paths.data_dir / "reports" / "interview-20250101-1200-abcdef12.md"
+    result = settings.paths.data_dir / "batch" / "0123456789ab" / "answers.graded.csv"
     for path, text in ((report, f"# report\n{SECRET}\n"), (result, f"id,answer\n1,{SECRET}\n")):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, "utf-8")

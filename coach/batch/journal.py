@@ -27,8 +27,6 @@ from pydantic import BaseModel, ValidationError
 from coach.batch.models import BatchBusy, BatchError, BatchResult, JournalError
 
 JOURNAL_KIND = "coach-batch-journal"
-LOCK_SUFFIX = ".lock"
-"""The lock file is the journal's name plus this (``out.csv.partial.jsonl.lock``)."""
 _HASH_CHUNK = 1 << 20
 
 

@@ -105,9 +105,9 @@ def read_table(path: Path, settings: Settings) -> RawTable:
     size = path.stat().st_size
     if size == 0:
         raise BatchInputError(f"{path} is empty.")
-    if size > settings.batch_max_input_bytes:
+    if size > settings.batch.max_input_bytes:
         raise BatchInputError(
-            f"{path} is {size} bytes, over the limit of {settings.batch_max_input_bytes} "
+            f"{path} is {size} bytes, over the limit of {settings.batch.max_input_bytes} "
             "(COACH_BATCH_MAX_INPUT_BYTES); split it or raise the limit."
         )
     if kind == "xlsx":
@@ -148,7 +148,7 @@ def decode_text(data: bytes, path: Path, settings: Settings) -> str:
         m
         for m in matches
         if m.chaos <= best.chaos
-        and any(enc in settings.batch_preferred_encodings for enc in m.could_be_from_charset)
+        and any(enc in settings.batch.preferred_encodings for enc in m.could_be_from_charset)
     ]
     chosen = preferred[0] if preferred else best
     logger.info("%s is not UTF-8: read as %s", path, chosen.encoding)
@@ -400,15 +400,15 @@ def _to_row(
         problems.append(cell_problems.get("question", "empty question"))
     if not answer:
         problems.append(cell_problems.get("answer", "empty answer"))
-    if len(question) > settings.batch_max_question_chars:
+    if len(question) > settings.batch.max_question_chars:
         problems.append(
             f"question is {len(question)} characters, over the limit of "
-            f"{settings.batch_max_question_chars} (COACH_BATCH_MAX_QUESTION_CHARS)"
+            f"{settings.batch.max_question_chars} (COACH_BATCH_MAX_QUESTION_CHARS)"
         )
-    if len(answer) > settings.batch_max_answer_chars:
+    if len(answer) > settings.batch.max_answer_chars:
         problems.append(
             f"answer is {len(answer)} characters, over the limit of "
-            f"{settings.batch_max_answer_chars} (COACH_BATCH_MAX_ANSWER_CHARS)"
+            f"{settings.batch.max_answer_chars} (COACH_BATCH_MAX_ANSWER_CHARS)"
         )
     if problems:
         row.error = "; ".join(problems)

@@ -31,7 +31,7 @@ from langchain_core.callbacks import get_usage_metadata_callback
 from tqdm import tqdm
 
 from coach.batch.export import output_format, write_results
-from coach.batch.journal import LOCK_SUFFIX, Journal, JournalHeader, file_sha256, output_lock
+from coach.batch.journal import Journal, JournalHeader, file_sha256, output_lock
 from coach.batch.models import (
     BatchError,
     BatchInterrupted,
@@ -50,19 +50,6 @@ from coach.progress import progress_bar
 logger = logging.getLogger(__name__)
 OnProgress = Callable[[int, int], None]
 """Called with (rows done, rows in the file) each time a finished row is journaled."""
-
-
-def journal_path_for(output_path: Path, settings: Settings) -> Path:
-    return output_path.with_name(output_path.name + settings.batch_journal_suffix)
-
-
-def report_path_for(output_path: Path, settings: Settings) -> Path:
-    return output_path.with_suffix(settings.batch_report_suffix)
-
-
-def lock_path_for(output_path: Path, settings: Settings) -> Path:
-    journal = journal_path_for(output_path, settings)
-    return journal.with_name(journal.name + LOCK_SUFFIX)
 
 
 def _reason(exc: OSError) -> str:
@@ -178,7 +165,7 @@ def run_batch(
         )
     except KeyboardInterrupt as exc:
         raise BatchInterrupted(
-            f"Interrupted. Finished rows are kept in {journal_path_for(output_path, settings)}; "
+            f"Interrupted. Finished rows are kept in {settings.paths.batch_journal(output_path)}; "
             "run the same command with --resume to grade only the rest."
         ) from exc
 
@@ -199,20 +186,20 @@ async def arun_batch(
     """``run_batch`` for callers already inside an event loop (the UI)."""
     started = time.perf_counter()
     settings = settings or get_settings()
-    concurrency = concurrency or settings.batch_concurrency
+    concurrency = concurrency or settings.batch.concurrency
     if concurrency < 1:
         raise BatchError(f"concurrency must be at least 1, not {concurrency}.")
     output_format(output_path)
     if output_path.resolve() == input_path.resolve():
         raise BatchError(f"--output {output_path} is the input file; choose another name.")
     rows = read_batch(input_path, settings)
-    journal_path = journal_path_for(output_path, settings)
-    report_path = report_path_for(output_path, settings)
+    journal_path = settings.paths.batch_journal(output_path)
+    report_path = settings.paths.batch_report(output_path)
     check_output_location(output_path, report_path)
     header = JournalHeader(
         input=str(input_path), input_sha256=file_sha256(input_path), use_llm=use_llm
     )
-    with output_lock(lock_path_for(output_path, settings), output_path):
+    with output_lock(settings.paths.batch_lock(output_path), output_path):
         check_replaceable(
             [output_path, report_path], overwrite=overwrite, own=journal_path.exists()
         )
@@ -324,7 +311,7 @@ async def _run_locked(
         results,
         summary,
         title=f"coach batch report: {input_path.name}",
-        text_chars=settings.batch_report_text_chars,
+        text_chars=settings.batch.report_text_chars,
     )
     with _keeping_journal(output_path, journal, len(results)):
         write_results(output_path, results)
@@ -386,7 +373,7 @@ async def _grade_in_chunks(
     each chunk's answers ahead in full batches, which is most of the no-LLM speed."""
     prefetch = getattr(grader, "prefetch", None)
     clear = getattr(grader, "clear_prefetched", None)
-    size = settings.batch_prefetch_rows
+    size = settings.batch.prefetch_rows
     for start in range(0, len(pending), size):
         chunk = pending[start : start + size]
         if prefetch is not None:

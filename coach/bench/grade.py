@@ -259,16 +259,16 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
     from coach.grading.grader import Grader
 
     result = LLMBench(
-        base_url=settings.llm_base_url,
-        model=settings.llm_model,
+        base_url=settings.llm.base_url,
+        model=settings.llm.model,
         concurrency=concurrency,
         answers=len(rows),
     )
     # Load the embedding model first so the timed batch measures grading, not loading.
     await Grader(settings, use_llm=False).agrade(rows[0].question, rows[0].answer)
     recorder = WireRecorder()
-    chat_model = scorer_chat_model if settings.grading_llm_mode == "scorer" else judge_chat_model
-    async with recorder.client(settings.grading_judge_timeout) as http_client:
+    chat_model = scorer_chat_model if settings.grading.llm_mode == "scorer" else judge_chat_model
+    async with recorder.client(settings.grading.judge_timeout) as http_client:
         grader = Grader(
             settings,
             use_llm=True,
@@ -294,9 +294,9 @@ async def bench_llm(settings: Settings, rows: list[BatchRow], concurrency: int) 
         completion_tokens=recorder.completion_tokens,
     )
     client = AsyncOpenAI(
-        base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key,
-        timeout=settings.grading_judge_timeout,  # the judge's own wait, queueing included
+        base_url=settings.llm.base_url,
+        api_key=settings.llm.api_key,
+        timeout=settings.grading.judge_timeout,  # the judge's own wait, queueing included
         max_retries=0,
     )
     async with client:
@@ -329,7 +329,7 @@ async def bench_grade(
     rubric: bool = True,
     llm: bool = True,
 ) -> GradeBench:
-    concurrency = concurrency or settings.batch_concurrency
+    concurrency = concurrency or settings.batch.concurrency
     bench = GradeBench(input=str(input_path))
     if rubric:
         bench.rubric = await bench_rubric(

@@ -46,7 +46,6 @@ def bench_ingest(settings: Settings, paths: list[Path], rounds: int = 2) -> Inge
     from another process hits both sides; the best round of each is compared.
     """
     from coach.index.bm25 import BM25Index
-    from coach.index.ingest import bm25_dir
 
     embedder = get_embedder(settings)
     embedder.encode(["warm up"], embedder.passage_prompt)
@@ -59,12 +58,12 @@ def bench_ingest(settings: Settings, paths: list[Path], rounds: int = 2) -> Inge
             scratch_settings = settings.model_copy(
                 update={
                     "data_dir": Path(scratch),
-                    "models_dir_override": settings.models_dir,
+                    "models_dir_override": settings.paths.models_dir,
                     "chroma_url": None,
                 }
             )
             report = ingest(paths, scratch_settings, rebuild=True)
-            records = BM25Index.load(bm25_dir(scratch_settings)).records
+            records = BM25Index.load(scratch_settings.paths.bm25_dir).records
         coach_seconds.append(report.embed_seconds)
         started = time.perf_counter()
         for as_query, prompt in ((True, embedder.query_prompt), (False, embedder.passage_prompt)):

@@ -136,14 +136,13 @@ async def bench_interview(
 ) -> InterviewBench:
     from coach.corpus.catalog import load_corpus
     from coach.grading.grader import Grader
-    from coach.index.ingest import corpus_path
     from coach.index.retriever import HybridSearcher
     from coach.llm.client import make_chat_model
 
     with tempfile.TemporaryDirectory() as scratch:
         services = Services(
             settings=settings,
-            cards=load_corpus(corpus_path(settings)).cards,
+            cards=load_corpus(settings.paths.corpus_file).cards,
             grader=Grader(settings),
             store=HistoryStore(Path(scratch) / "bench.sqlite3", settings),
             chat_model=make_chat_model(settings),
@@ -159,8 +158,8 @@ async def bench_interview(
             *(_candidate(e, n, turns, questions, grades) for n, e in enumerate(engines))
         )
     return InterviewBench(
-        model=settings.llm_model,
-        base_url=settings.llm_base_url,
+        model=settings.llm.model,
+        base_url=settings.llm.base_url,
         users=users,
         questions=questions,
         grades=grades,

@@ -21,8 +21,9 @@ from pydantic import BaseModel
 from coach.config import Settings
 from coach.llm.server import VLLMServer, free_port
 from coach.packs.base import MARKER, Progress, dir_size, get_pack, install
+from coach.prompts import load_prompt
 
-PROMPT_FILE = Path(__file__).resolve().parents[2] / "prompts" / "bench_serve.md"
+PROMPT_NAME = "bench_serve.md"
 FALLBACK_PROMPT = "Explain, step by step and in detail, how a transformer language model works."
 
 
@@ -66,7 +67,7 @@ def group_pss_mb(pgid: int) -> float:
 
 def bench_prompt() -> str:
     try:
-        return PROMPT_FILE.read_text(encoding="utf-8").strip()
+        return load_prompt(PROMPT_NAME).strip()
     except OSError:
         return FALLBACK_PROMPT
 
@@ -145,12 +146,12 @@ def bench_pack(
 
     if dtype is not None:
         settings = settings.model_copy(update={"vllm_dtype": dtype})
-    pack_path = install(get_pack(name), settings.models_dir, progress)
+    pack_path = install(get_pack(name), settings.paths.models_dir, progress)
     marker = json.loads((pack_path / MARKER).read_text(encoding="utf-8"))
     server = VLLMServer(
         settings,
         name,
-        port=free_port(settings.vllm_host),
+        port=free_port(settings.vllm.host),
         log_path=log_dir / f"bench-{name}-{server_dtype(settings)}.log",
         record=False,
         progress=progress,
@@ -159,7 +160,7 @@ def bench_pack(
         assert server.proc is not None
         memory = group_pss_mb(server.proc.pid)
         single, concurrent, batch, prefill_tokens, prefill = asyncio.run(
-            measure_rates(server.base_url, name, max_tokens, concurrency, settings.llm_timeout * 4)
+            measure_rates(server.base_url, name, max_tokens, concurrency, settings.llm.timeout * 4)
         )
     return ServeBench(
         pack=name,

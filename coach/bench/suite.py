@@ -166,7 +166,7 @@ def serve_lines(settings: Settings, options: BenchOptions) -> list[BenchLine]:
             settings,
             max_tokens=128,
             concurrency=8,
-            log_dir=settings.vllm_state_dir,
+            log_dir=settings.paths.vllm_state_dir,
             progress=lambda _message: None,
         )
         lines.append(

@@ -29,10 +29,9 @@ app = typer.Typer(
 def _cards(settings: Settings, card_ids: list[str] | None) -> list[QuestionCard]:
     """The cards named (all when none are), or exit naming the ids that do not exist."""
     from coach.corpus.catalog import load_corpus
-    from coach.index.ingest import corpus_path
 
     try:
-        cards = load_corpus(corpus_path(settings)).cards
+        cards = load_corpus(settings.paths.corpus_file).cards
     except FileNotFoundError as exc:
         fail(str(exc))
     if card_ids:

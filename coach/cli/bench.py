@@ -33,7 +33,7 @@ def bench_ingest_cmd(
     from coach.bench.index import bench_ingest
 
     settings = get_settings()
-    result = bench_ingest(settings, list(paths or settings.corpus_paths))
+    result = bench_ingest(settings, list(paths or settings.paths.corpus_paths))
     print_json(result.model_dump())
 
 
@@ -181,7 +181,7 @@ def bench_serve(
                     settings,
                     max_tokens=max_tokens,
                     concurrency=concurrency,
-                    log_dir=settings.vllm_state_dir,
+                    log_dir=settings.paths.vllm_state_dir,
                     progress=serve_progress,
                     dtype=dtype,
                 )
@@ -231,9 +231,9 @@ def bench_all(
 
     settings = get_settings()
     options = BenchOptions(
-        paths=list(paths or settings.corpus_paths),
-        queries_file=settings.eval_dir / "retrieval.jsonl",
-        answers_file=answers or settings.eval_dir / "sample_answers.csv",
+        paths=list(paths or settings.paths.corpus_paths),
+        queries_file=settings.paths.eval_dir / "retrieval.jsonl",
+        answers_file=answers or settings.paths.eval_dir / "sample_answers.csv",
         llm_limit=llm_limit,
         serve_packs=serve or [],
     )

@@ -110,7 +110,7 @@ def convert_mohler(
     settings = get_settings()
     try:
         result = convert(
-            source or settings.mohler_source_dir, output or settings.eval_dir / "mohler"
+            source or settings.paths.mohler_source_dir, output or settings.paths.eval_dir / "mohler"
         )
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc))
@@ -139,7 +139,7 @@ def eval_grading(
     from coach.index.store import StoreError
 
     settings = get_settings()
-    path = cases or settings.eval_dir / "grading.jsonl"
+    path = cases or settings.paths.eval_dir / "grading.jsonl"
     if not path.is_file():
         fail(f"{path} not found (run from the project folder).")
     loaded = load_cases(path)
@@ -165,9 +165,9 @@ def eval_grading(
     )
     typer.echo(text_table(HEADERS, table_rows(result)))
     if not no_llm:
-        fallbacks = sum(
-            1 for c in result.cases if {"llm_unavailable", "llm_invalid_output"} & set(c.flags)
-        )
+        from coach.grading.flags import LLM_FALLBACK_FLAGS
+
+        fallbacks = sum(1 for c in result.cases if any(f in c.flags for f in LLM_FALLBACK_FLAGS))
         typer.echo(f"LLM verdict missing (rubric alone) for {fallbacks} of {len(result.cases)}.")
     if show_cases:
         for c in result.cases:

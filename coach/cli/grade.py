@@ -15,6 +15,7 @@ import typer
 
 from coach.cli.output import fail, print_json, print_notes
 from coach.config import Settings, get_settings
+from coach.grading.flags import GradeFlag
 
 app = typer.Typer()
 
@@ -94,12 +95,12 @@ def _grade_one(
         # Every wait is bounded: the health check by llm_health_timeout, the LLM's
         # verdict by llm_timeout; past either the rubric's grade is printed.
         result = Grader(settings, use_llm=use_llm and server_down is None).grade(
-            question, answer, reference=reference, card_id=card, llm_timeout=settings.llm_timeout
+            question, answer, reference=reference, card_id=card, llm_timeout=settings.llm.timeout
         )
     except (ReferenceError, StoreError) as exc:
         fail(str(exc))
     if server_down is not None:
-        result.flags.append("llm_unavailable")
+        result.flags.append(GradeFlag.LLM_UNAVAILABLE)
         result.notes.append(f"{server_down} Graded by the rubric alone.")
     if as_json:
         print_json(result.model_dump())

@@ -41,7 +41,7 @@ def ingest(
 
     settings = get_settings()
     try:
-        report = run_ingest(list(paths or settings.corpus_paths), settings, rebuild=rebuild)
+        report = run_ingest(list(paths or settings.paths.corpus_paths), settings, rebuild=rebuild)
     except StoreError as exc:
         fail(str(exc))
     if as_json:
@@ -103,10 +103,9 @@ def cards(
 ) -> None:
     """List the question cards: id, title, topic, sources, key points."""
     from coach.corpus.catalog import load_corpus
-    from coach.index.ingest import corpus_path
 
     try:
-        corpus = load_corpus(corpus_path(get_settings()))
+        corpus = load_corpus(get_settings().paths.corpus_file)
     except FileNotFoundError as exc:
         fail(str(exc))
     rows = [

@@ -44,7 +44,7 @@ def model_install(
 
     settings = get_settings()
     try:
-        path = install(name or settings.llm_model, settings.models_dir)
+        path = install(name or settings.llm.model, settings.paths.models_dir)
     except PackError as exc:
         fail(str(exc))
     typer.echo(str(path))
@@ -55,7 +55,7 @@ def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     """Known packs, and which are installed."""
     from coach.packs import PACKS, installed_packs
 
-    installed = installed_packs(get_settings().models_dir)
+    installed = installed_packs(get_settings().paths.models_dir)
     rows = [
         {
             "name": p.name,
@@ -132,7 +132,7 @@ def serve_model(
         _stop_or_show(settings, stop)
         return
 
-    model = name or settings.llm_model
+    model = name or settings.llm.model
     served = Path(model).expanduser().name if Path(model).expanduser().is_dir() else model
     running = read_state(settings)
     if running is not None:
@@ -152,7 +152,7 @@ def serve_model(
     except KeyboardInterrupt:
         fail("interrupted; the server was stopped", 130)
     typer.echo(f"serving {server.model} at {server.base_url} (log: {server.log_path})")
-    if server.base_url.rstrip("/") != settings.llm_base_url.rstrip("/"):
+    if server.base_url.rstrip("/") != settings.llm.base_url.rstrip("/"):
         typer.echo(f"point coach at it with: export COACH_LLM_BASE_URL={server.base_url}")
     if detach:
         signal.signal(signal.SIGTERM, previous)

@@ -70,9 +70,7 @@ class VllmSettings(Section):
     """Where vLLM runs. ``auto``: ``cuda`` when an NVIDIA GPU is visible (``nvidia-smi
     -L`` lists one), else ``cpu``. The GPU build lives in its own venv
     (``vllm-venv-cuda``) from ``vllm_cuda_requirements``."""
-    cuda_requirements: WordList = Field(
-        default_factory=lambda: ["vllm==0.32.0"]
-    )
+    cuda_requirements: WordList = Field(default_factory=lambda: ["vllm==0.32.0"])
     """PyPI's vLLM wheel brings its CUDA torch; the same release as the CPU build."""
     gpu_memory_utilization: float = Field(default=0.85, gt=0, le=1)
     """Share of the GPU's memory vLLM may take (weights + KV cache), on a GPU only."""

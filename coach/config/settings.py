@@ -35,7 +35,6 @@ from coach.config.sources import NestedFlatKeys, SectionEnvSource, flat_key_map,
 from coach.config.storage import StorageSettings
 from coach.config.ui import UiSettings
 
-
 _PATH_NAMES = frozenset(
     {"data_dir", "corpus_paths", "models_dir", "vllm_venv", "vllm_state_dir", "history_db"}
     | {"index_dir", "chroma_dir", "eval_dir", "mohler_source_dir"}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, ClassVar
 
 from pydantic import Field
-
-import os
 
 from coach.config.section import PathList, Section
 

@@ -74,7 +74,7 @@ def agreement(
     coach = [c * factor for _, c in pairs]
     groups: list[str] = [h.group for h, _ in pairs]
     if not all(groups):
-        groups = [str(g) for g in fold_labels(len(pairs), settings.eval_calibration_folds, 0)]
+        groups = [str(g) for g in fold_labels(len(pairs), settings.evaluation.calibration_folds, 0)]
     return Agreement(
         label=label,
         answers=len(pairs),

@@ -119,7 +119,7 @@ def evaluate(
         from coach.grading.grader import Grader
 
         grader = Grader(settings, use_llm=use_llm)
-    graded = asyncio.run(_grade_all(grader, cases, settings.batch_concurrency, progress))
+    graded = asyncio.run(_grade_all(grader, cases, settings.batch.concurrency, progress))
     kinds: dict[str, list[GradedCase]] = defaultdict(list)
     for g in graded:
         kinds[g.kind].append(g)

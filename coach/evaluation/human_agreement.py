@@ -174,7 +174,7 @@ async def grade_and_compare(
     humans = load_human_scores(input_path)
     ids = list(humans)
     run = AgreementRun(input=input_path, rows=len(ids))
-    rubric_ids = sample_ids(ids, limit, settings.eval_sample_seed)
+    rubric_ids = sample_ids(ids, limit, settings.evaluation.sample_seed)
     run.inter_grader = inter_grader([humans[i] for i in rubric_ids], scale=scale, settings=settings)
     work_dir.mkdir(parents=True, exist_ok=True)
 
@@ -216,9 +216,11 @@ async def grade_and_compare(
     run.skipped += targets.skipped
     if not targets.settings:
         return run
-    llm_ids = sample_ids(rubric_ids, limit or settings.eval_llm_sample, settings.eval_sample_seed)
+    llm_ids = sample_ids(
+        rubric_ids, limit or settings.evaluation.llm_sample, settings.evaluation.sample_seed
+    )
     for model_settings in targets.settings:
-        model = model_settings.llm_model
+        model = model_settings.llm.model
         label = f"rubric + LLM ({model})"
         graded = await grade(llm_ids, f"llm-{slug(model)}", label, model_settings, llm=True)
         _split_figures(run, graded, humans, scale=scale, settings=settings)
@@ -252,7 +254,9 @@ async def _checks(
     run.results += baseline_agreements(
         input_path, rubric_ids, humans, settings=settings, scale=scale
     )
-    rerun_ids = sample_ids(rubric_ids, settings.eval_rerun_sample, settings.eval_sample_seed + 1)
+    rerun_ids = sample_ids(
+        rubric_ids, settings.evaluation.rerun_sample, settings.evaluation.sample_seed + 1
+    )
     first = {r.id: r.score for r in rubric if r.id in set(rerun_ids)}
     subset = write_subset(input_path, rerun_ids, work_dir / f"{name}-rerun-input.csv")
     rerun_out = work_dir / f"{name}-rerun.jsonl"

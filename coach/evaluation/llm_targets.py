@@ -23,7 +23,7 @@ def llm_targets(settings: Settings, use_llm: bool) -> LLMTargets:
     """``eval_llm_models`` (default: the configured ``llm_model``) that the server lists."""
     from coach.llm.client import ModelServerUnavailable, list_models
 
-    wanted = settings.eval_llm_models or [settings.llm_model]
+    wanted = settings.evaluation.llm_models or [settings.llm.model]
     if not use_llm:
         return LLMTargets(skipped=[f"rubric + LLM ({', '.join(wanted)}): skipped (--no-llm)."])
     try:
@@ -41,7 +41,7 @@ def llm_targets(settings: Settings, use_llm: bool) -> LLMTargets:
             targets.settings.append(settings.model_copy(update={"llm_model": model}))
         else:
             targets.skipped.append(
-                f"rubric + LLM ({model}): skipped, {settings.llm_base_url} does not serve it "
+                f"rubric + LLM ({model}): skipped, {settings.llm.base_url} does not serve it "
                 f"(it serves: {', '.join(served) or 'nothing'})."
             )
     return targets

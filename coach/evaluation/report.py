@@ -44,13 +44,13 @@ class Report:
     def new(cls, settings: Settings, kind: str, title: str, now: datetime | None = None) -> Report:
         """A fresh folder ``<reports_dir>/<kind>-<YYYYmmdd-HHMMSS>`` (never overwrites a run)."""
         stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-        base = settings.reports_dir / f"{kind}-{stamp}"
+        base = settings.paths.eval_reports_dir / f"{kind}-{stamp}"
         directory, n = base, 1
         while directory.exists():
             n += 1
             directory = base.with_name(f"{base.name}-{n}")
         directory.mkdir(parents=True)
-        return cls(title, directory, dpi=settings.report_plot_dpi)
+        return cls(title, directory, dpi=settings.evaluation.plot_dpi)
 
     def heading(self, text: str, level: int = 2) -> None:
         self.blocks.append(f"{'#' * level} {text}")

@@ -61,15 +61,15 @@ class EvalOutcome(BaseModel):
 
 
 def run_eval(settings: Settings, parts: list[Part], options: EvalOptions) -> EvalOutcome:
-    """Run ``parts`` in order into one report under ``settings.reports_dir``."""
+    """Run ``parts`` in order into one report under ``settings.paths.eval_reports_dir``."""
     kind = parts[0] if len(parts) == 1 else "eval-all"
     report = Report.new(
         settings, kind if kind.startswith("eval") else f"eval-{kind}", "coach evaluation report"
     )
-    setup = f"Sets from `{settings.eval_dir}`; embedding model `{settings.embedding_model}`"
+    setup = f"Sets from `{settings.paths.eval_dir}`; embedding model `{settings.embedding.model}`"
     if any(p != "retrieval" for p in parts):
         setup += (
-            f"; LLM `{settings.llm_model}` at `{settings.llm_base_url}` "
+            f"; LLM `{settings.llm.model}` at `{settings.llm.base_url}` "
             f"({'used when reachable' if options.use_llm else 'not used: --no-llm'})"
         )
     report.text(f"{setup}. Run on {datetime.now():%Y-%m-%d %H:%M}.")
@@ -105,7 +105,7 @@ def retrieval_part(settings: Settings, report: Report, options: EvalOptions) -> 
     from coach.index.store import StoreError
 
     title = "Retrieval"
-    cases_path = options.retrieval_cases or settings.eval_dir / "retrieval.jsonl"
+    cases_path = options.retrieval_cases or settings.paths.eval_dir / "retrieval.jsonl"
     if not cases_path.is_file():
         return _skip(report, title, f"{cases_path} not found (run from the project folder).")
     try:
@@ -148,7 +148,7 @@ def grading_part(settings: Settings, report: Report, options: EvalOptions) -> Pa
         from coach.evaluation import grading
     except ImportError as exc:
         return _skip(report, title, f"coach.evaluation.grading cannot be imported ({exc}).")
-    path = settings.eval_dir / "grading.jsonl"
+    path = settings.paths.eval_dir / "grading.jsonl"
     if not path.is_file():
         return _skip(report, title, f"{path} not found (run from the project folder).")
     cases = grading.load_cases(path)
@@ -157,7 +157,7 @@ def grading_part(settings: Settings, report: Report, options: EvalOptions) -> Pa
     targets = llm_targets(settings, options.use_llm)
     runs = [("rubric", grading.evaluate(settings, cases, use_llm=False))]
     for model_settings in targets.settings:
-        label = f"rubric + LLM ({model_settings.llm_model})"
+        label = f"rubric + LLM ({model_settings.llm.model})"
         runs.append((label, grading.evaluate(model_settings, cases, use_llm=True)))
 
     report.heading(title)
@@ -204,7 +204,7 @@ def grading_part(settings: Settings, report: Report, options: EvalOptions) -> Pa
 
 def mohler_part(settings: Settings, report: Report, options: EvalOptions) -> PartResult:
     title = "Agreement with human graders: Mohler et al. 2011"
-    folder = settings.eval_dir / MOHLER_DIR
+    folder = settings.paths.eval_dir / MOHLER_DIR
     answers = folder / ANSWERS_FILE
     if not answers.is_file():
         return _skip(report, title, f"{answers} not found; run `coach eval convert-mohler` first.")
@@ -215,7 +215,7 @@ def mohler_part(settings: Settings, report: Report, options: EvalOptions) -> Par
 
 def le_part(settings: Settings, report: Report, options: EvalOptions) -> PartResult:
     title = "Agreement with human graders: LE (Chinese, logistics)"
-    answers = settings.eval_dir / LE_DIR / ANSWERS_FILE
+    answers = settings.paths.eval_dir / LE_DIR / ANSWERS_FILE
     if not answers.is_file():
         return _skip(report, title, f"{answers} not found (run from the project folder).")
     run = _compare(settings, report, options, answers, scale=LE_SCALE, name="le")

@@ -70,8 +70,8 @@ class AnchorWriter:
 
             self._model = make_chat_model(
                 self.settings,
-                max_tokens=self.settings.anchors_max_tokens,
-                timeout=self.settings.anchors_timeout,
+                max_tokens=self.settings.anchors.max_tokens,
+                timeout=self.settings.anchors.timeout,
             )
         return self._model
 
@@ -81,7 +81,7 @@ class AnchorWriter:
         for level in LEVELS:
             for _ in range(attempts):
                 reply = self.model.invoke(anchor_messages(card, level))
-                text = clean_anchor(str(reply.content), self.settings.anchors_max_chars)
+                text = clean_anchor(str(reply.content), self.settings.anchors.max_chars)
                 if text:
                     texts[level] = text
                     break
@@ -90,6 +90,6 @@ class AnchorWriter:
         return Anchors(
             card_id=card.id,
             card_hash=card_hash(card),
-            model=str(getattr(self.model, "model_name", "") or self.settings.llm_model),
+            model=str(getattr(self.model, "model_name", "") or self.settings.llm.model),
             **texts,
         )

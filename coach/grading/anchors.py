@@ -55,15 +55,11 @@ def card_hash(card: QuestionCard) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def anchors_path(settings: Settings) -> Path:
-    return settings.index_dir / settings.anchors_file_name
-
-
 class AnchorStore:
     """Every card's anchors, read once; writes replace the file atomically."""
 
     def __init__(self, settings: Settings, path: Path | None = None) -> None:
-        self.path = path or anchors_path(settings)
+        self.path = path or settings.paths.anchors_file
         self._lock = threading.Lock()
         self._items: dict[str, Anchors] | None = None
         self._stamp: int | None = None
@@ -129,9 +125,9 @@ def calibrate(value: float, wrong: float, partial: float, settings: Settings) ->
     (piecewise linear through (0, 0) and (1, 1)); None when the anchors are out of order
     or too close to say anything."""
     s = settings
-    gap = s.grading_anchor_min_gap
+    gap = s.grading.anchor_min_gap
     if not (gap <= wrong and wrong + gap <= partial and partial + gap <= 1.0):
         return None
     xs = (0.0, wrong, partial, 1.0)
-    ys = (0.0, s.grading_anchor_target_wrong, s.grading_anchor_target_partial, 1.0)
+    ys = (0.0, s.grading.anchor_target_wrong, s.grading.anchor_target_partial, 1.0)
     return float(np.interp(value, xs, ys))

@@ -47,7 +47,7 @@ def _bounded(
 ) -> float:
     """The blended score under the lift limit, the ceiling and, for decisive flags, the
     rubric's own score."""
-    top = rubric.score if no_lift(flags) else rubric.score + settings.grading_llm_max_lift
+    top = rubric.score if no_lift(flags) else rubric.score + settings.grading.llm_max_lift
     return round(max(0.0, min(mixed, top, ceiling)), 2)
 
 
@@ -93,13 +93,13 @@ def combine(
 ) -> Grade:
     if verdict is None:
         return rubric_grade(rubric, notes)
-    w = settings.grading_weight_llm
+    w = settings.grading.weight_llm
     flags = list(rubric.flags)
     if verdict.injection and GradeFlag.INJECTION not in flags:
         flags.append(GradeFlag.INJECTION)
     ceiling = rubric.ceiling
     if GradeFlag.INJECTION in flags:
-        ceiling = min(ceiling, settings.grading_injection_cap)
+        ceiling = min(ceiling, settings.grading.injection_cap)
     points = _merge_points(rubric, verdict)
     r = rubric.sub_scores
     sub = SubScores(
@@ -145,7 +145,7 @@ def combine_scored(
     grade.flags.extend(f for f in flags if f not in grade.flags)
     if llm_score is None:
         return grade
-    w = settings.grading_weight_scorer
+    w = settings.grading.weight_scorer
     mixed = (1 - w) * rubric.score + w * llm_score * rubric.correctness_factor
     grade.score = _bounded(mixed, rubric, settings, rubric.ceiling, grade.flags)
     grade.signals = ["rubric", "llm"]

@@ -70,7 +70,7 @@ class TokenEncoder:
                 (t for t in dict.fromkeys(texts) if t not in self._cache), key=len
             )  # similar lengths per batch: less padding
             fresh: dict[str, TokenView] = {}
-            size = self.settings.embedding_batch_size
+            size = self.settings.embedding.batch_size
             for start in range(0, len(todo), size):
                 batch = todo[start : start + size]
                 encoded = self._tokenize(batch, padding=True, return_tensors="pt")
@@ -78,7 +78,7 @@ class TokenEncoder:
                 with torch.inference_mode(), self.embedder.precision():
                     out = self.model[0].auto_model(**encoded, output_hidden_states=True)
                 last = out.last_hidden_state.float().numpy()
-                hidden = out.hidden_states[self.settings.grading_token_layer].float().numpy()
+                hidden = out.hidden_states[self.settings.grading.token_layer].float().numpy()
                 mask = encoded["attention_mask"].numpy().astype(bool)
                 ids = encoded["input_ids"].numpy()
                 for k, text in enumerate(batch):
@@ -92,8 +92,8 @@ class TokenEncoder:
         pool needs only these, and a forward pass per corpus reference cost a batch
         with its own references seconds before its first row."""
         out: list[np.ndarray] = []
-        for start in range(0, len(texts), self.settings.embedding_batch_size):
-            batch = texts[start : start + self.settings.embedding_batch_size]
+        for start in range(0, len(texts), self.settings.embedding.batch_size):
+            batch = texts[start : start + self.settings.embedding.batch_size]
             encoded = self._tokenize(batch)
             for k, text in enumerate(batch):
                 ids = np.asarray(encoded["input_ids"][k])
@@ -106,9 +106,9 @@ class TokenEncoder:
         """The one tokenizer call behind ``views`` and ``token_ids`` (same prompt, cut and
         offsets, so both keep the same ids); ``options``: padding and tensors."""
         return self.tokenizer(
-            [self.settings.embedding_query_prompt + t for t in batch],
+            [self.settings.embedding.query_prompt + t for t in batch],
             truncation=True,
-            max_length=self.settings.grading_token_max_length,
+            max_length=self.settings.grading.token_max_length,
             return_offsets_mapping=True,
             **options,
         )
@@ -133,7 +133,7 @@ class TokenEncoder:
         offsets: np.ndarray,
         mask: np.ndarray,
     ) -> TokenView:
-        shift = len(self.settings.embedding_query_prompt)
+        shift = len(self.settings.embedding.query_prompt)
         sentence = last[mask].mean(axis=0)
         keep = self._kept(text, ids, offsets, mask)
         vectors = hidden[keep]
@@ -150,7 +150,7 @@ class TokenEncoder:
     def _kept(self, text: str, ids: np.ndarray, offsets: np.ndarray, mask: np.ndarray) -> list[int]:
         """Positions of the text's own tokens: not padding, special or the prompt's, and
         not bare whitespace."""
-        shift = len(self.settings.embedding_query_prompt)
+        shift = len(self.settings.embedding.query_prompt)
         return [
             i
             for i in range(len(ids))

@@ -103,13 +103,13 @@ class EvidenceScorer:
             answer,
             self.idf,
             question_ids={int(i) for i in question.ids},
-            question_weight=s.grading_question_token_weight,
-            idf_power=s.grading_idf_power,
+            question_weight=s.grading.question_token_weight,
+            idf_power=s.grading.idf_power,
         )
 
     def _raw(self, target: TokenView, answer: TokenView, question: TokenView, *, both: bool):
         a = self._align(target, answer, question)
-        return a, (a.blend(self.settings.grading_precision_weight) if both else a.recall)
+        return a, (a.blend(self.settings.grading.precision_weight) if both else a.recall)
 
     def floor(self, target: TokenView, question: TokenView, *, both: bool) -> float:
         """Mean raw alignment of ``target`` with each unrelated background sentence."""
@@ -124,7 +124,7 @@ class EvidenceScorer:
     ) -> tuple[float, object]:
         alignment, raw = self._raw(target, answer, question, both=both)
         floor = self.floor(target, question, both=both)
-        full = floor + self.settings.grading_evidence_full_share * (1.0 - floor)
+        full = floor + self.settings.grading.evidence_full_share * (1.0 - floor)
         return rescale(raw, floor, full), alignment
 
     def score(
@@ -172,7 +172,7 @@ class EvidenceScorer:
         if point_results:
             ranked = sorted((p.coverage for p in point_results), reverse=True)
             coverage = float(np.mean(ranked[: max(1, expected)]))
-            score = (1 - s.grading_weight_points) * best + s.grading_weight_points * coverage
+            score = (1 - s.grading.weight_points) * best + s.grading.weight_points * coverage
             if not ref_views:
                 score = coverage
         cosine = float(a_view.sentence @ ref_views[best_index].sentence) if ref_views else 0.0
@@ -207,11 +207,11 @@ class EvidenceScorer:
         nearest = LEVELS[int(np.argmax(cosines))]
         values = {
             "full": 1.0,
-            "partial": s.grading_anchor_target_partial,
-            "wrong": s.grading_anchor_target_wrong,
+            "partial": s.grading.anchor_target_partial,
+            "wrong": s.grading.anchor_target_wrong,
         }
         update: dict[str, object] = {"anchor": nearest, "anchor_value": values[nearest]}
-        if s.grading_anchor_calibration:
+        if s.grading.anchor_calibration:
             key = (anchors.card_id, anchors.card_hash)
             if key not in self._anchor_scores:
                 wrong, partial = (

@@ -49,7 +49,7 @@ class Grader:
         self._pooled = False
         self.judge = None
         self.scorer = None
-        if use_llm and self.settings.grading_llm_mode == "judge":
+        if use_llm and self.settings.grading.llm_mode == "judge":
             from coach.grading.judge import Judge
 
             self.judge = Judge(self.settings, chat_model=chat_model)
@@ -101,10 +101,9 @@ class Grader:
         from pydantic import ValidationError
 
         from coach.corpus.catalog import load_corpus
-        from coach.index.ingest import corpus_path
 
         try:
-            corpus = load_corpus(corpus_path(self.settings))
+            corpus = load_corpus(self.settings.paths.corpus_file)
         except (OSError, ValueError, ValidationError) as exc:
             # normal for a batch of files that bring their own references
             logger.debug("no corpus for the IDF pool (%s)", exc)
@@ -169,7 +168,7 @@ class Grader:
                 return await call
         except TimeoutError:
             note = (
-                f"The model server at {self.settings.llm_base_url} did not answer within "
+                f"The model server at {self.settings.llm.base_url} did not answer within "
                 f"{timeout:g} s (COACH_LLM_TIMEOUT); graded by the rubric alone."
             )
             logger.warning(

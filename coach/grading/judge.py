@@ -10,7 +10,6 @@ JSON even under guided decoding, hence the one repair retry.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
 
+from coach.common.html import escape
 from coach.config import Settings
 from coach.grading.flags import GradeFlag
 from coach.grading.reference import Reference
@@ -44,8 +44,8 @@ def judge_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
 
     extra_body = {"response_format": response_format(), **overrides.pop("extra_body", {})}
     params: dict[str, Any] = {
-        "max_tokens": settings.grading_judge_max_tokens,
-        "timeout": settings.grading_judge_timeout,
+        "max_tokens": settings.grading.judge_max_tokens,
+        "timeout": settings.grading.judge_timeout,
         "max_retries": 0,  # tenacity retries, with backoff, in one visible place
         "extra_body": extra_body,
     }
@@ -55,7 +55,7 @@ def judge_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
 def escape_answer(answer: str, max_chars: int) -> str:
     """The candidate's text as inert data: no tag can close the delimiter."""
     text = answer if len(answer) <= max_chars else answer[:max_chars] + " …(truncated)"
-    return html.escape(text, quote=False)
+    return escape(text, quote=False)
 
 
 def parse_verdict(text: str) -> JudgeVerdict:
@@ -101,13 +101,13 @@ class Judge:
             question=ref.question if ref.card else question,
             key_points="\n".join(lines) or "(none)",
             checks=checks,
-            answer=escape_answer(answer, self.settings.grading_answer_max_chars),
+            answer=escape_answer(answer, self.settings.grading.answer_max_chars),
         )
         return [SystemMessage(load_prompt("judge_system.md")), HumanMessage(user)]
 
     async def _call(self, messages: list[BaseMessage]) -> AIMessage:
         s = self.settings
-        async for attempt in retrying(s.grading_judge_attempts, s.grading_judge_backoff, logger):
+        async for attempt in retrying(s.grading.judge_attempts, s.grading.judge_backoff, logger):
             with attempt:
                 return await self.model.ainvoke(messages)  # type: ignore[return-value]
         raise AssertionError("unreachable")  # pragma: no cover
@@ -159,10 +159,10 @@ class Judge:
                 "the next %g s",
                 type(exc).__name__,
                 exc,
-                self.settings.grading_judge_cooldown,
+                self.settings.grading.judge_cooldown,
                 exc_info=not isinstance(exc, TRANSIENT_ERRORS),
             )
-            self._down_until = time.monotonic() + self.settings.grading_judge_cooldown
+            self._down_until = time.monotonic() + self.settings.grading.judge_cooldown
             return JudgeOutcome(
                 None,
                 [unavailable_message(self.settings, f"{type(exc).__name__}: {exc}")],

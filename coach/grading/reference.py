@@ -98,7 +98,7 @@ class ReferenceFinder:
         if known is None:
             known = self._parse_text(question, reference)
             with self._lock:
-                _remember(self._from_text, key, known, self.settings.grading_reference_cache)
+                _remember(self._from_text, key, known, self.settings.grading.reference_cache)
         return known.model_copy(update={"flags": list(known.flags), "notes": list(known.notes)})
 
     def _parse_text(self, question: str, reference: str) -> Reference:
@@ -118,7 +118,7 @@ class ReferenceFinder:
         return AnchorStore(self.settings)
 
     def from_card(self, card: QuestionCard, match_score: float | None) -> Reference:
-        anchors = self.anchor_store.get(card) if self.settings.grading_use_anchors else None
+        anchors = self.anchor_store.get(card) if self.settings.grading.use_anchors else None
         texts = card.reference_texts() + ([anchors.full] if anchors else [])
         return Reference(
             question=card.question,
@@ -147,10 +147,10 @@ class ReferenceFinder:
         else:
             card, similarity = self._best_card(question)
             with self._lock:
-                limit = self.settings.grading_reference_cache
+                limit = self.settings.grading.reference_cache
                 _remember(self._matches, question, (card.id, similarity), limit)
         ref = self.from_card(card, match_score=round(similarity, 4))
-        if similarity < self.settings.grading_card_match_min:
+        if similarity < self.settings.grading.card_match_min:
             ref.flags.append(GradeFlag.NO_MATCHING_CARD)
             ref.notes.append(
                 f"没有与该问题足够接近的题目卡片：最接近的是「{card.title}」"
@@ -163,7 +163,7 @@ class ReferenceFinder:
         from coach.index.retriever import Filters
 
         hits = self.searcher.search(
-            question, self.settings.grading_retrieval_k, Filters(kind="card")
+            question, self.settings.grading.retrieval_k, Filters(kind="card")
         )
         cards = [c for c in (self.searcher.corpus.card(h.unit) for h in hits) if c]
         if not cards:
@@ -180,7 +180,7 @@ class ReferenceFinder:
         (symmetric task, so the query prefix on both sides)."""
         phrasings = list(dict.fromkeys([card.title, card.question, *card.variants]))
         embedder = self.searcher.embedder
-        vectors = embedder.encode([question, *phrasings], self.settings.embedding_query_prompt)
+        vectors = embedder.encode([question, *phrasings], self.settings.embedding.query_prompt)
         return float(np.max(vectors[1:] @ vectors[0]))
 
 

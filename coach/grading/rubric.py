@@ -126,7 +126,7 @@ class Rubric:
         them one by one; see ``SemanticMatcher.prefetch``. ``references``: the asked
         question and reference of each row, whose texts are cached the same way."""
         texts = [self.graded_text(a)[0] for a in answers]
-        min_chars = self.settings.grading_clause_min_chars
+        min_chars = self.settings.grading.clause_min_chars
         self.semantic.prefetch([u for t in texts for u in segment(t, min_chars)[1]])
         self.evidence.encoder.prefetch(texts)
         if references:
@@ -158,10 +158,10 @@ class Rubric:
         text, spans = self.graded_text(answer)
         if spans:
             flags.append(GradeFlag.INJECTION)
-        sentences, units = segment(text, s.grading_clause_min_chars)
+        sentences, units = segment(text, s.grading.clause_min_chars)
         points = ref.key_points
         groups = self._groups(points)
-        if content_chars(text) < s.grading_min_answer_chars and not spans:
+        if content_chars(text) < s.grading.min_answer_chars and not spans:
             flags.append(GradeFlag.EMPTY)
         if GradeFlag.EMPTY in flags or not units or not points:
             if not points:
@@ -182,12 +182,12 @@ class Rubric:
         vectors = self.semantic.encode(units, cache=False)
         matches = self._match(question, units, points, vectors)
         best_z_question = float(self.semantic.contrast(units, [question], vectors).max())
-        matched = [m for m in matches if m.strength >= s.grading_match_partial]
+        matched = [m for m in matches if m.strength >= s.grading.match_partial]
         best_z_points = max((m.z for m in matches), default=0.0)
-        if not matched and max(best_z_question, best_z_points) < s.grading_off_topic_z:
+        if not matched and max(best_z_question, best_z_points) < s.grading.off_topic_z:
             flags.append(GradeFlag.OFF_TOPIC)
         bare = [m for m in matched if m.bare and not m.contradicted]
-        if len(matched) >= 2 and len(bare) >= s.grading_stuffing_share * len(matched):
+        if len(matched) >= 2 and len(bare) >= s.grading.stuffing_share * len(matched):
             flags.append(GradeFlag.KEYWORD_STUFFING)
         if any(m.contradicted for m in matches):
             flags.append(GradeFlag.CONTRADICTION)
@@ -196,23 +196,23 @@ class Rubric:
             text,
             ref.texts,
             points,
-            expected_points(len(set(groups)), s.grading_expected_share),
+            expected_points(len(set(groups)), s.grading.expected_share),
             support=[
                 m.strength
-                if (cross_language(text, p.text()) or m.strength >= s.grading_support_min_strength)
+                if (cross_language(text, p.text()) or m.strength >= s.grading.support_min_strength)
                 and not (m.contradicted or m.bare)
                 else 0.0
                 for m, p in zip(matches, points, strict=True)
             ],
         )
-        if ref.anchors is not None and s.grading_use_anchors:
+        if ref.anchors is not None and s.grading.use_anchors:
             evidence = self.evidence.anchored(
                 evidence,
                 question,
                 text,
                 ref.texts,
                 points,
-                expected_points(len(set(groups)), s.grading_expected_share),
+                expected_points(len(set(groups)), s.grading.expected_share),
                 ref.anchors,
             )
         return self._result(
@@ -241,8 +241,8 @@ class Rubric:
             for i, unit in enumerate(units):
                 named = any(_squash(n) in squashed[i] for n in names)
                 recall = sum(t in lowered[i] for t in terms) / len(terms) if terms else 0.0
-                lexical = s.grading_lexical_label_strength * named + (
-                    s.grading_lexical_term_weight * recall
+                lexical = s.grading.lexical_label_strength * named + (
+                    s.grading.lexical_term_weight * recall
                 )
                 semantic = self._semantic_strength(float(z[i, j]))
                 candidates.append(
@@ -258,7 +258,7 @@ class Rubric:
         tainted: set[int] = set()
         for point, candidates in zip(points, per_point, strict=True):
             for i, c in enumerate(candidates):
-                if c.strength >= s.grading_match_partial:
+                if c.strength >= s.grading.match_partial:
                     c.contradicted = contradiction(c.unit, c.names, point.text())
                     if c.contradicted:
                         tainted.add(i)
@@ -281,11 +281,11 @@ class Rubric:
         order = sorted(range(len(results)), key=lambda j: -results[j].strength)
         for j in order:
             m = results[j]
-            if m.contradicted or m.strength < s.grading_match_partial:
+            if m.contradicted or m.strength < s.grading.match_partial:
                 continue
             named = any(_squash(n) in _squash(m.unit) for n in m.names)
             if not named and any(m.unit in u or u in m.unit for u in used):
-                m.strength = min(m.strength, s.grading_match_partial - 1e-6)
+                m.strength = min(m.strength, s.grading.match_partial - 1e-6)
                 continue
             used.add(m.unit)
         return results
@@ -294,22 +294,22 @@ class Rubric:
         """Map the contrast z linearly so that z_partial and z_covered land on the
         partial and covered match thresholds."""
         s = self.settings
-        slope = (s.grading_match_covered - s.grading_match_partial) / (
-            s.grading_z_covered - s.grading_z_partial
+        slope = (s.grading.match_covered - s.grading.match_partial) / (
+            s.grading.z_covered - s.grading.z_partial
         )
-        return float(np.clip(s.grading_match_partial + (z - s.grading_z_partial) * slope, 0, 1))
+        return float(np.clip(s.grading.match_partial + (z - s.grading.z_partial) * slope, 0, 1))
 
     def _evidence(self, candidates: list[_Match], point: KeyPoint, all_names: list[str]) -> _Match:
         """The best non-contradicting candidate; the point is contradicted when the
         strongest candidate contradicts it and nothing else covers it."""
         s = self.settings
-        strong = [c for c in candidates if c.strength >= s.grading_match_partial or c.contradicted]
+        strong = [c for c in candidates if c.strength >= s.grading.match_partial or c.contradicted]
         if not strong:
             return candidates[0] if candidates else _Match()
         clean = [c for c in strong if not c.contradicted]
         best = strong[0]
         if best.contradicted and not any(
-            c.strength >= max(s.grading_match_covered, best.strength) for c in clean
+            c.strength >= max(s.grading.match_covered, best.strength) for c in clean
         ):
             return best
         if not clean:
@@ -322,8 +322,8 @@ class Rubric:
         # Bare only against a point that explains itself: when the reference is a list
         # of names, an answer that lists them says all the reference says.
         chosen.bare = (
-            chosen.explanation_chars < s.grading_bare_mention_chars
-            and content_chars(point.explanation) >= s.grading_bare_mention_chars
+            chosen.explanation_chars < s.grading.bare_mention_chars
+            and content_chars(point.explanation) >= s.grading.bare_mention_chars
         )
         return chosen
 
@@ -333,9 +333,9 @@ class Rubric:
         s = self.settings
         status = self._status(m)
         if not m.contradicted and not m.bare:
-            if coverage >= s.grading_point_covered and status != "covered":
+            if coverage >= s.grading.point_covered and status != "covered":
                 status = "covered"
-            elif coverage >= s.grading_point_partial and status == "missed":
+            elif coverage >= s.grading.point_partial and status == "missed":
                 status = "partial"
         evidence = m.unit if (self._status(m) != "missed" or m.contradicted) else ""
         if status != "missed" and not evidence:
@@ -352,9 +352,9 @@ class Rubric:
 
     def _status(self, m: _Match) -> Coverage:
         s = self.settings
-        if m.contradicted or m.strength < s.grading_match_partial:
+        if m.contradicted or m.strength < s.grading.match_partial:
             return "missed"
-        if m.bare or m.strength < s.grading_match_covered:
+        if m.bare or m.strength < s.grading.match_covered:
             return "partial"
         return "covered"
 
@@ -377,7 +377,7 @@ class Rubric:
                         and points[j].alias
                         and _squash(points[i].alias) == _squash(points[j].alias)
                     )
-                    if same_alias or sims[i, j] >= self.settings.grading_point_group_sim:
+                    if same_alias or sims[i, j] >= self.settings.grading.point_group_sim:
                         parent[root(j)] = root(i)
         return [root(i) for i in range(len(points))]
 
@@ -407,34 +407,34 @@ class Rubric:
         contradicted_groups: set[int] = set()
         for g, r, m in zip(groups, results, matches, strict=True):
             credit[g] = max(credit.get(g, 0.0), _CREDIT[r.status])
-            d = min(1.0, m.explanation_chars / s.grading_depth_chars) * _CREDIT[r.status]
+            d = min(1.0, m.explanation_chars / s.grading.depth_chars) * _CREDIT[r.status]
             depth[g] = max(depth.get(g, 0.0), d)
             if r.contradicted:
                 contradicted_groups.add(g)
         n_groups = len(set(groups))
-        expected = expected_points(n_groups, s.grading_expected_share)
+        expected = expected_points(n_groups, s.grading.expected_share)
         supported = sum(1 for g, c in credit.items() if c > 0)
         contradicted_groups -= {g for g, c in credit.items() if c > 0}
         wrong = len(contradicted_groups)
         share = min(1.0, sum(credit.values()) / expected)
-        coverage = 10 * share**s.grading_coverage_exponent if points else 0.0
+        coverage = 10 * share**s.grading.coverage_exponent if points else 0.0
         if evidence is not None and evidence.coverage is not None:
             coverage = 10 * evidence.coverage
         depth_score = 10 * min(1.0, sum(depth.values()) / expected) if points else 0.0
-        factor = 1.0 - s.grading_contradiction_penalty * wrong / max(1, supported + wrong)
+        factor = 1.0 - s.grading.contradiction_penalty * wrong / max(1, supported + wrong)
         correctness = 10 * factor if supported + wrong else 0.0
         clarity = self._clarity(sentences)
         strength = evidence.score if evidence else 0.0
-        raw = 10 * strength**s.grading_evidence_exponent * factor
+        raw = 10 * strength**s.grading.evidence_exponent * factor
         ceiling = 10.0
         if GradeFlag.EMPTY in flags:
-            ceiling = s.grading_empty_score
+            ceiling = s.grading.empty_score
         if GradeFlag.OFF_TOPIC in flags:
-            ceiling = min(ceiling, s.grading_off_topic_cap)
+            ceiling = min(ceiling, s.grading.off_topic_cap)
         if GradeFlag.INJECTION in flags:
-            ceiling = min(ceiling, s.grading_injection_cap)
+            ceiling = min(ceiling, s.grading.injection_cap)
         if GradeFlag.KEYWORD_STUFFING in flags:
-            ceiling = min(ceiling, s.grading_stuffing_cap)
+            ceiling = min(ceiling, s.grading.stuffing_cap)
         score = round(min(raw, ceiling), 2)
         feedback, follow_up = self._feedback(ref, question, flags, spans, results, groups)
         return RubricResult(
@@ -468,9 +468,9 @@ class Rubric:
         prose = sum(
             content_chars(x)
             for x in sentences
-            if content_chars(x) >= 2 * self.settings.grading_bare_mention_chars
+            if content_chars(x) >= 2 * self.settings.grading.bare_mention_chars
             and content_chars(x) / max(1, len(re.split(r"[、,，/]", x)))
-            >= self.settings.grading_bare_mention_chars
+            >= self.settings.grading.bare_mention_chars
         )
         return 10 * prose / total
 

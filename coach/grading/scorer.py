@@ -75,11 +75,11 @@ def scorer_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
     from coach.llm.client import make_chat_model
 
     params: dict[str, Any] = {
-        "max_tokens": settings.grading_scorer_max_tokens,
-        "timeout": settings.grading_judge_timeout,
+        "max_tokens": settings.grading.scorer_max_tokens,
+        "timeout": settings.grading.judge_timeout,
         "max_retries": 0,
         "logprobs": True,
-        "top_logprobs": settings.grading_scorer_top_logprobs,
+        "top_logprobs": settings.grading.scorer_top_logprobs,
     }
     return make_chat_model(settings, **{**params, **overrides})
 
@@ -97,7 +97,7 @@ class LlmScorer:
         return self._model
 
     def messages(self, question: str, answer: str, ref: Reference) -> list[BaseMessage]:
-        limit = self.settings.grading_answer_max_chars
+        limit = self.settings.grading.answer_max_chars
         texts = ref.texts or [p.text() for p in ref.key_points]
         anchors = ""
         if ref.anchors is not None:
@@ -127,7 +127,7 @@ class LlmScorer:
             )
         s = self.settings
         try:
-            tries = retrying(s.grading_judge_attempts, s.grading_judge_backoff, logger)
+            tries = retrying(s.grading.judge_attempts, s.grading.judge_backoff, logger)
             async for attempt in tries:
                 with attempt:
                     reply = await self.model.ainvoke(self.messages(question, answer, ref))
@@ -139,10 +139,10 @@ class LlmScorer:
                 "alone for the next %g s",
                 type(exc).__name__,
                 exc,
-                s.grading_judge_cooldown,
+                s.grading.judge_cooldown,
                 exc_info=not isinstance(exc, TRANSIENT_ERRORS),
             )
-            self._down_until = time.monotonic() + s.grading_judge_cooldown
+            self._down_until = time.monotonic() + s.grading.judge_cooldown
             return ScorerOutcome(
                 None,
                 [unavailable_message(s, f"{type(exc).__name__}: {exc}")],

@@ -49,10 +49,10 @@ class SemanticMatcher:
             if not cache:
                 if texts and all(t in self._prefetched for t in texts):
                     return np.stack([self._prefetched[t] for t in texts])
-                return self.embedder.encode(texts, self.settings.embedding_query_prompt)
+                return self.embedder.encode(texts, self.settings.embedding.query_prompt)
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
             if missing:
-                vectors = self.embedder.encode(missing, self.settings.embedding_query_prompt)
+                vectors = self.embedder.encode(missing, self.settings.embedding.query_prompt)
                 self._cache.update(zip(missing, vectors, strict=True))
             return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 0))
 
@@ -64,7 +64,7 @@ class SemanticMatcher:
         todo = sorted({t for t in texts if t not in self._prefetched}, key=len)
         if not todo:
             return
-        vectors = self.embedder.encode(todo, self.settings.embedding_query_prompt)
+        vectors = self.embedder.encode(todo, self.settings.embedding.query_prompt)
         with self._lock:
             self._prefetched.update(zip(todo, vectors, strict=True))
 

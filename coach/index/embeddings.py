@@ -31,13 +31,13 @@ class Embedder(Embeddings):
 
         from coach.packs.base import resolve_model_path
 
-        self.name = settings.embedding_model
-        self.path = resolve_model_path(settings.embedding_model, settings.models_dir)
+        self.name = settings.embedding.model
+        self.path = resolve_model_path(settings.embedding.model, settings.paths.models_dir)
         self.model = SentenceTransformer(self.path, device="cpu")
-        self.batch_size = settings.embedding_batch_size
-        self.query_prompt = settings.embedding_query_prompt
-        self.passage_prompt = settings.embedding_passage_prompt
-        self.dtype = resolve_cpu_dtype(settings.embedding_dtype)
+        self.batch_size = settings.embedding.batch_size
+        self.query_prompt = settings.embedding.query_prompt
+        self.passage_prompt = settings.embedding.passage_prompt
+        self.dtype = resolve_cpu_dtype(settings.embedding.dtype)
 
     def precision(self) -> contextlib.AbstractContextManager:
         """The context every forward pass of this model runs in (see ``embedding_dtype``);

@@ -73,18 +73,6 @@ class IngestReport(BaseModel):
         return bool(self.added or self.updated or self.deleted)
 
 
-def catalog_path(settings: Settings) -> Path:
-    return settings.index_dir / "catalog.json"
-
-
-def corpus_path(settings: Settings) -> Path:
-    return settings.index_dir / "corpus.json"
-
-
-def bm25_dir(settings: Settings) -> Path:
-    return settings.index_dir / "bm25"
-
-
 def _is_gone(path: Path) -> bool:
     """True only when the file is really not there.
 
@@ -126,14 +114,16 @@ def _parse_files(
     ``force`` re-parses files whose text is unchanged too (a rebuild: the parser or its
     settings may have changed since).
     """
-    splitter = make_splitter(settings.article_chunk_size, settings.article_chunk_overlap)
+    splitter = make_splitter(
+        settings.corpus.article_chunk_size, settings.corpus.article_chunk_overlap
+    )
     for path in progress_bar(
         files, desc="parse", unit="file", disable=len(files) < 2, settings=settings
     ):
         key = str(path.resolve())
         previous = known.documents.get(key)
         try:
-            text = read_document(path, settings.max_file_bytes)
+            text = read_document(path, settings.corpus.max_file_bytes)
             parsed = parse_text(path.name, text, splitter)
         except CorpusFileError as exc:
             if previous is not None and _is_blank(path):
@@ -210,10 +200,10 @@ def _write_vectors(
         # without the model check: a rebuild is how a model change is made.
         before = peek_hashes(settings)
         drop_collection(settings)
-        collection = open_collection(settings, settings.embedding_model)
+        collection = open_collection(settings, settings.embedding.model)
         existing: dict[str, str] = {}
     else:
-        collection = open_collection(settings, settings.embedding_model)
+        collection = open_collection(settings, settings.embedding.model)
         existing = before = stored_hashes(collection)
     wanted = {r.id: r for r in records}
     report.added = sum(i not in before for i in wanted)
@@ -258,13 +248,15 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     """
     started = time.perf_counter()
     report = IngestReport(rebuilt=rebuild)
-    known = Catalog.load(catalog_path(settings))
+    known = Catalog.load(settings.paths.catalog_file)
     catalog, files = _plan(paths, known, rebuild, report)
     _parse_files(files, catalog, known, settings, report, force=rebuild)
 
-    corpus: Corpus = catalog.build(settings.dedupe_threshold)
-    splitter = make_splitter(settings.card_body_chunk_size, settings.article_chunk_overlap)
-    records = build_records(corpus, splitter, settings.definition_term_max_chars)
+    corpus: Corpus = catalog.build(settings.corpus.dedupe_threshold)
+    splitter = make_splitter(
+        settings.corpus.card_body_chunk_size, settings.corpus.article_chunk_overlap
+    )
+    records = build_records(corpus, splitter, settings.corpus.definition_term_max_chars)
     report.cards = len(corpus.cards)
     report.raw_cards = corpus.raw_cards
     report.merged_duplicates = corpus.merged_duplicates
@@ -274,10 +266,10 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     _write_vectors(records, settings, rebuild, report)
     # The catalog is saved only once the vectors are written: if embedding fails, the
     # next run sees the files as new and does the work again; nothing is half-recorded.
-    if report.changed or rebuild or not bm25_dir(settings).exists():
-        terms = sorted(collect_definitions(corpus.cards, settings.definition_term_max_chars))
-        BM25Index.build(records, terms).save(bm25_dir(settings))
-    write_text_atomic(corpus_path(settings), corpus.model_dump_json())
-    catalog.save(catalog_path(settings))
+    if report.changed or rebuild or not settings.paths.bm25_dir.exists():
+        terms = sorted(collect_definitions(corpus.cards, settings.corpus.definition_term_max_chars))
+        BM25Index.build(records, terms).save(settings.paths.bm25_dir)
+    write_text_atomic(settings.paths.corpus_file, corpus.model_dump_json())
+    catalog.save(settings.paths.catalog_file)
     report.seconds = time.perf_counter() - started
     return report

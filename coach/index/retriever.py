@@ -22,7 +22,6 @@ from coach.corpus.catalog import Corpus, load_corpus
 from coach.index.bm25 import BM25Index
 from coach.index.documents import IndexRecord
 from coach.index.embeddings import get_embedder
-from coach.index.ingest import bm25_dir, corpus_path
 from coach.index.store import StoreError, open_collection
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -93,16 +92,16 @@ class HybridSearcher:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        if not bm25_dir(settings).exists():
+        if not settings.paths.bm25_dir.exists():
             raise StoreError("No index yet: run `coach ingest` first.")
-        self.bm25 = BM25Index.load(bm25_dir(settings))
+        self.bm25 = BM25Index.load(settings.paths.bm25_dir)
         self.records = {r.id: r for r in self.bm25.records}
-        self.collection = open_collection(settings, settings.embedding_model, create=False)
+        self.collection = open_collection(settings, settings.embedding.model, create=False)
         self.embedder = get_embedder(settings)
 
     @cached_property
     def corpus(self) -> Corpus:
-        return load_corpus(corpus_path(self.settings))
+        return load_corpus(self.settings.paths.corpus_file)
 
     def _dense(self, query: str, n: int, filters: Filters) -> list[tuple[str, float]]:
         vector = self.embedder.embed_query(query)
@@ -144,23 +143,23 @@ class HybridSearcher:
         query = query.strip()
         if not query:
             return []
-        k = k or self.settings.search_k
+        k = k or self.settings.search.k
         filters = filters or Filters()
-        n = max(self.settings.search_candidates, k)
+        n = max(self.settings.search.candidates, k)
         scored: list[tuple[dict[str, float], float]] = []
         if mode in ("hybrid", "dense"):
             scored.append((self._best_per_unit(self._dense(query, n, filters)), 1.0))
         if mode in ("hybrid", "bm25"):
             scored.append((self._best_per_unit(self._lexical(query, n, filters)), 1.0))
         if mode == "hybrid":
-            alpha = self.settings.hybrid_alpha
+            alpha = self.settings.search.hybrid_alpha
             scored = [(scored[0][0], alpha), (scored[1][0], 1.0 - alpha)]
         fused: dict[str, float] = defaultdict(float)
         for unit_scores, weight in scored:
-            if self.settings.fusion == "rrf":
+            if self.settings.search.fusion == "rrf":
                 ranked = sorted(unit_scores, key=lambda u: -unit_scores[u])
                 for rank, unit in enumerate(ranked):
-                    fused[unit] += weight / (self.settings.rrf_k + rank + 1)
+                    fused[unit] += weight / (self.settings.search.rrf_k + rank + 1)
             else:
                 for unit, value in _min_max(unit_scores).items():
                     fused[unit] += weight * value

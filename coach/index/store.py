@@ -25,11 +25,11 @@ def _client(settings: Settings) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
+    if settings.chroma.url:
+        url = urlparse(settings.chroma.url)
         if not url.hostname:
             raise StoreError(
-                f"COACH_CHROMA_URL={settings.chroma_url!r} is not a URL; "
+                f"COACH_CHROMA_URL={settings.chroma.url!r} is not a URL; "
                 "use e.g. http://127.0.0.1:8001"
             )
         try:
@@ -42,13 +42,13 @@ def _client(settings: Settings) -> Any:
             client.heartbeat()
         except Exception as exc:  # chromadb raises several kinds here
             raise StoreError(
-                f"Cannot reach the Chroma server at {settings.chroma_url} ({exc}). Start it "
+                f"Cannot reach the Chroma server at {settings.chroma.url} ({exc}). Start it "
                 f"with `chroma run --path DIR --host {url.hostname} --port {url.port}`, or "
                 "unset COACH_CHROMA_URL to use the embedded on-disk store."
             ) from exc
         return client
-    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    settings.paths.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.paths.chroma_dir), settings=chroma_settings)
 
 
 def open_collection(settings: Settings, embedding_model: str, create: bool = True) -> Any:
@@ -58,7 +58,7 @@ def open_collection(settings: Settings, embedding_model: str, create: bool = Tru
     how to rebuild rather than a silent mix.
     """
     client = _client(settings)
-    name = settings.chroma_collection
+    name = settings.chroma.collection
     if create:
         collection = client.get_or_create_collection(
             name,
@@ -84,7 +84,7 @@ def open_collection(settings: Settings, embedding_model: str, create: bool = Tru
 def drop_collection(settings: Settings) -> None:
     client = _client(settings)
     with contextlib.suppress(Exception):  # absent already: nothing to drop
-        client.delete_collection(settings.chroma_collection)
+        client.delete_collection(settings.chroma.collection)
 
 
 def stored_hashes(collection: Any) -> dict[str, str]:
@@ -102,7 +102,7 @@ def peek_hashes(settings: Settings) -> dict[str, str]:
     """
     client = _client(settings)
     try:
-        collection = client.get_collection(settings.chroma_collection, embedding_function=None)
+        collection = client.get_collection(settings.chroma.collection, embedding_function=None)
     except Exception as exc:  # chromadb raises several kinds for a missing collection
         logger.debug("no stored collection to read hashes from (%s)", exc)
         return {}

@@ -81,7 +81,7 @@ def subscore_figure(rows: Sequence[tuple[str, dict[str, float]]]) -> Figure:
 def progress_figure(points: Sequence[ProgressPoint], lang: Language | None = None) -> Figure:
     """Mean main-question score per topic, session after session, labelled in ``lang``
     (default: the UI's language setting)."""
-    words = _words(lang or get_settings().ui_language)
+    words = _words(lang or get_settings().ui.language)
     font = _font_kwargs()
     fig = Figure(figsize=(6.5, 3.4))
     ax = fig.subplots()

@@ -120,7 +120,7 @@ class InterviewEngine:
             self.services.cards,
             topic=self.config.topic,
             difficulty=self.config.difficulty,
-            count=min(self.config.questions, self.settings.interview_max_questions),
+            count=min(self.config.questions, self.settings.interview.max_questions),
             reviews=store.reviews(),
             now=store.clock(),
             settings=self.settings,
@@ -160,7 +160,7 @@ class InterviewEngine:
         if not text:
             yield Event(kind="notice", text=self._say("notice_empty_answer"))
             return
-        limit = self.settings.interview_max_answer_chars
+        limit = self.settings.interview.max_answer_chars
         if len(text) > limit:
             yield Event(
                 kind="notice",
@@ -228,7 +228,7 @@ class InterviewEngine:
                 text = self._say("hint_none")
         elif turn.kind == "follow_up" and turn.targets:
             point = next((p for p in card.key_points if p.label == turn.targets[0]), None)
-            cut = self.settings.interview_hint_chars
+            cut = self.settings.interview.hint_chars
             body = point.explanation if point and point.explanation else turn.targets[0]
             text = self._say("hint_follow_up", text=body[:cut] + "…")
         else:
@@ -275,7 +275,7 @@ class InterviewEngine:
             yield Event(kind="error", text=self._say("error_no_index"))
             return
         try:
-            hits = self.services.searcher.search(question, self.settings.interview_coach_k)
+            hits = self.services.searcher.search(question, self.settings.interview.coach_k)
         except Exception as exc:
             logger.warning("Searching the passages for a free question failed", exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
@@ -291,7 +291,7 @@ class InterviewEngine:
         values = {"language": self._say("language_name"), "context": context, "question": question}
         text = ""
         async for partial, failure in self._stream(
-            chat_prompt("interview_coach"), values, self.settings.interview_coach_max_tokens
+            chat_prompt("interview_coach"), values, self.settings.interview.coach_max_tokens
         ):
             if failure is not None:
                 for event in self._tell_model_down(failure):
@@ -309,7 +309,7 @@ class InterviewEngine:
             session_id=self.session_id,
             config=self.config,
             created_at=self.services.store.clock(),
-            pass_score=self.settings.interview_pass_score,
+            pass_score=self.settings.interview.pass_score,
         )
 
     @property
@@ -320,13 +320,13 @@ class InterviewEngine:
     async def _follow_up_or_next(self, card: QuestionCard) -> AsyncIterator[Event]:
         """Follow up while points are still missed and follow-ups are left; once, for
         depth, when everything was covered but the score is not yet high; else move on."""
-        if self.follow_ups < self.settings.interview_follow_ups:
+        if self.follow_ups < self.settings.interview.follow_ups:
             if self.open_points:
                 target = self.open_points.pop(0)
                 async for event in self._ask_follow_up(card, [target]):
                     yield event
                 return
-            if not self.depth_asked and self.main_score < self.settings.interview_depth_score:
+            if not self.depth_asked and self.main_score < self.settings.interview.depth_score:
                 self.depth_asked = True
                 async for event in self._ask_follow_up(card, []):
                     yield event
@@ -356,7 +356,7 @@ class InterviewEngine:
         # The card's own question at once; the model's phrasing may only replace it while
         # the candidate is still reading (a CPU model takes 7-14 s to write one).
         yield Event(kind="question", text=card.question, turn=index)
-        if self.settings.interview_rephrase:
+        if self.settings.interview.rephrase:
             values = {
                 "language": self._say("language_name"),
                 "topic": card.topic,
@@ -368,7 +368,7 @@ class InterviewEngine:
                 index,
                 chat_prompt("interview_ask"),
                 values,
-                window=self.settings.interview_rephrase_window_s,
+                window=self.settings.interview.rephrase_window_s,
                 source=card.question,
             ):
                 yield event
@@ -413,7 +413,7 @@ class InterviewEngine:
             index,
             chat_prompt("interview_follow_up"),
             values,
-            window=self.settings.interview_follow_up_window_s,
+            window=self.settings.interview.follow_up_window_s,
             source=None,
             must_mention=targets[0] if targets else None,
         ):
@@ -494,10 +494,10 @@ class InterviewEngine:
         ``usable_question`` rejects it. A question is one line: the model stops at the
         first line break. A failure's notice goes to ``notices``, so it survives when the
         caller's time bound cancels this coroutine."""
-        limit = self.settings.interview_question_max_chars
+        limit = self.settings.interview.question_max_chars
         text = ""
         async for partial, failure in self._stream(
-            prompt, values, self.settings.interview_chat_max_tokens, stop=["\n"]
+            prompt, values, self.settings.interview.chat_max_tokens, stop=["\n"]
         ):
             if failure is not None:
                 notices.extend(self._tell_model_down(failure))
@@ -510,7 +510,7 @@ class InterviewEngine:
             text,
             source=source or "",
             max_chars=limit,
-            min_overlap=self.settings.interview_question_min_overlap if source else 0.0,
+            min_overlap=self.settings.interview.question_min_overlap if source else 0.0,
             language=self.config.language,
             must_mention=must_mention,
         )

@@ -16,7 +16,7 @@ from coach.store.history import Review
 
 def difficulty_of(card: QuestionCard, settings: Settings) -> Difficulty:
     """A question is as hard as the number of points a full answer must make."""
-    easy, medium = settings.interview_difficulty_points
+    easy, medium = settings.interview.difficulty_points
     n = len(card.key_points)
     if n <= easy:
         return "easy"

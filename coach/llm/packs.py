@@ -93,7 +93,7 @@ class GGUFPack(Pack):
         python = ensure_vllm_env(settings, progress)  # after the cheap checks: fail fast
         progress(f"converting {gguf.name} to a {settings.llm.pack_dtype} model directory")
         summary = run_converter(
-            python, gguf, workdir, settings.llm.pack_dtype, settings.convert_timeout
+            python, gguf, workdir, settings.llm.pack_dtype, settings.llm.convert_timeout
         )
         shutil.rmtree(workdir / ASSEMBLY_DIR, ignore_errors=True)
         (workdir / CONVERSION_RECORD).write_text(json.dumps(summary, indent=2) + "\n")

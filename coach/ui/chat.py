@@ -15,7 +15,6 @@ from coach.interview.charts import subscore_figure
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event
 from coach.interview.report import to_html, to_markdown
-from coach.ui.files import reports_dir
 from coach.ui.render import render_event, render_report_summary
 from coach.ui.strings import Lang
 
@@ -65,7 +64,7 @@ def write_report(engine: InterviewEngine, settings: Settings, lang: Lang) -> tup
     """The report as Markdown and HTML files (paths for download) and the sub-score plot
     (None when nothing was graded)."""
     report = engine.report()
-    folder = reports_dir(settings)
+    folder = settings.paths.interview_reports_dir
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"interview-{report.created_at:%Y%m%d-%H%M}-{engine.session_id[:8]}"
     md, html = stem.with_suffix(".md"), stem.with_suffix(".html")

@@ -8,8 +8,8 @@ which Markdown renders back as the literal characters.
 
 from __future__ import annotations
 
-from html import escape
-
+from coach.common.html import escape
+from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event
@@ -18,7 +18,7 @@ from coach.ui.strings import Lang, t
 
 
 def esc(text: str) -> str:
-    return escape(text or "", quote=False)
+    return escape(text, quote=False)
 
 
 def _fmt(value: float | None) -> str:
@@ -68,7 +68,7 @@ def render_grade(grade: Grade, lang: Lang, *, final: bool = True) -> str:
         )
     if grade.feedback:
         lines.append(t(lang, "feedback", text=esc(grade.feedback)))
-    if "llm_unavailable" in grade.flags:
+    if GradeFlag.LLM_UNAVAILABLE in grade.flags:
         lines.append(t(lang, "graded_by_rubric"))
     if not final:
         lines.append(t(lang, "judge_reviewing"))

@@ -42,14 +42,14 @@ def is_loopback(host: str) -> bool:
 
 
 def login(settings: Settings) -> tuple[str, str] | None:
-    if settings.ui_username and settings.ui_password:
-        return settings.ui_username, settings.ui_password.get_secret_value()
+    if settings.ui.username and settings.ui.password:
+        return settings.ui.username, settings.ui.password.get_secret_value()
     return None
 
 
 def ssl_files(settings: Settings) -> tuple[Path, Path] | None:
     """(certificate, key) for HTTPS, None for plain HTTP; raises on half a setup."""
-    cert, key = settings.ui_ssl_certfile, settings.ui_ssl_keyfile
+    cert, key = settings.ui.ssl_certfile, settings.ui.ssl_keyfile
     if cert is None and key is None:
         return None
     if cert is None or key is None:
@@ -71,9 +71,9 @@ def ssl_files(settings: Settings) -> tuple[Path, Path] | None:
 
 
 def _half_login(settings: Settings) -> str:
-    if (settings.ui_username is None) == (settings.ui_password is None):
+    if (settings.ui.username is None) == (settings.ui.password is None):
         return ""
-    given = "COACH_UI_USERNAME" if settings.ui_username is not None else "COACH_UI_PASSWORD"
+    given = "COACH_UI_USERNAME" if settings.ui.username is not None else "COACH_UI_PASSWORD"
     return f" (only {given} is set: a login needs both)"
 
 
@@ -83,8 +83,8 @@ def check_exposure(
     """What to tell the user before starting on ``host``; raises ``ExposureError`` when
     the UI must not start (an open host without a login and without the explicit
     permission, or half an HTTPS setup)."""
-    host = settings.ui_host if host is None else host
-    port = settings.ui_port if port is None else port
+    host = settings.ui.host if host is None else host
+    port = settings.ui.port if port is None else port
     https = ssl_files(settings) is not None
     notes: list[tuple[Level, str]] = []
     half = _half_login(settings)
@@ -93,12 +93,12 @@ def check_exposure(
             notes.append(("notice", f"Starting without a login{half}."))
         return notes
     if login(settings) is None:
-        if not settings.ui_allow_open:
+        if not settings.ui.allow_open:
             raise ExposureError(
                 f"Refusing to start the UI on {host}:{port} without a login{half}: any "
                 "machine that can reach that address could use the coach and its LLM, "
                 "read the interview history and download every report and batch result "
-                f"under {settings.data_dir}.\n"
+                f"under {settings.paths.data_dir}.\n"
                 "  Set a login:   export COACH_UI_USERNAME=<name> "
                 "COACH_UI_PASSWORD=<a long random password>\n"
                 "                 (or ui_username / ui_password in coach.toml or .env)\n"
@@ -116,7 +116,7 @@ def check_exposure(
                 f"WARNING: the UI is listening on {host}:{port} WITHOUT A LOGIN "
                 "(--allow-no-login / COACH_UI_ALLOW_OPEN). Anyone who can reach this "
                 "address can use the coach and its LLM, read the interview history and "
-                f"download every report and batch result under {settings.data_dir}. "
+                f"download every report and batch result under {settings.paths.data_dir}. "
                 "Set COACH_UI_USERNAME and COACH_UI_PASSWORD to require a login.",
             )
         )
@@ -148,14 +148,14 @@ def launch(
     from coach.ui.app import build_app
     from coach.ui.files import served_dirs
 
-    host = settings.ui_host if host is None else host
+    host = settings.ui.host if host is None else host
     check_exposure(settings, host, port)
     https = ssl_files(settings)
     app = build_app(settings, services)
     app.queue(default_concurrency_limit=None)
     app.launch(
         server_name=host,
-        server_port=port if port is not None else settings.ui_port,
+        server_port=port if port is not None else settings.ui.port,
         auth=login(settings),
         prevent_thread_lock=True,
         quiet=True,

@@ -40,10 +40,9 @@ class AppServices:
     @cached_property
     def cards(self) -> list[QuestionCard]:
         from coach.corpus.catalog import load_corpus
-        from coach.index.ingest import corpus_path
 
         try:
-            return load_corpus(corpus_path(self.settings)).cards
+            return load_corpus(self.settings.paths.corpus_file).cards
         except FileNotFoundError as exc:
             raise NotReady(str(exc)) from exc
 

@@ -70,8 +70,8 @@ def _layout(ctx: UiContext) -> InterviewView:
         topic = gr.Dropdown(ctx.topic_choices(lang0), value=ALL, label=t(lang0, "topic"))
         count = gr.Slider(
             1,
-            settings.interview_max_questions,
-            value=settings.interview_questions,
+            settings.interview.max_questions,
+            value=settings.interview.questions,
             step=1,
             label=t(lang0, "questions"),
         )
