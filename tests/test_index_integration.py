@@ -68,7 +68,7 @@ def test_ingest_counts_and_the_overfitting_question(
 
 
 def test_reingest_changes_nothing(indexed: Settings) -> None:
-    collection = open_collection(indexed, indexed.embedding_model)
+    collection = open_collection(indexed, indexed.embedding.model)
     before = stored_hashes(collection)
     report = ingest([CORPUS], indexed)
     assert (report.added, report.updated, report.deleted) == (0, 0, 0)

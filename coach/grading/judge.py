@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -22,10 +21,11 @@ from pydantic import ValidationError
 from coach.common.html import escape
 from coach.config import Settings
 from coach.grading.flags import GradeFlag
+from coach.grading.model_calls import CoolingModelCaller
 from coach.grading.reference import Reference
 from coach.grading.rubric import RubricResult
 from coach.llm.judge_schema import JudgeVerdict, response_format
-from coach.llm.retry import TRANSIENT_ERRORS, retrying
+from coach.llm.retry import retrying
 from coach.prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -74,17 +74,9 @@ class JudgeOutcome(NamedTuple):
     flags: list[str]
 
 
-class Judge:
+class Judge(CoolingModelCaller):
     def __init__(self, settings: Settings, *, chat_model: BaseChatModel | None = None) -> None:
-        self.settings = settings
-        self._model = chat_model
-        self._down_until = 0.0
-
-    @property
-    def model(self) -> BaseChatModel:
-        if self._model is None:
-            self._model = judge_chat_model(self.settings)
-        return self._model
+        super().__init__(settings, judge_chat_model, chat_model)
 
     def messages(
         self, question: str, answer: str, ref: Reference, rubric: RubricResult
@@ -117,7 +109,7 @@ class Judge:
     ) -> JudgeOutcome:
         if GradeFlag.EMPTY in rubric.flags:
             return JudgeOutcome(None, ["空回答不调用 LLM 评分。"], [])
-        if time.monotonic() < self._down_until:
+        if self.resting:
             return JudgeOutcome(
                 None,
                 ["The model server failed a moment ago; graded by the rubric alone."],
@@ -152,22 +144,8 @@ class Judge:
                     [GradeFlag.LLM_INVALID_OUTPUT],
                 )
         except Exception as exc:  # any server trouble: the rubric's grade stands
-            from coach.llm.client import unavailable_message
-
-            logger.warning(
-                "The judge's model call failed (%s: %s); graded by the rubric alone for "
-                "the next %g s",
-                type(exc).__name__,
-                exc,
-                self.settings.grading.judge_cooldown,
-                exc_info=not isinstance(exc, TRANSIENT_ERRORS),
-            )
-            self._down_until = time.monotonic() + self.settings.grading.judge_cooldown
-            return JudgeOutcome(
-                None,
-                [unavailable_message(self.settings, f"{type(exc).__name__}: {exc}")],
-                [GradeFlag.LLM_UNAVAILABLE],
-            )
+            note = self.failed("judge", "rubric", exc)
+            return JudgeOutcome(None, [note], [GradeFlag.LLM_UNAVAILABLE])
 
     @staticmethod
     def _validated(reply: BaseMessage) -> JudgeVerdict:

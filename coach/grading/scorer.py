@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -22,8 +21,9 @@ from coach.config import Settings
 from coach.grading.anchors import LEVELS
 from coach.grading.flags import GradeFlag
 from coach.grading.judge import escape_answer
+from coach.grading.model_calls import CoolingModelCaller
 from coach.grading.reference import Reference
-from coach.llm.retry import TRANSIENT_ERRORS, retrying
+from coach.llm.retry import retrying
 from coach.prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -84,17 +84,9 @@ def scorer_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
     return make_chat_model(settings, **{**params, **overrides})
 
 
-class LlmScorer:
+class LlmScorer(CoolingModelCaller):
     def __init__(self, settings: Settings, *, chat_model: BaseChatModel | None = None) -> None:
-        self.settings = settings
-        self._model = chat_model
-        self._down_until = 0.0
-
-    @property
-    def model(self) -> BaseChatModel:
-        if self._model is None:
-            self._model = scorer_chat_model(self.settings)
-        return self._model
+        super().__init__(settings, scorer_chat_model, chat_model)
 
     def messages(self, question: str, answer: str, ref: Reference) -> list[BaseMessage]:
         limit = self.settings.grading.answer_max_chars
@@ -119,7 +111,7 @@ class LlmScorer:
     ) -> ScorerOutcome:
         if GradeFlag.EMPTY in flags:
             return ScorerOutcome(None, ["空回答不调用 LLM 评分。"], [])
-        if time.monotonic() < self._down_until:
+        if self.resting:
             return ScorerOutcome(
                 None,
                 ["The model server failed a moment ago; graded by the evidence score alone."],
@@ -132,22 +124,8 @@ class LlmScorer:
                 with attempt:
                     reply = await self.model.ainvoke(self.messages(question, answer, ref))
         except Exception as exc:  # any server trouble: the evidence score stands
-            from coach.llm.client import unavailable_message
-
-            logger.warning(
-                "The scorer's model call failed (%s: %s); graded by the evidence score "
-                "alone for the next %g s",
-                type(exc).__name__,
-                exc,
-                s.grading.judge_cooldown,
-                exc_info=not isinstance(exc, TRANSIENT_ERRORS),
-            )
-            self._down_until = time.monotonic() + s.grading.judge_cooldown
-            return ScorerOutcome(
-                None,
-                [unavailable_message(s, f"{type(exc).__name__}: {exc}")],
-                [GradeFlag.LLM_UNAVAILABLE],
-            )
+            note = self.failed("scorer", "evidence score", exc)
+            return ScorerOutcome(None, [note], [GradeFlag.LLM_UNAVAILABLE])
         value = expected_score(first_token_alternatives(reply))
         if value is None:
             logger.warning(
