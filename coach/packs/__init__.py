@@ -1,7 +1,10 @@
 """Model packs: offline model directories built from pinned PyPI packages (see base)."""
 
 from coach.llm import packs as _llm_packs  # noqa: F401  (registers the LLM packs)
-from coach.packs import e5  # noqa: F401  (registers e5-small-multilingual)
+from coach.packs import (
+    e5,  # noqa: F401  (registers e5-small-multilingual)
+    whisper,  # noqa: F401  (registers whisper-base)
+)
 from coach.packs.base import (
     MARKER,
     PACKS,

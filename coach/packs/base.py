@@ -91,7 +91,7 @@ class Pack(BaseModel, ABC):
     model_config = ConfigDict(frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    kind: Literal["embedding", "llm"]
+    kind: Literal["embedding", "llm", "speech"]
     description: str
     requirements: tuple[str, ...] = ()
     """Pinned pip requirement strings (``name==version``) that provide the sources."""
