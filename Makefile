@@ -21,9 +21,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-# The test tools (pytest, ruff, Playwright's Python package) on top of the app.
+# The test tools (pytest, ruff, Playwright's Python package) and the voice extra on top of the app.
 $(DEV_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,voice]'
 	touch $(DEV_STAMP)
 
 # Debian's Chromium for the browser test (tests/test_ui_browser.py): Playwright drives it

@@ -1,12 +1,36 @@
-"""Text helpers shared by the Markdown reports (evaluation report, interview report).
+"""Text helpers shared by features.
 
-Why shared: a Markdown table cell must stay on one line and must not split at a ``|``;
-both reports built their tables with their own copy of that rule.
+Why shared: a Markdown table cell must stay on one line and must not split at a ``|``
+(both reports build tables); the bigram overlap tells whether one text repeats another
+(a model's phrasing of a question, a transcript that echoes its prompt).
 """
 
 from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+")
 
 
 def markdown_cell(value: object) -> str:
     """``value`` as one Markdown table cell: pipes escaped, line breaks as spaces."""
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _bigrams(text: str) -> set[str]:
+    tokens = _WORD.findall(text.lower())
+    return {a + b for a, b in zip(tokens, tokens[1:], strict=False)}
+
+
+def overlap(source: str, other: str) -> float:
+    """Share of ``source``'s bigrams of CJK characters and latin words that ``other``
+    keeps (1.0 for a ``source`` without any)."""
+    wanted = _bigrams(source)
+    return len(wanted & _bigrams(other)) / len(wanted) if wanted else 1.0
+
+
+def distinct_share(text: str) -> float:
+    """Distinct bigrams per bigram of ``text``: low for a loop that repeats itself."""
+    tokens = _WORD.findall(text.lower())
+    pairs = [a + b for a, b in zip(tokens, tokens[1:], strict=False)]
+    return len(set(pairs)) / len(pairs) if pairs else 1.0

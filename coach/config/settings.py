@@ -34,6 +34,7 @@ from coach.config.progress import ProgressSettings
 from coach.config.sources import NestedFlatKeys, SectionEnvSource, flat_key_map, nest
 from coach.config.storage import StorageSettings
 from coach.config.ui import UiSettings
+from coach.config.voice import VoiceSettings
 
 _PATH_NAMES = frozenset(
     {"data_dir", "corpus_paths", "models_dir", "vllm_venv", "vllm_state_dir", "history_db"}
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)
     evaluation: EvalSettings = Field(default_factory=EvalSettings)
     progress: ProgressSettings = Field(default_factory=ProgressSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
 
     @property
     def paths(self) -> Paths:

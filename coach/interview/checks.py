@@ -11,24 +11,10 @@ question. Hence the language and trailing-colon checks.
 
 from __future__ import annotations
 
-import re
-
+from coach.common.text import overlap
 from coach.index.tokenize import has_cjk
 
-_WORD = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+")
 _PREAMBLE_END = (":", "：")
-
-
-def _bigrams(text: str) -> set[str]:
-    tokens = _WORD.findall(text.lower())
-    return {a + b for a, b in zip(tokens, tokens[1:], strict=False)}
-
-
-def overlap(source: str, phrased: str) -> float:
-    """Share of ``source``'s character bigrams (CJK characters and latin words) that
-    ``phrased`` keeps."""
-    wanted = _bigrams(source)
-    return len(wanted & _bigrams(phrased)) / len(wanted) if wanted else 1.0
 
 
 def usable_question(

@@ -1,0 +1,40 @@
+"""Speech to text for spoken answers (coach/speech)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from coach.config.section import Section
+
+
+class VoiceSettings(Section):
+    """faster-whisper over the ``whisper-base`` pack; optional (``pip install '.[voice]'``)."""
+
+    env_prefix: ClassVar[str] = "COACH_VOICE_"
+
+    pack: str = "whisper-base"
+    """The speech pack (``coach model install whisper-base``) or a CTranslate2 model folder."""
+    compute_type: str = "int8"
+    """CTranslate2 precision: int8 transcribed a 40 s Mandarin answer at ~5x real time on
+    2 cores in under 0.5 GB (issue 17's probe)."""
+    cpu_threads: int = Field(default=2, ge=1)
+    beam_size: int = Field(default=5, ge=1)
+    vad: bool = True
+    """Skip silence with the Silero VAD model that ships inside faster-whisper's wheel."""
+    language: Literal["zh", "en", "auto"] = "zh"
+    """The corpus is Chinese; ``auto`` lets Whisper guess (slower, and it guesses wrong on
+    short clips)."""
+    prompt_terms: int = Field(default=12, ge=0)
+    """Key-point labels of the card added to the initial prompt: Whisper then spells the
+    jargon (正则化, Dropout) as the reference does."""
+    min_script_share: float = Field(default=0.5, ge=0, le=1)
+    """A Chinese transcript with fewer CJK characters than this share of its letters is
+    not trusted (unintelligible audio comes back as Latin gibberish)."""
+    echo_overlap: float = Field(default=0.8, ge=0, le=1)
+    """A transcript whose character bigrams are at least this share the prompt's is the
+    prompt echoed back, not the answer."""
+    min_distinct_share: float = Field(default=0.5, ge=0, le=1)
+    """A transcript with fewer distinct bigrams than this share of its bigrams is Whisper
+    looping on one phrase (real answers measure ~0.9), not what was said."""

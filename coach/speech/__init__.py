@@ -1,0 +1,1 @@
+"""Spoken answers: speech to text with faster-whisper over the ``whisper-base`` pack."""

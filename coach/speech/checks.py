@@ -1,0 +1,50 @@
+"""Is a transcript what the candidate said? Whisper does not say when it failed.
+
+Measured 2026-12-04 with whisper-base on espeak-ng's robotic Mandarin
+(tests/data/voice/robotic_zh.wav): without a prompt it returned Latin gibberish ("U biology
+is free hattukayppry..."), with the question as the prompt it returned nothing; issue 17's
+probe saw it return the prompt itself, and here, prompted with the question and a key
+term, it looped on the term ("词：正则化：正则化：正则化…"), and without a prompt a shorter
+clip came back as digits ("3-4-3-2-3..."). Each case asks the candidate to repeat or type.
+"""
+
+from __future__ import annotations
+
+import re
+
+from coach.common.text import distinct_share, overlap
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LETTER = re.compile(r"[^\W\d_]")
+_WORD = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+")
+
+NOTHING_HEARD = "nothing_heard"
+PROMPT_ECHO = "prompt_echo"
+WRONG_SCRIPT = "wrong_script"
+REPETITION = "repetition"
+MIN_LOOP_TOKENS = 8
+"""Shorter texts are too short to call a loop (``正则化，正则化`` may be an answer)."""
+
+
+def problems(
+    text: str,
+    *,
+    language: str,
+    prompt: str,
+    min_script_share: float,
+    echo_overlap: float,
+    min_distinct_share: float,
+) -> list[str]:
+    """The reasons not to trust ``text`` (empty when it looks like an answer)."""
+    if not text.strip():
+        return [NOTHING_HEARD]
+    found = []
+    if prompt and overlap(text, prompt) >= echo_overlap:
+        found.append(PROMPT_ECHO)
+    long_enough = len(_WORD.findall(text.lower())) >= MIN_LOOP_TOKENS
+    if long_enough and distinct_share(text) < min_distinct_share:
+        found.append(REPETITION)
+    cjk, letters = len(_CJK.findall(text)), len(_LETTER.findall(text))
+    if language == "zh" and (not cjk or cjk / max(letters, 1) < min_script_share):
+        found.append(WRONG_SCRIPT)
+    return found
