@@ -43,8 +43,10 @@ fonts:
 install: $(STAMP) fonts vllm
 	$(BIN)/coach model install e5-small-multilingual
 
-# What the tests need on top: the test tools and Chromium for the browser test.
+# What the tests need on top: the test tools, the voice pack (speech tests; its Python
+# extra comes with the test tools) and Chromium for the browser test.
 install-test: install $(DEV_STAMP) browser
+	$(BIN)/coach model install whisper-base
 
 # vLLM in its own venv ($COACH_DATA_DIR/vllm-venv, ~3.5 GB; its pins clash with ours).
 vllm: $(STAMP)

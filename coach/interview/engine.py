@@ -316,6 +316,17 @@ class InterviewEngine:
     def current_turn(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
 
+    def speech_prompt(self) -> tuple[str | None, list[str]]:
+        """The open question and its card's key-point labels and aliases: what a spoken
+        answer is likely to contain, for the speech model's prompt."""
+        turn = self.current_turn
+        if turn is None or turn.answer is not None:
+            return None, []
+        card = self.services.cards_by_id.get(turn.card_id)
+        points = card.key_points if card else []
+        terms = [term for p in points for term in (p.label, p.alias) if term]
+        return turn.text, terms
+
     # --- the program's decisions ------------------------------------------------------
     async def _follow_up_or_next(self, card: QuestionCard) -> AsyncIterator[Event]:
         """Follow up while points are still missed and follow-ups are left; once, for

@@ -21,6 +21,13 @@ from coach.ui.context import ALL, DIFFICULTIES, UiContext, lang_of
 from coach.ui.render import esc
 from coach.ui.services import AppServices, NotReady
 from coach.ui.strings import Lang, t
+from coach.ui.voice import (
+    audio_kwargs,
+    heard,
+    status_when_missing,
+    transcriber_for,
+    voice_ready,
+)
 
 Handler = Callable[..., AsyncIterator[tuple[Any, ...]]]
 
@@ -35,6 +42,9 @@ class InterviewView:
     start: Any
     chat: Any
     answer: Any
+    mic: Any
+    voice_status: Any
+    voice_ready: bool
     submit: Any
     hint: Any
     skip: Any
@@ -92,6 +102,9 @@ def _layout(ctx: UiContext) -> InterviewView:
         lines=4,
         elem_id="answer",
     )
+    ready = voice_ready(settings)
+    mic = gr.Audio(label=t(lang0, "record"), elem_id="mic", **audio_kwargs(ready))
+    voice_status = gr.Markdown(status_when_missing(ready, lang0), elem_id="voice-status")
     with gr.Row():
         submit = gr.Button(t(lang0, "submit"), variant="primary", elem_id="submit")
         hint = gr.Button(t(lang0, "hint"), elem_id="hint")
@@ -117,6 +130,9 @@ def _layout(ctx: UiContext) -> InterviewView:
         start=start,
         chat=chat,
         answer=answer,
+        mic=mic,
+        voice_status=voice_status,
+        voice_ready=ready,
         submit=submit,
         hint=hint,
         skip=skip,
@@ -138,6 +154,7 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.difficulty, "difficulty"),
         (view.chat, "chat"),
         (view.answer, "answer"),
+        (view.mic, "record"),
         (view.coach_q, "coach_question"),
         (view.report_files, "report_files"),
         (view.subscores, "subscores_plot"),
@@ -156,6 +173,9 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
     words.extra(view.difficulty, lambda lang: {"choices": ctx.difficulty_choices(lang)})
     words.extra(view.answer, lambda lang: {"placeholder": t(lang, "answer_placeholder")})
     words.extra(view.coach_q, lambda lang: {"placeholder": t(lang, "coach_placeholder")})
+    words.extra(
+        view.voice_status, lambda lang: {"value": status_when_missing(view.voice_ready, lang)}
+    )
 
 
 def _wire(ctx: UiContext, view: InterviewView) -> None:
@@ -184,6 +204,14 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
     on_click(view.submit, _action_handler(ctx.settings, "answer"), acting)
     for button, name in ((view.hint, "hint"), (view.skip, "skip"), (view.reveal, "reveal")):
         on_click(button, _action_handler(ctx.settings, name), acting)
+    transcribe = transcriber_for(ctx.settings)
+
+    async def on_record(audio: str | None, engine: Any, answer: str, lang_label: str):
+        return await heard(transcribe, audio, engine, answer or "", lang_of(lang_label))
+
+    view.mic.stop_recording(
+        on_record, [view.mic, view.engine, view.answer, language], [view.answer, view.voice_status]
+    )
     asking = [view.coach_q, view.chat, view.engine, language]
     on_click(view.ask, _action_handler(ctx.settings, "ask_coach"), asking).then(
         lambda: "", None, view.coach_q

@@ -1,0 +1,73 @@
+"""Answering by voice in the interview tab: a recording becomes text in the answer box.
+
+The candidate corrects the text and submits it as usual, so a misheard word never reaches
+the grader unseen; a transcript the checks do not trust (nothing heard, the prompt read
+back, a loop, the wrong script) leaves the answer box as it was and asks to repeat.
+Without the voice extra or pack the microphone is hidden and the tab says how to install.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from coach.config import Settings
+from coach.interview.engine import InterviewEngine
+from coach.speech.models import Transcript
+from coach.speech.transcriber import Transcriber, VoiceUnavailable
+from coach.ui.strings import Lang, t
+
+Transcribe = Callable[..., Transcript]
+
+
+def voice_ready(settings: Settings) -> bool:
+    try:
+        Transcriber(settings).check_available()
+    except VoiceUnavailable:
+        return False
+    return True
+
+
+def _pace(result: Transcript) -> str:
+    pace = result.pace
+    return f"{pace[0]:.0f} {pace[1]}" if pace else "-"
+
+
+async def heard(
+    transcribe: Transcribe,
+    audio: str | None,
+    engine: InterviewEngine | None,
+    answer: str,
+    lang: Lang,
+) -> tuple[str, str]:
+    """(the answer box's new text, the line shown under the microphone)."""
+    if not audio:
+        return answer, ""
+    question, terms = engine.speech_prompt() if engine is not None else (None, [])
+    try:
+        result = await asyncio.to_thread(
+            transcribe, Path(audio), question=question, key_terms=terms
+        )
+    except VoiceUnavailable:
+        return answer, t(lang, "voice_missing")
+    except (ValueError, FileNotFoundError) as exc:
+        return answer, t(lang, "voice_failed", error=str(exc))
+    if not result.usable:
+        return answer, t(lang, "voice_unusable", why=", ".join(result.problems))
+    text = f"{answer.rstrip()} {result.text}".strip() if answer.strip() else result.text
+    return text, t(lang, "voice_heard", seconds=result.duration_s, pace=_pace(result))
+
+
+def transcriber_for(settings: Settings) -> Transcribe:
+    return Transcriber(settings).transcribe
+
+
+def status_when_missing(ready: bool, lang: Lang) -> str:
+    return "" if ready else t(lang, "voice_missing")
+
+
+def audio_kwargs(ready: bool) -> dict[str, Any]:
+    """Gradio's microphone input: recordings come as a file path (no ffmpeg needed)."""
+    return {"sources": ["microphone"], "type": "filepath", "visible": ready}
