@@ -111,3 +111,20 @@ def test_cli_prints_the_transcript_and_fails_on_an_unusable_one() -> None:
     assert "repeat or type it" in bad.stderr
     missing = runner.invoke(app, ["transcribe", "nope.wav"])
     assert missing.exit_code == 1 and "no such recording" in missing.stderr
+
+
+def test_whispers_own_doubt_marks_a_transcript_unsure() -> None:
+    voice = Settings().voice
+    doubtful = checks.problems(
+        "又能如鹤",
+        language="zh",
+        prompt="",
+        min_script_share=voice.min_script_share,
+        echo_overlap=voice.echo_overlap,
+        min_distinct_share=voice.min_distinct_share,
+        no_speech=0.73,
+        avg_logprob=-0.44,
+        max_no_speech=voice.max_no_speech,
+        min_avg_logprob=voice.min_avg_logprob,
+    )
+    assert checks.UNSURE in doubtful

@@ -48,6 +48,8 @@ class BatchRow(BaseModel):
     answer: str = ""
     reference: str | None = None
     topic: str | None = None
+    audio: str | None = None
+    """A recording to transcribe into ``answer`` (only for rows without a written one)."""
     error: str | None = None
     """Why this row cannot be graded (empty answer, too long, ...); the rest go on."""
 

@@ -27,7 +27,10 @@ from coach.config import Settings
 logger = logging.getLogger(__name__)
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".xlsx": "xlsx"}
 REQUIRED_COLUMNS = ("question", "answer")
-OPTIONAL_COLUMNS = ("id", "reference", "topic")
+OPTIONAL_COLUMNS = ("id", "reference", "topic", "audio")
+SPOKEN_ANSWER = "audio"
+"""A column naming a recording of the answer (relative to the input file's folder): with
+the voice extra and pack, a row without a written answer is graded on its transcript."""
 _SNIFF_BYTES = 8192
 _UTF16_NUL_SHARE = 0.1
 """UTF-16 without a BOM is recognised when at least this share of its 2-byte units have a
@@ -47,7 +50,8 @@ _SIGNATURES = {
 _FORMULA_SHOWN_CHARS = 60
 """How much of a formula a row's error quotes (enough to recognise it)."""
 _COLUMN_HELP = (
-    "The first row must name the columns question and answer (optional: id, reference, topic)."
+    "The first row must name the columns question and answer (optional: id, reference, topic, "
+    "audio: a recording of the answer, for rows whose answer cell is empty)."
 )
 
 
@@ -70,6 +74,8 @@ def read_batch(path: Path, settings: Settings) -> list[BatchRow]:
     """All rows of ``path`` in file order; raises BatchInputError for file-level problems."""
     table = read_table(path, settings)
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing == ["answer"] and SPOKEN_ANSWER in table.columns:
+        missing = []
     if missing:
         found = [c for c in table.columns if c] or "no named columns"
         raise BatchInputError(
@@ -89,6 +95,10 @@ def read_batch(path: Path, settings: Settings) -> list[BatchRow]:
     if not rows:
         raise BatchInputError(f"{path}{table.where} has a header but no rows to grade.")
     _check_unique_ids(path, rows)
+    if any(r.audio for r in rows):
+        from coach.batch.spoken import transcribe_rows
+
+        rows = transcribe_rows(rows, path.parent, settings)
     return rows
 
 
@@ -394,11 +404,12 @@ def _to_row(
         answer=answer,
         reference=cell_text(record.get("reference")) or None,
         topic=cell_text(record.get("topic")) or None,
+        audio=(cell_text(record.get(SPOKEN_ANSWER)) or None) if not answer else None,
     )
     problems = [why for column, why in cell_problems.items() if column not in REQUIRED_COLUMNS]
     if not question:
         problems.append(cell_problems.get("question", "empty question"))
-    if not answer:
+    if not answer and not row.audio:
         problems.append(cell_problems.get("answer", "empty answer"))
     if len(question) > settings.batch.max_question_chars:
         problems.append(

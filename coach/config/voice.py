@@ -38,3 +38,10 @@ class VoiceSettings(Section):
     min_distinct_share: float = Field(default=0.5, ge=0, le=1)
     """A transcript with fewer distinct bigrams than this share of its bigrams is Whisper
     looping on one phrase (real answers measure ~0.9), not what was said."""
+    max_no_speech: float = Field(default=0.5, ge=0, le=1)
+    min_avg_logprob: float = -1.0
+    """Whisper's own doubt: a transcript whose segments average a no-speech probability
+    above ``max_no_speech`` or a log-probability below ``min_avg_logprob`` is not trusted.
+    Measured 2026-12-04: a clear recording 0.06 / -0.43; robotic Mandarin with the
+    question as prompt 0.52 / -1.02 and 0.73 / -0.44 (whisper's own silence rule uses 0.6
+    and -1.0)."""

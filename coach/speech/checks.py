@@ -22,6 +22,7 @@ NOTHING_HEARD = "nothing_heard"
 PROMPT_ECHO = "prompt_echo"
 WRONG_SCRIPT = "wrong_script"
 REPETITION = "repetition"
+UNSURE = "unsure"
 MIN_LOOP_TOKENS = 8
 """Shorter texts are too short to call a loop (``正则化，正则化`` may be an answer)."""
 
@@ -34,6 +35,10 @@ def problems(
     min_script_share: float,
     echo_overlap: float,
     min_distinct_share: float,
+    no_speech: float = 0.0,
+    avg_logprob: float = 0.0,
+    max_no_speech: float = 1.0,
+    min_avg_logprob: float = float("-inf"),
 ) -> list[str]:
     """The reasons not to trust ``text`` (empty when it looks like an answer)."""
     if not text.strip():
@@ -44,6 +49,8 @@ def problems(
     long_enough = len(_WORD.findall(text.lower())) >= MIN_LOOP_TOKENS
     if long_enough and distinct_share(text) < min_distinct_share:
         found.append(REPETITION)
+    if no_speech > max_no_speech or avg_logprob < min_avg_logprob:
+        found.append(UNSURE)
     cjk, letters = len(_CJK.findall(text)), len(_LETTER.findall(text))
     if language == "zh" and (not cjk or cjk / max(letters, 1) < min_script_share):
         found.append(WRONG_SCRIPT)

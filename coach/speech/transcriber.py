@@ -28,6 +28,14 @@ INSTALL_HINT = (
 )
 
 
+def _mean(segments: Sequence[Any], name: str) -> float:
+    """A segment property averaged by the segments' length in characters."""
+    weights = [max(len(s.text), 1) for s in segments]
+    if not weights:
+        return 0.0
+    return sum(getattr(s, name) * w for s, w in zip(segments, weights, strict=True)) / sum(weights)
+
+
 class VoiceUnavailable(RuntimeError):
     """The extra or the pack is missing; the message says what to install."""
 
@@ -98,7 +106,8 @@ class Transcriber:
                 beam_size=voice.beam_size,
                 condition_on_previous_text=False,  # a misheard start must not repeat on
             )
-            text = "".join(s.text for s in segments).strip()
+            heard_segments = list(segments)
+            text = "".join(s.text for s in heard_segments).strip()
         except Exception as exc:  # PyAV cannot decode it, or the file is no audio
             raise ValueError(f"{audio}: could not read the recording ({exc})") from exc
         heard = info.language if lang == "auto" else lang
@@ -111,6 +120,10 @@ class Transcriber:
             min_script_share=voice.min_script_share,
             echo_overlap=voice.echo_overlap,
             min_distinct_share=voice.min_distinct_share,
+            no_speech=_mean(heard_segments, "no_speech_prob"),
+            avg_logprob=_mean(heard_segments, "avg_logprob"),
+            max_no_speech=voice.max_no_speech,
+            min_avg_logprob=voice.min_avg_logprob,
         )
         return Transcript(
             text=text,
