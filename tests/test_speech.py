@@ -73,6 +73,15 @@ def test_a_missing_model_says_what_to_install(tmp_path: Path) -> None:
         Transcriber(settings).check_available()
 
 
+def test_an_uninstalled_pack_is_not_installed_behind_the_users_back(tmp_path: Path) -> None:
+    pytest.importorskip("faster_whisper")
+    models = tmp_path / "models"
+    settings = Settings(models_dir_override=models)
+    with pytest.raises(VoiceUnavailable, match="whisper-base pack is not installed"):
+        Transcriber(settings).check_available()
+    assert not models.exists(), "nothing was downloaded"
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_real_whisper_transcribes_a_clear_recording(settings: Settings) -> None:

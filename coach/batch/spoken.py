@@ -25,12 +25,18 @@ def transcribe_rows(rows: list[BatchRow], base: Path, settings: Settings) -> lis
     try:
         transcriber.check_available()
     except VoiceUnavailable as exc:
-        why = f"the answer is a recording ({{}}) but voice is not available: {exc}"
-        done = {r.index: r.model_copy(update={"error": why.format(r.audio)}) for r in spoken}
-        return [done.get(r.index, r) for r in rows]
-    done = {}
-    for row in progress_bar(spoken, desc="transcribe", unit="recording", settings=settings):
-        done[row.index] = _transcribed(row, base, transcriber)
+        done = {
+            r.index: r.model_copy(
+                update={
+                    "error": f"the answer is a recording ({r.audio}) but voice is not "
+                    f"available: {exc}"
+                }
+            )
+            for r in spoken
+        }
+    else:
+        bar = progress_bar(spoken, desc="transcribe", unit="recording", settings=settings)
+        done = {row.index: _transcribed(row, base, transcriber) for row in bar}
     return [done.get(r.index, r) for r in rows]
 
 

@@ -17,9 +17,18 @@ def markdown_cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def tokens(text: str) -> list[str]:
+    """CJK characters and latin words (lower case): the units the overlaps count."""
+    return _WORD.findall(text.lower())
+
+
+def _pairs(text: str) -> list[str]:
+    found = tokens(text)
+    return [a + b for a, b in zip(found, found[1:], strict=False)]
+
+
 def _bigrams(text: str) -> set[str]:
-    tokens = _WORD.findall(text.lower())
-    return {a + b for a, b in zip(tokens, tokens[1:], strict=False)}
+    return set(_pairs(text))
 
 
 def overlap(source: str, other: str) -> float:
@@ -31,6 +40,5 @@ def overlap(source: str, other: str) -> float:
 
 def distinct_share(text: str) -> float:
     """Distinct bigrams per bigram of ``text``: low for a loop that repeats itself."""
-    tokens = _WORD.findall(text.lower())
-    pairs = [a + b for a, b in zip(tokens, tokens[1:], strict=False)]
+    pairs = _pairs(text)
     return len(set(pairs)) / len(pairs) if pairs else 1.0

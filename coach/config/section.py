@@ -48,7 +48,7 @@ def _splitter(split: Callable[[str], list[str]]) -> Callable[[Any], Any]:
 
 
 def _commas(text: str) -> list[str]:
-    return [v.strip() for v in text.replace(",", " ").split() if v.strip()]
+    return text.replace(",", " ").split()
 
 
 def _paths(text: str) -> list[str]:

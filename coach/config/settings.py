@@ -89,16 +89,14 @@ class Settings(BaseSettings):
         """A flat name still answers (with a warning) so that a missed caller does not
         crash a user's run; tests turn the warning into an error."""
         if name in _PATH_NAMES:
-            warnings.warn(f"settings.{name} is settings.paths.{name}", FlatSettingWarning, 2)
-            return getattr(self.paths, name)
-        section_field = flat_key_map(type(self)).get(name)
-        if section_field is not None:
+            where, value = f"paths.{name}", getattr(self.paths, name)
+        elif (section_field := flat_key_map(type(self)).get(name)) is not None:
             section, field = section_field
-            warnings.warn(
-                f"settings.{name} is settings.{section}.{field}", FlatSettingWarning, stacklevel=2
-            )
-            return getattr(getattr(self, section), field)
-        return super().__getattr__(name)  # type: ignore[misc]
+            where, value = f"{section}.{field}", getattr(getattr(self, section), field)
+        else:
+            return super().__getattr__(name)  # type: ignore[misc]
+        warnings.warn(f"settings.{name} is settings.{where}", FlatSettingWarning, stacklevel=2)
+        return value
 
     @classmethod
     def settings_customise_sources(

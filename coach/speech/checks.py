@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 
-from coach.common.text import distinct_share, overlap
+from coach.common.text import distinct_share, overlap, tokens
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LETTER = re.compile(r"[^\W\d_]")
-_WORD = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+")
 
 NOTHING_HEARD = "nothing_heard"
 PROMPT_ECHO = "prompt_echo"
@@ -46,7 +45,7 @@ def problems(
     found = []
     if prompt and overlap(text, prompt) >= echo_overlap:
         found.append(PROMPT_ECHO)
-    long_enough = len(_WORD.findall(text.lower())) >= MIN_LOOP_TOKENS
+    long_enough = len(tokens(text)) >= MIN_LOOP_TOKENS
     if long_enough and distinct_share(text) < min_distinct_share:
         found.append(REPETITION)
     if no_speech > max_no_speech or avg_logprob < min_avg_logprob:

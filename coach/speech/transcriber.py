@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from coach.config import Settings
-from coach.packs import PackError, resolve_model_path
+from coach.packs import MARKER, PACKS
+from coach.packs.base import pack_dir
 from coach.speech import checks
 from coach.speech.models import Transcript
 
@@ -74,13 +75,14 @@ class Transcriber:
             import opencc  # noqa: F401
         except ImportError as exc:
             raise VoiceUnavailable(f"{INSTALL_HINT} ({exc})") from exc
-        try:
-            path = resolve_model_path(self.settings.voice.pack, self.settings.paths.models_dir)
-        except PackError as exc:
-            raise VoiceUnavailable(f"{INSTALL_HINT} ({exc})") from exc
-        if not (Path(path) / "model.bin").is_file():
-            raise VoiceUnavailable(f"{INSTALL_HINT} (no model.bin in {path})")
-        return path
+        name = self.settings.voice.pack
+        # Never install here: a UI start or a batch must not download 133 MB unasked.
+        folder = pack_dir(name, self.settings.paths.models_dir) if name in PACKS else Path(name)
+        if name in PACKS and not (folder / MARKER).is_file():
+            raise VoiceUnavailable(f"{INSTALL_HINT} (the {name} pack is not installed)")
+        if not (folder / "model.bin").is_file():
+            raise VoiceUnavailable(f"{INSTALL_HINT} (no model.bin in {folder})")
+        return str(folder)
 
     def transcribe(
         self,

@@ -60,10 +60,6 @@ async def heard(
     return text, t(lang, "voice_heard", seconds=result.duration_s, pace=_pace(result))
 
 
-def transcriber_for(settings: Settings) -> Transcribe:
-    return Transcriber(settings).transcribe
-
-
 def status_when_missing(ready: bool, lang: Lang) -> str:
     return "" if ready else t(lang, "voice_missing")
 

@@ -16,6 +16,7 @@ import gradio as gr
 from coach.config import Settings
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event, InterviewConfig
+from coach.speech.transcriber import Transcriber
 from coach.ui.chat import Chat, stream_into_chat, write_report
 from coach.ui.context import ALL, DIFFICULTIES, UiContext, lang_of
 from coach.ui.render import esc
@@ -25,7 +26,6 @@ from coach.ui.voice import (
     audio_kwargs,
     heard,
     status_when_missing,
-    transcriber_for,
     voice_ready,
 )
 
@@ -204,7 +204,7 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
     on_click(view.submit, _action_handler(ctx.settings, "answer"), acting)
     for button, name in ((view.hint, "hint"), (view.skip, "skip"), (view.reveal, "reveal")):
         on_click(button, _action_handler(ctx.settings, name), acting)
-    transcribe = transcriber_for(ctx.settings)
+    transcribe = Transcriber(ctx.settings).transcribe
 
     async def on_record(audio: str | None, engine: Any, answer: str, lang_label: str):
         return await heard(transcribe, audio, engine, answer or "", lang_of(lang_label))
