@@ -137,3 +137,32 @@ def test_whispers_own_doubt_marks_a_transcript_unsure() -> None:
         min_avg_logprob=voice.min_avg_logprob,
     )
     assert checks.UNSURE in doubtful
+
+
+EVAL_VOICE = Path(__file__).parent.parent / "eval" / "voice" / "answers.jsonl"
+
+
+def test_character_error_rate_ignores_punctuation_and_counts_the_rest() -> None:
+    from coach.bench.voice import cer
+
+    assert cer("量化，把权重存成八位整数。", "量化 把权重存成八位整数") == 0.0
+    assert cer("正则化", "证则话") == pytest.approx(2 / 3)
+    assert cer("正则化", "") == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_spoken_mandarin_answers_are_heard_and_the_question_prompt_helps(
+    settings: Settings,
+) -> None:
+    """eval/voice: five synthesised Mandarin answers (21-26 s). Measured 2026-12-04
+    (coach bench voice): 0.139 without a prompt, 0.076 with the question and the card's
+    key terms; the question alone gave 0.142, so the terms are what help."""
+    pytest.importorskip("faster_whisper")
+    from coach.bench.voice import bench_voice
+
+    result = bench_voice(settings, EVAL_VOICE)
+    assert result.recordings == 5
+    assert all(not r.problems for r in result.runs), [r.problems for r in result.runs]
+    assert result.cer_with_prompt < result.cer_without_prompt
+    assert result.cer_with_prompt <= 0.15 and result.cer_without_prompt <= 0.25

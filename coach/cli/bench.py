@@ -288,3 +288,45 @@ def bench_interview(
     if as_json:
         payload = [{**r.model_dump(), "summary": r.summary()} for r in results]
         print_json(payload, ensure_ascii=True)
+
+
+@app.command("voice")
+def bench_voice_cmd(
+    answers: Annotated[
+        Path,
+        typer.Option(help="JSONL of {file, card_id, question, key_terms, text}, files beside it."),
+    ] = EVAL_DIR / "voice" / "answers.jsonl",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Speech to text: character error rate without and with the question as the prompt,
+    real-time factor and peak memory (needs the voice extra and the whisper-base pack)."""
+    from coach.bench.voice import bench_voice
+    from coach.speech.transcriber import Transcriber, VoiceUnavailable
+
+    settings = get_settings()
+    try:
+        Transcriber(settings).check_available()
+    except VoiceUnavailable as exc:
+        fail(str(exc))
+    if not answers.is_file():
+        fail(f"{answers}: no such set; run from the repository root or pass --answers.")
+
+    def show(run) -> None:
+        if not as_json:
+            mode = "prompt" if run.prompted else "plain "
+            typer.echo(
+                f"{run.file:<22} {mode} CER {run.cer:.3f}  {run.audio_s:5.1f}s audio "
+                f"in {run.seconds:5.2f}s"
+                + (f"  problems {','.join(run.problems)}" if run.problems else "")
+            )
+
+    result = bench_voice(settings, answers, on_run=show)
+    if as_json:
+        print_json(result.model_dump())
+        return
+    typer.echo(
+        f"{result.recordings} recordings, {result.audio_s:.0f}s of audio: CER "
+        f"{result.cer_without_prompt:.3f} without the prompt, {result.cer_with_prompt:.3f} "
+        f"with it; real-time factor {result.real_time_factor:.2f}; "
+        f"peak RSS {result.peak_rss_mb:.0f} MB"
+    )

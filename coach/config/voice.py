@@ -45,3 +45,11 @@ class VoiceSettings(Section):
     Measured 2026-12-04: a clear recording 0.06 / -0.43; robotic Mandarin with the
     question as prompt 0.52 / -1.02 and 0.73 / -0.44 (whisper's own silence rule uses 0.6
     and -1.0)."""
+    slow_pace_zh: float = Field(default=160, gt=0)
+    fast_pace_zh: float = Field(default=300, gt=0)
+    """Chinese characters a minute below/above which the grade's feedback calls a spoken
+    answer slow/fast: conversational Mandarin runs at ~200-300, and an interviewer
+    struggles to follow past ~300."""
+    slow_pace_en: float = Field(default=110, gt=0)
+    fast_pace_en: float = Field(default=170, gt=0)
+    """The same in words a minute for English (conversational speech ~120-160)."""

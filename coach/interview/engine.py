@@ -34,6 +34,7 @@ from coach.interview.report import SessionReport, build_report
 from coach.interview.selection import choose_cards, difficulty_of
 from coach.llm.client import unavailable_message
 from coach.prompts import chat_prompt
+from coach.speech.models import Delivery
 from coach.store.history import HistoryStore
 
 logger = logging.getLogger(__name__)
@@ -151,8 +152,10 @@ class InterviewEngine:
         async for event in self._next_main():
             yield event
 
-    async def answer(self, text: str) -> AsyncIterator[Event]:
-        """Save the answer, grade it, show the grade, then follow up or move on."""
+    async def answer(self, text: str, delivery: Delivery | None = None) -> AsyncIterator[Event]:
+        """Save the answer, grade it, show the grade, then follow up or move on.
+
+        ``delivery``: the answer was spoken; its length and pace go into the feedback."""
         text = (text or "").strip()
         if self.phase not in ("awaiting_answer", "awaiting_follow_up"):
             yield Event(kind="notice", text=self._say("notice_no_open_question"))
@@ -173,6 +176,7 @@ class InterviewEngine:
         # Write-ahead: the answer is on disk before anything can fail.
         turn.answer_id = store.add_answer(turn.question_id, text)
         turn.answer = text
+        turn.delivery = delivery
         yield Event(kind="grading", turn=index)
         card = self.services.cards_by_id[turn.card_id]
         grade: Grade | None = None

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from coach.grading.models import Grade
+from coach.speech.models import Delivery
 
 Language = Literal["zh", "en"]
 Difficulty = Literal["any", "easy", "medium", "hard"]
@@ -52,6 +53,8 @@ class Turn(BaseModel):
     grade: Grade | None = None
     outcome: Outcome = "pending"
     hints: int = 0
+    delivery: Delivery | None = None
+    """Set when the answer was spoken: the recordings' length and pace, for the feedback."""
 
 
 class Event(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,12 +29,45 @@ class Transcript(BaseModel):
 
     @property
     def pace(self) -> tuple[float, str] | None:
-        """Speaking pace for the feedback: Chinese characters a minute (Mandarin is spoken
-        at ~200-300), or words a minute for other languages; None for a silent recording."""
-        if self.duration_s <= 0 or not self.text:
+        """Speaking pace for the status line: see ``Delivery.pace``."""
+        return self.delivery().pace
+
+    def delivery(self) -> Delivery:
+        return Delivery.of(self.text, self.language, self.duration_s)
+
+
+class Delivery(BaseModel):
+    """How a spoken answer was said, for the grade's feedback: the recordings' length and
+    how much was said in them. An answer recorded in several takes adds them up."""
+
+    seconds: float = Field(default=0, ge=0)
+    units: int = Field(default=0, ge=0)
+    """Chinese characters for Chinese, words otherwise (what the pace counts)."""
+    language: str = "zh"
+
+    @classmethod
+    def of(cls, text: str, language: str, seconds: float) -> Delivery:
+        units = len(_CJK.findall(text)) if language == "zh" else len(text.split())
+        return cls(seconds=seconds, units=units, language=language)
+
+    def plus(self, other: Delivery) -> Delivery:
+        return Delivery(
+            seconds=self.seconds + other.seconds,
+            units=self.units + other.units,
+            language=other.language,
+        )
+
+    @property
+    def pace(self) -> tuple[float, str] | None:
+        """Chinese characters a minute (Mandarin is spoken at ~200-300), or words a
+        minute for other languages; None for a silent recording."""
+        if self.seconds <= 0 or not self.units:
             return None
-        if self.language == "zh":
-            count, unit = len(_CJK.findall(self.text)), "characters/min"
-        else:
-            count, unit = len(self.text.split()), "words/min"
-        return count / self.duration_s * 60, unit
+        unit = "characters/min" if self.language == "zh" else "words/min"
+        return self.units / self.seconds * 60, unit
+
+    def verdict(self, slow: float, fast: float) -> Literal["slow", "fast", "ok"] | None:
+        pace = self.pace
+        if pace is None:
+            return None
+        return "slow" if pace[0] < slow else "fast" if pace[0] > fast else "ok"

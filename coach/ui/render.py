@@ -9,11 +9,13 @@ which Markdown renders back as the literal characters.
 from __future__ import annotations
 
 from coach.common.html import escape
+from coach.config.voice import VoiceSettings
 from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event
 from coach.interview.report import SessionReport
+from coach.speech.models import Delivery
 from coach.ui.strings import Lang, t
 
 
@@ -25,8 +27,38 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def render_grade(grade: Grade, lang: Lang, *, final: bool = True) -> str:
-    """``final=False``: the rubric's grade shown while the model reviews the answer."""
+def render_delivery(delivery: Delivery, voice: VoiceSettings, lang: Lang) -> str:
+    """The spoken answer's length and pace, and whether an interviewer could follow it."""
+    pace = delivery.pace
+    if pace is None:
+        return t(lang, "delivery_silent", seconds=delivery.seconds)
+    slow, fast = (
+        (voice.slow_pace_zh, voice.fast_pace_zh)
+        if delivery.language == "zh"
+        else (voice.slow_pace_en, voice.fast_pace_en)
+    )
+    verdict = delivery.verdict(slow, fast)
+    unit = t(lang, "pace_unit_zh" if delivery.language == "zh" else "pace_unit_words")
+    return t(
+        lang,
+        f"delivery_{verdict}",
+        seconds=delivery.seconds,
+        pace=pace[0],
+        unit=unit,
+        slow=slow,
+        fast=fast,
+    )
+
+
+def render_grade(
+    grade: Grade,
+    lang: Lang,
+    *,
+    final: bool = True,
+    delivery: str | None = None,
+) -> str:
+    """``final=False``: the rubric's grade shown while the model reviews the answer.
+    ``delivery``: the spoken answer's line (``render_delivery``), after the feedback."""
     s = grade.sub_scores
     lines = [
         t(lang, "score", score=_fmt(grade.score)),
@@ -68,6 +100,8 @@ def render_grade(grade: Grade, lang: Lang, *, final: bool = True) -> str:
         )
     if grade.feedback:
         lines.append(t(lang, "feedback", text=esc(grade.feedback)))
+    if delivery:
+        lines.append(delivery)
     if GradeFlag.LLM_UNAVAILABLE in grade.flags:
         lines.append(t(lang, "graded_by_rubric"))
     if not final:
@@ -89,7 +123,10 @@ def render_event(event: Event, engine: InterviewEngine, lang: Lang) -> str:
     if kind == "grading":
         return t(lang, "grading")
     if kind == "grade" and event.grade is not None:
-        return render_grade(event.grade, lang, final=event.done)
+        turn = engine.turns[event.turn] if event.turn is not None else None
+        spoken = turn.delivery if turn is not None else None
+        delivery = render_delivery(spoken, engine.settings.voice, lang) if spoken else None
+        return render_grade(event.grade, lang, final=event.done, delivery=delivery)
     if kind == "reference":
         body = f"{t(lang, 'reference')}\n\n{esc(event.text)}"
         return body + "\n\n" + t(lang, "sources", sources=esc(", ".join(event.sources)))

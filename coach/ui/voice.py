@@ -15,7 +15,7 @@ from typing import Any
 
 from coach.config import Settings
 from coach.interview.engine import InterviewEngine
-from coach.speech.models import Transcript
+from coach.speech.models import Delivery, Transcript
 from coach.speech.transcriber import Transcriber, VoiceUnavailable
 from coach.ui.strings import Lang, t
 
@@ -30,9 +30,12 @@ def voice_ready(settings: Settings) -> bool:
     return True
 
 
-def _pace(result: Transcript) -> str:
-    pace = result.pace
-    return f"{pace[0]:.0f} {pace[1]}" if pace else "-"
+def _pace(delivery: Delivery, lang: Lang) -> str:
+    pace = delivery.pace
+    if pace is None:
+        return "-"
+    unit = t(lang, "pace_unit_zh" if delivery.language == "zh" else "pace_unit_words")
+    return f"{pace[0]:.0f} {unit}"
 
 
 async def heard(
@@ -41,23 +44,27 @@ async def heard(
     engine: InterviewEngine | None,
     answer: str,
     lang: Lang,
-) -> tuple[str, str]:
-    """(the answer box's new text, the line shown under the microphone)."""
+    spoken: Delivery | None = None,
+) -> tuple[str, str, Delivery | None]:
+    """(the answer box's new text, the line shown under the microphone, the spoken
+    length and pace so far: several takes add up, and the grade's feedback reports it)."""
     if not audio:
-        return answer, ""
+        return answer, "", spoken
     question, terms = engine.speech_prompt() if engine is not None else (None, [])
     try:
         result = await asyncio.to_thread(
             transcribe, Path(audio), question=question, key_terms=terms
         )
     except VoiceUnavailable:
-        return answer, t(lang, "voice_missing")
+        return answer, t(lang, "voice_missing"), spoken
     except (ValueError, FileNotFoundError) as exc:
-        return answer, t(lang, "voice_failed", error=str(exc))
+        return answer, t(lang, "voice_failed", error=str(exc)), spoken
     if not result.usable:
-        return answer, t(lang, "voice_unusable", why=", ".join(result.problems))
+        return answer, t(lang, "voice_unusable", why=", ".join(result.problems)), spoken
     text = f"{answer.rstrip()} {result.text}".strip() if answer.strip() else result.text
-    return text, t(lang, "voice_heard", seconds=result.duration_s, pace=_pace(result))
+    take = result.delivery()
+    status = t(lang, "voice_heard", seconds=result.duration_s, pace=_pace(take, lang))
+    return text, status, take if spoken is None else spoken.plus(take)
 
 
 def status_when_missing(ready: bool, lang: Lang) -> str:

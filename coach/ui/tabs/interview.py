@@ -16,6 +16,7 @@ import gradio as gr
 from coach.config import Settings
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event, InterviewConfig
+from coach.speech.models import Delivery
 from coach.speech.transcriber import Transcriber
 from coach.ui.chat import Chat, stream_into_chat, write_report
 from coach.ui.context import ALL, DIFFICULTIES, UiContext, lang_of
@@ -54,6 +55,8 @@ class InterviewView:
     report_files: Any
     subscores: Any
     engine: Any
+    spoken: Any
+    """The recordings' length and pace behind the answer box's text (None when typed)."""
 
     @property
     def controls(self) -> list[Any]:
@@ -142,6 +145,7 @@ def _layout(ctx: UiContext) -> InterviewView:
         report_files=report_files,
         subscores=subscores,
         engine=gr.State(None),
+        spoken=gr.State(None),
     )
 
 
@@ -201,16 +205,20 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
     on_start = _start_handler(ctx.settings, ctx.services)
     on_click(view.start, on_start, [view.topic, view.count, view.difficulty, language])
     acting = [view.answer, view.chat, view.engine, language]
-    on_click(view.submit, _action_handler(ctx.settings, "answer"), acting)
+    on_click(view.submit, _action_handler(ctx.settings, "answer"), [*acting, view.spoken]).then(
+        _spoken_after_submit, [view.answer, view.spoken], view.spoken, queue=False
+    )
     for button, name in ((view.hint, "hint"), (view.skip, "skip"), (view.reveal, "reveal")):
         on_click(button, _action_handler(ctx.settings, name), acting)
     transcribe = Transcriber(ctx.settings).transcribe
 
-    async def on_record(audio: str | None, engine: Any, answer: str, lang_label: str):
-        return await heard(transcribe, audio, engine, answer or "", lang_of(lang_label))
+    async def on_record(audio: str | None, engine: Any, answer: str, lang_label: str, spoken: Any):
+        return await heard(transcribe, audio, engine, answer or "", lang_of(lang_label), spoken)
 
     view.mic.stop_recording(
-        on_record, [view.mic, view.engine, view.answer, language], [view.answer, view.voice_status]
+        on_record,
+        [view.mic, view.engine, view.answer, language, view.spoken],
+        [view.answer, view.voice_status, view.spoken],
     )
     asking = [view.coach_q, view.chat, view.engine, language]
     on_click(view.ask, _action_handler(ctx.settings, "ask_coach"), asking).then(
@@ -268,10 +276,22 @@ def _start_handler(settings: Settings, services: AppServices) -> Handler:
     return on_start
 
 
+def _spoken_after_submit(answer: str, spoken: Delivery | None) -> Delivery | None:
+    """A graded answer clears the box and its recordings; one that was not (an error, an
+    empty or too long answer) keeps them for the next submit."""
+    return spoken if answer else None
+
+
 def _action_handler(settings: Settings, name: str) -> Handler:
     """The handler for one engine action: answer, hint, skip, reveal or ask_coach."""
 
-    async def handler(text: str, history: Chat, engine: InterviewEngine | None, lang_label: str):
+    async def handler(
+        text: str,
+        history: Chat,
+        engine: InterviewEngine | None,
+        lang_label: str,
+        spoken: Delivery | None = None,
+    ):
         lang = lang_of(lang_label)
         history = list(history or [])
         if engine is None:
@@ -283,7 +303,7 @@ def _action_handler(settings: Settings, name: str) -> Handler:
         if name in ("answer", "ask_coach") and text and text.strip():
             history.append({"role": "user", "content": esc(text)})
         if name == "answer":
-            events = engine.answer(text)
+            events = engine.answer(text, spoken)
         elif name == "ask_coach":
             events = engine.ask_coach(text)
         else:
