@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import csv
 import socket
+import time
+import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from coach.config import Settings, get_settings
@@ -31,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+VOICE_SET = Path(__file__).parent.parent / "eval" / "voice"
 LONG = 600_000  # ms: a judge call on a CPU model server takes tens of seconds
 
 
@@ -53,6 +59,7 @@ def app_url(indexed_dir: Path, vllm_server, monkeypatch: pytest.MonkeyPatch) -> 
     from coach.ui.server import launch
 
     monkeypatch.setenv("COACH_DATA_DIR", str(indexed_dir))
+    monkeypatch.setenv("COACH_MODELS_DIR", str(MODELS_DIR))  # the voice pack too
     monkeypatch.setenv("COACH_LLM_BASE_URL", vllm_server.base_url)
     monkeypatch.setenv("COACH_LLM_MODEL", vllm_server.model)
     monkeypatch.setenv("COACH_INTERVIEW_QUESTIONS", "1")
@@ -70,14 +77,16 @@ def app_url(indexed_dir: Path, vllm_server, monkeypatch: pytest.MonkeyPatch) -> 
         app.close()
 
 
-@pytest.fixture
-def page(tmp_path: Path):
+@contextmanager
+def _browser_page(extra_args: list[str] = ()) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make install` (apt-get install -y chromium).")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+        )
         context = browser.new_context(
             accept_downloads=True, viewport={"width": 1200, "height": 1400}
         )
@@ -89,6 +98,29 @@ def page(tmp_path: Path):
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def page():
+    with _browser_page() as opened:
+        yield opened
+
+
+@pytest.fixture
+def spoken_answer(tmp_path: Path) -> tuple[Path, float]:
+    """eval/voice's shortest answer as the 16-bit WAV Chromium's fake microphone plays."""
+    pytest.importorskip("faster_whisper", reason="make test installs the voice extra")
+    from faster_whisper.audio import decode_audio
+
+    rate = 16_000
+    samples = decode_audio(str(VOICE_SET / "tuning_zh.ogg"), sampling_rate=rate)
+    wav = tmp_path / "tuning_zh.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+    return wav, len(samples) / rate
 
 
 def test_interview_turn_batch_download_and_no_script_runs(
@@ -136,3 +168,34 @@ def test_interview_turn_batch_download_and_no_script_runs(
     assert [r["id"] for r in rows] == ["a1", "a2"]
     assert all(r["score"] != "" for r in rows)
     assert page.evaluate("window.__xss") is None
+
+
+def test_an_answer_spoken_into_the_microphone_reaches_the_grade(
+    app_url: str, spoken_answer: tuple[Path, float]
+) -> None:
+    """Chromium's fake microphone plays a recorded answer (eval/voice) into the interview
+    tab: Record, Stop, the transcript lands in the answer box, and once submitted the
+    grade shows what was heard and how fast it was said."""
+    wav, seconds = spoken_answer
+    fake_mic = [
+        "--use-fake-ui-for-media-stream",  # allow the microphone without asking
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}%noloop",
+    ]
+    with _browser_page(fake_mic) as page:
+        page.goto(app_url)
+        chat = page.locator("#chat")
+        page.click("#start")
+        chat.get_by_text("第 1/1 题").wait_for(timeout=LONG)
+        page.click("#mic .record-button")
+        time.sleep(seconds + 1.5)  # the file plays in real time
+        page.click("#mic .stop-button")
+        page.locator("#voice-status").get_by_text("听到").wait_for(timeout=LONG)
+        heard = page.input_value("#answer textarea")
+        assert "网格搜索" in heard and "参数" in heard, heard
+        assert "字/分钟" in page.locator("#voice-status").inner_text()
+        page.click("#submit")
+        chat.get_by_text("口述").wait_for(timeout=LONG)
+        text = chat.inner_text()
+        assert heard in text, "the transcript is the answer that was graded"
+        assert "得分" in text and "字/分钟" in text
