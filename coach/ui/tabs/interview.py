@@ -17,6 +17,7 @@ from coach.config import Settings
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event, InterviewConfig
 from coach.speech.models import Delivery
+from coach.speech.speaker import Speaker
 from coach.speech.transcriber import Transcriber
 from coach.ui.chat import Chat, stream_into_chat, write_report
 from coach.ui.context import ALL, DIFFICULTIES, UiContext, lang_of
@@ -24,8 +25,10 @@ from coach.ui.render import esc
 from coach.ui.services import AppServices, NotReady
 from coach.ui.strings import Lang, t
 from coach.ui.voice import (
+    BROWSER_SPEECH_JS,
     audio_kwargs,
     heard,
+    read_aloud,
     status_when_missing,
     voice_ready,
 )
@@ -46,6 +49,9 @@ class InterviewView:
     mic: Any
     voice_status: Any
     voice_ready: bool
+    speak: Any
+    question_audio: Any
+    browser_speech: Any
     submit: Any
     hint: Any
     skip: Any
@@ -107,6 +113,23 @@ def _layout(ctx: UiContext) -> InterviewView:
     )
     ready = voice_ready(settings)
     mic = gr.Audio(label=t(lang0, "record"), elem_id="mic", **audio_kwargs(ready))
+    with gr.Row():
+        speak = gr.Button(
+            t(lang0, "speak"),
+            elem_id="speak",
+            scale=0,
+            visible=settings.voice.speaker != "off",
+        )
+        question_audio = gr.Audio(
+            autoplay=True,
+            interactive=False,
+            show_label=False,
+            elem_id="question-audio",
+            visible=settings.voice.speaker != "off",
+        )
+    # What the browser reads when the server has no voice ("hidden", not False: the
+    # page keeps the component, so the script gets its value).
+    browser_speech = gr.Textbox(elem_id="browser-speech", visible="hidden")
     voice_status = gr.Markdown(status_when_missing(ready, lang0), elem_id="voice-status")
     with gr.Row():
         submit = gr.Button(t(lang0, "submit"), variant="primary", elem_id="submit")
@@ -136,6 +159,9 @@ def _layout(ctx: UiContext) -> InterviewView:
         mic=mic,
         voice_status=voice_status,
         voice_ready=ready,
+        speak=speak,
+        question_audio=question_audio,
+        browser_speech=browser_speech,
         submit=submit,
         hint=hint,
         skip=skip,
@@ -171,6 +197,7 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.skip, "skip"),
         (view.reveal, "reveal"),
         (view.ask, "ask_coach"),
+        (view.speak, "speak"),
     ):
         words(component, key, "value")
     words.extra(view.topic, lambda lang: {"choices": ctx.topic_choices(lang)})
@@ -220,6 +247,16 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
         [view.mic, view.engine, view.answer, language, view.spoken],
         [view.answer, view.voice_status, view.spoken],
     )
+    speaker = Speaker(ctx.settings)
+
+    async def on_speak(engine: Any, lang_label: str):
+        return await read_aloud(speaker, engine, lang_of(lang_label))
+
+    view.speak.click(
+        on_speak,
+        [view.engine, language],
+        [view.question_audio, view.browser_speech, view.voice_status],
+    ).then(None, [view.browser_speech], None, js=BROWSER_SPEECH_JS)
     asking = [view.coach_q, view.chat, view.engine, language]
     on_click(view.ask, _action_handler(ctx.settings, "ask_coach"), asking).then(
         lambda: "", None, view.coach_q
