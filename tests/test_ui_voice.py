@@ -9,6 +9,7 @@ from pathlib import Path
 from coach.config import Settings
 from coach.interview.engine import InterviewEngine, Services
 from coach.interview.models import InterviewConfig
+from coach.interview.report import to_html, to_markdown
 from coach.speech.models import Delivery, Transcript
 from coach.speech.transcriber import VoiceUnavailable
 from coach.store.history import HistoryStore
@@ -103,6 +104,9 @@ def test_a_spoken_answers_length_and_pace_are_in_its_grade(
     grade = next(m["content"] for m in shown[-1][0] if "得分" in m["content"])
     assert "口述 10 秒" in grade and "360 字/分钟" in grade and "偏快" in grade
     assert engine.turns[0].delivery == fast
+    report = engine.report()
+    assert report.results[0].spoken == fast
+    assert "10 s, 360 字/分钟" in to_markdown(report) and "口述（时长、语速）" in to_html(report)
     typed = _engine(tmp_path / "typed", settings)
     shown = collect(stream_into_chat(typed.answer("量化：INT8 权重。"), typed, "zh", []))
     grade = next(m["content"] for m in shown[-1][0] if "得分" in m["content"])

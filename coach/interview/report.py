@@ -22,6 +22,7 @@ from coach.corpus.models import QuestionCard
 from coach.interview.charts import subscore_figure
 from coach.interview.models import InterviewConfig, Language, Turn
 from coach.interview.phrases import phrase
+from coach.speech.models import Delivery
 
 
 class QuestionResult(BaseModel):
@@ -36,6 +37,8 @@ class QuestionResult(BaseModel):
     missed: list[str] = Field(default_factory=list)
     hints: int = 0
     sources: list[str] = Field(default_factory=list)
+    spoken: Delivery | None = None
+    """The main answer's recordings (length and pace) when it was spoken."""
 
 
 class TopicResult(BaseModel):
@@ -81,6 +84,7 @@ def build_report(
                 outcome=turn.outcome,
                 hints=turn.hints,
                 sources=[s.ref() for s in card.sources],
+                spoken=turn.delivery,
             )
             if turn.grade is not None:
                 current.score = turn.grade.score
@@ -135,6 +139,7 @@ def _rows(report: SessionReport, lang: Language) -> list[list[str]]:
             ", ".join(_fmt(s) for s in r.follow_up_scores),
             phrase(lang, f"outcome_{r.outcome}"),
             "、".join(r.missed),
+            _spoken(r.spoken, lang),
         ]
         for i, r in enumerate(report.results, 1)
     ]
@@ -144,7 +149,26 @@ def _headers(lang: Language, keys: tuple[str, ...]) -> list[str]:
     return [phrase(lang, f"report_col_{k}") for k in keys]
 
 
-QUESTION_COLUMNS = ("no", "question", "topic", "score", "follow_ups", "outcome", "missed")
+QUESTION_COLUMNS = (
+    "no",
+    "question",
+    "topic",
+    "score",
+    "follow_ups",
+    "outcome",
+    "missed",
+    "spoken",
+)
+
+
+def _spoken(delivery: Delivery | None, lang: Language) -> str:
+    pace = delivery.pace if delivery else None
+    if delivery is None or pace is None:
+        return ""
+    unit = phrase(lang, "report_pace_zh" if delivery.language == "zh" else "report_pace_words")
+    return f"{delivery.seconds:.0f} s, {pace[0]:.0f} {unit}"
+
+
 SUB_COLUMNS = ("coverage", "correctness", "depth", "clarity")
 
 
