@@ -17,15 +17,7 @@ PROMPT = "如何处理大模型的过拟合问题？\n关键词：正则化、Dr
 
 
 def _problems(text: str, language: str = "zh") -> list[str]:
-    voice = Settings().voice
-    return checks.problems(
-        text,
-        language=language,
-        prompt=PROMPT,
-        min_script_share=voice.min_script_share,
-        echo_overlap=voice.echo_overlap,
-        min_distinct_share=voice.min_distinct_share,
-    )
+    return checks.problems(text, language=language, prompt=PROMPT, voice=Settings().voice)
 
 
 def test_a_spoken_answer_passes_the_checks() -> None:
@@ -123,18 +115,13 @@ def test_cli_prints_the_transcript_and_fails_on_an_unusable_one() -> None:
 
 
 def test_whispers_own_doubt_marks_a_transcript_unsure() -> None:
-    voice = Settings().voice
     doubtful = checks.problems(
         "又能如鹤",
         language="zh",
         prompt="",
-        min_script_share=voice.min_script_share,
-        echo_overlap=voice.echo_overlap,
-        min_distinct_share=voice.min_distinct_share,
+        voice=Settings().voice,
         no_speech=0.73,
         avg_logprob=-0.44,
-        max_no_speech=voice.max_no_speech,
-        min_avg_logprob=voice.min_avg_logprob,
     )
     assert checks.UNSURE in doubtful
 

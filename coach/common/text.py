@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+")
+CJK = re.compile(r"[\u3400-\u9fff]")
+"""One Chinese character (CJK Unified Ideographs and Extension A)."""
+_WORD = re.compile(rf"{CJK.pattern}|[a-z0-9]+")
+
+
+def cjk_count(text: str) -> int:
+    return len(CJK.findall(text))
 
 
 def markdown_cell(value: object) -> str:

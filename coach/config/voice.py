@@ -65,3 +65,9 @@ class VoiceSettings(Section):
     minute, 240 about 210 (conversational Mandarin runs at ~200-300)."""
     speak_timeout_s: float = Field(default=60, gt=0)
     """The longest a question may take to synthesise before the UI gives up on it."""
+
+    def pace_bounds(self, language: str) -> tuple[float, float]:
+        """(slow, fast) for a pace in ``language``'s unit (see ``Delivery.pace``)."""
+        if language == "zh":
+            return self.slow_pace_zh, self.fast_pace_zh
+        return self.slow_pace_en, self.fast_pace_en

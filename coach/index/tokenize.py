@@ -9,10 +9,11 @@ from pathlib import Path
 
 import jieba
 
+from coach.common.text import CJK
+
 jieba.setLogLevel(logging.WARNING)
 
 _KEEP = re.compile(r"[\w\u4e00-\u9fff]")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 STOPWORDS = frozenset(
     tomllib.loads((Path(__file__).with_name("stopwords.toml")).read_text("utf-8"))["words"]
 )
@@ -20,7 +21,7 @@ STOPWORDS = frozenset(
 
 def has_cjk(text: str) -> bool:
     """Chinese text or not: what the interview and the judge check a model's prose by."""
-    return bool(_CJK.search(text))
+    return bool(CJK.search(text))
 
 
 def add_terms(terms: list[str]) -> None:

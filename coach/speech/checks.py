@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from coach.common.text import distinct_share, overlap, tokens
+from coach.common.text import cjk_count, distinct_share, overlap, tokens
+from coach.config.voice import VoiceSettings
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 NOTHING_HEARD = "nothing_heard"
@@ -31,26 +31,24 @@ def problems(
     *,
     language: str,
     prompt: str,
-    min_script_share: float,
-    echo_overlap: float,
-    min_distinct_share: float,
+    voice: VoiceSettings,
     no_speech: float = 0.0,
     avg_logprob: float = 0.0,
-    max_no_speech: float = 1.0,
-    min_avg_logprob: float = float("-inf"),
 ) -> list[str]:
-    """The reasons not to trust ``text`` (empty when it looks like an answer)."""
+    """The reasons not to trust ``text`` (empty when it looks like an answer), by the
+    thresholds of ``voice``; ``no_speech`` / ``avg_logprob``: Whisper's own doubt (the
+    defaults, no doubt, leave that check out)."""
     if not text.strip():
         return [NOTHING_HEARD]
     found = []
-    if prompt and overlap(text, prompt) >= echo_overlap:
+    if prompt and overlap(text, prompt) >= voice.echo_overlap:
         found.append(PROMPT_ECHO)
     long_enough = len(tokens(text)) >= MIN_LOOP_TOKENS
-    if long_enough and distinct_share(text) < min_distinct_share:
+    if long_enough and distinct_share(text) < voice.min_distinct_share:
         found.append(REPETITION)
-    if no_speech > max_no_speech or avg_logprob < min_avg_logprob:
+    if no_speech > voice.max_no_speech or avg_logprob < voice.min_avg_logprob:
         found.append(UNSURE)
-    cjk, letters = len(_CJK.findall(text)), len(_LETTER.findall(text))
-    if language == "zh" and (not cjk or cjk / max(letters, 1) < min_script_share):
+    cjk, letters = cjk_count(text), len(_LETTER.findall(text))
+    if language == "zh" and (not cjk or cjk / max(letters, 1) < voice.min_script_share):
         found.append(WRONG_SCRIPT)
     return found

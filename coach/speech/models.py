@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+from coach.common.text import cjk_count
 
 
 class Transcript(BaseModel):
@@ -47,7 +46,7 @@ class Delivery(BaseModel):
 
     @classmethod
     def of(cls, text: str, language: str, seconds: float) -> Delivery:
-        units = len(_CJK.findall(text)) if language == "zh" else len(text.split())
+        units = cjk_count(text) if language == "zh" else len(text.split())
         return cls(seconds=seconds, units=units, language=language)
 
     def plus(self, other: Delivery) -> Delivery:

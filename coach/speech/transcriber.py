@@ -119,13 +119,9 @@ class Transcriber:
             text,
             language=heard,
             prompt=prompt,
-            min_script_share=voice.min_script_share,
-            echo_overlap=voice.echo_overlap,
-            min_distinct_share=voice.min_distinct_share,
+            voice=voice,
             no_speech=_mean(heard_segments, "no_speech_prob"),
             avg_logprob=_mean(heard_segments, "avg_logprob"),
-            max_no_speech=voice.max_no_speech,
-            min_avg_logprob=voice.min_avg_logprob,
         )
         return Transcript(
             text=text,

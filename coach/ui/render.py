@@ -27,18 +27,18 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def pace_unit(delivery: Delivery, lang: Lang) -> str:
+    return t(lang, "pace_unit_zh" if delivery.language == "zh" else "pace_unit_words")
+
+
 def render_delivery(delivery: Delivery, voice: VoiceSettings, lang: Lang) -> str:
     """The spoken answer's length and pace, and whether an interviewer could follow it."""
     pace = delivery.pace
     if pace is None:
         return t(lang, "delivery_silent", seconds=delivery.seconds)
-    slow, fast = (
-        (voice.slow_pace_zh, voice.fast_pace_zh)
-        if delivery.language == "zh"
-        else (voice.slow_pace_en, voice.fast_pace_en)
-    )
+    slow, fast = voice.pace_bounds(delivery.language)
     verdict = delivery.verdict(slow, fast)
-    unit = t(lang, "pace_unit_zh" if delivery.language == "zh" else "pace_unit_words")
+    unit = pace_unit(delivery, lang)
     return t(
         lang,
         f"delivery_{verdict}",

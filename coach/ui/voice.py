@@ -20,6 +20,7 @@ from coach.interview.engine import InterviewEngine
 from coach.speech.models import Delivery, Transcript
 from coach.speech.speaker import Speaker, SpeechFailed
 from coach.speech.transcriber import Transcriber, VoiceUnavailable
+from coach.ui.render import pace_unit
 from coach.ui.strings import Lang, t
 
 Transcribe = Callable[..., Transcript]
@@ -35,10 +36,7 @@ def voice_ready(settings: Settings) -> bool:
 
 def _pace(delivery: Delivery, lang: Lang) -> str:
     pace = delivery.pace
-    if pace is None:
-        return "-"
-    unit = t(lang, "pace_unit_zh" if delivery.language == "zh" else "pace_unit_words")
-    return f"{pace[0]:.0f} {unit}"
+    return f"{pace[0]:.0f} {pace_unit(delivery, lang)}" if pace else "-"
 
 
 async def heard(
