@@ -22,7 +22,7 @@ from pathlib import Path
 
 from coach.config import Settings
 from coach.hardware import resolve_device
-from coach.packs.base import PackError, Progress
+from coach.packs.base import PackError, Progress, run_step
 
 MARKER = ".coach-vllm-env.json"
 SMOKE_IMPORT = "import vllm.entrypoints.openai.api_server, transformers, gguf"
@@ -60,14 +60,7 @@ def env_ready(settings: Settings) -> bool:
 
 
 def _run(cmd: list[str], what: str, progress: Progress) -> None:
-    progress(f"{what}: {' '.join(cmd)}")
-    result = subprocess.run(cmd, check=False)
-    if result.returncode != 0:
-        raise PackError(
-            f"{what} failed (exit {result.returncode}). Check the network or a PyPI mirror "
-            f"(PIP_INDEX_URL), then retry `coach model install-server`; the command was: "
-            + " ".join(cmd)
-        )
+    run_step(cmd, what, progress, retry="coach model install-server")
 
 
 def ensure_vllm_env(settings: Settings, progress: Progress) -> Path:

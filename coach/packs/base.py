@@ -191,6 +191,18 @@ def ensure_requirements(
     return todo
 
 
+def run_step(cmd: list[str], what: str, progress: Progress, retry: str) -> None:
+    """Run one install step (a venv, a pip install) with its output on the terminal;
+    a failure says what to check and the command to ``retry``."""
+    progress(f"{what}: {' '.join(cmd)}")
+    result = subprocess.run(cmd, check=False)
+    if result.returncode != 0:
+        raise PackError(
+            f"{what} failed (exit {result.returncode}). Check the network or a PyPI mirror "
+            f"(PIP_INDEX_URL), then retry `{retry}`; the command was: " + " ".join(cmd)
+        )
+
+
 def _fix_hint(pack: Pack, source: SourceFile) -> str:
     """The reinstall command for a bad source file, pinned as the pack pins it."""
     name = canonicalize_name(source.distribution)

