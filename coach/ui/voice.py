@@ -97,9 +97,9 @@ async def read_aloud(
     """(a WAV for the question player, ``language|text`` for the browser to read, the
     status line). The question is the one on screen: the open one, else the last."""
     turn = engine.current_turn if engine is not None else None
-    if turn is None:
+    if engine is None or turn is None:
         return None, "", t(lang, "speak_nothing")
-    language = engine.config.language if engine is not None else "zh"
+    language = engine.config.language
     try:
         audio = await asyncio.to_thread(speaker.speak, turn.text, language)
     except SpeechFailed as exc:
