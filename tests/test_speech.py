@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from coach.speech.models import Transcript
 from coach.speech.transcriber import Transcriber, VoiceUnavailable, build_prompt
 
 VOICE = Path(__file__).parent / "data" / "voice"
+
+
+def _squashed(text: str) -> str:
+    """Lower case without spaces or hyphens: int8 Whisper hears dropout_en.wav as
+    "Dropout" on one CPU and "Drop out" on another (2026-12-06, AVX-512 EPYC), and both
+    are right."""
+    return re.sub(r"[\s-]+", "", text.lower())
 PROMPT = "如何处理大模型的过拟合问题？\n关键词：正则化、Dropout、早停"
 
 
@@ -79,9 +87,9 @@ def test_an_uninstalled_pack_is_not_installed_behind_the_users_back(tmp_path: Pa
 def test_real_whisper_transcribes_a_clear_recording(settings: Settings) -> None:
     pytest.importorskip("faster_whisper", reason="the voice extra is installed by make test")
     result = Transcriber(settings).transcribe(VOICE / "dropout_en.wav", language="en")
-    text = result.text.lower()
+    text = _squashed(result.text)
     assert result.usable, result.problems
-    assert "dropout" in text and "early stopping" in text and "validation loss" in text
+    assert "dropout" in text and "earlystopping" in text and "validationloss" in text
     assert result.duration_s > 5 and result.seconds > 0
 
 
@@ -106,7 +114,7 @@ def test_cli_prints_the_transcript_and_fails_on_an_unusable_one() -> None:
 
     runner = CliRunner()
     ok = runner.invoke(app, ["transcribe", str(VOICE / "dropout_en.wav"), "--language", "en"])
-    assert ok.exit_code == 0 and "Dropout" in ok.stdout
+    assert ok.exit_code == 0 and "dropout" in _squashed(ok.stdout)
     bad = runner.invoke(app, ["transcribe", str(VOICE / "robotic_zh.wav"), "--json"])
     assert bad.exit_code == 1 and '"problems"' in bad.stdout
     assert "repeat or type it" in bad.stderr
