@@ -5,6 +5,7 @@ uploaded and its result downloaded, and a typed ``<script>`` shown as text, not 
 from __future__ import annotations
 
 import csv
+import re
 import socket
 import time
 import wave
@@ -179,7 +180,8 @@ def test_an_answer_spoken_into_the_microphone_reaches_the_grade(
 ) -> None:
     """Chromium's fake microphone plays a recorded answer (eval/voice) into the interview
     tab: Record, Stop, the transcript lands in the answer box, and once submitted the
-    grade shows what was heard and how fast it was said."""
+    grade shows what was heard and how fast it was said; the follow-up is answered the
+    same way, to the end of the interview."""
     wav, seconds = spoken_answer
     fake_mic = [
         "--use-fake-ui-for-media-stream",  # allow the microphone without asking
@@ -204,15 +206,35 @@ def test_an_answer_spoken_into_the_microphone_reaches_the_grade(
             "|| window.__said.length > 0",
             timeout=LONG,
         )
-        page.click("#mic .record-button")
-        time.sleep(seconds + 1.5)  # the file plays in real time
-        page.click("#mic .stop-button")
-        page.locator("#voice-status").get_by_text("听到").wait_for(timeout=LONG)
-        heard = page.input_value("#answer textarea")
-        assert "网格搜索" in heard and "参数" in heard, heard
-        assert "字/分钟" in page.locator("#voice-status").inner_text()
+        heard = _speak_an_answer(page, seconds)
         page.click("#submit")
         chat.get_by_text("口述").wait_for(timeout=LONG)
         text = chat.inner_text()
         assert heard in text, "the transcript is the answer that was graded"
         assert "得分" in text and "字/分钟" in text
+
+        # The follow-up answered by voice too (each recording replays the file), and
+        # the interview ends: a whole interview without typing.
+        chat.get_by_text("追问").wait_for(timeout=LONG)
+        page.wait_for_function("!document.querySelector('#submit').disabled", timeout=LONG)
+        again = _speak_an_answer(page, seconds)
+        page.click("#submit")
+        chat.get_by_text("面试结束").wait_for(timeout=LONG)
+        text = chat.inner_text()
+        assert again in text and text.count("口述") >= 2, "both spoken answers were graded"
+
+
+def _speak_an_answer(page: Any, seconds: float) -> str:
+    """Record the fake microphone's file into an empty answer box; the transcript."""
+    assert page.input_value("#answer textarea") == ""
+    status = page.locator("#voice-status")
+    page.click("#mic .record-button")
+    status.get_by_text("正在录音").wait_for()  # not the last take's line any more
+    time.sleep(seconds + 1.5)  # the file plays in real time
+    page.click("#mic .stop-button")
+    status.get_by_text(re.compile("听到|没听清|无法识别")).wait_for(timeout=LONG)
+    heard = page.input_value("#answer textarea")
+    assert "听到" in status.inner_text(), status.inner_text()
+    assert "网格搜索" in heard and "参数" in heard, heard
+    assert "字/分钟" in status.inner_text()
+    return heard

@@ -242,11 +242,21 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
     async def on_record(audio: str | None, engine: Any, answer: str, lang_label: str, spoken: Any):
         return await heard(transcribe, audio, engine, answer or "", lang_of(lang_label), spoken)
 
+    # While recording, the status line says so (not the last take's "heard", which
+    # would read as this one's).
+    view.mic.start_recording(
+        lambda lang_label: t(lang_of(lang_label), "voice_listening"),
+        [language],
+        view.voice_status,
+        queue=False,
+    )
+    # Once heard, the recording goes: the microphone shows Record again for the next
+    # take or the follow-up (it kept the last take's player, with no Record button).
     view.mic.stop_recording(
         on_record,
         [view.mic, view.engine, view.answer, language, view.spoken],
         [view.answer, view.voice_status, view.spoken],
-    )
+    ).then(lambda: None, None, view.mic, queue=False)
     speaker = Speaker(ctx.settings)
 
     async def on_speak(engine: Any, lang_label: str):
