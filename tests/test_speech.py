@@ -14,6 +14,7 @@ from coach.speech.models import Transcript
 from coach.speech.transcriber import Transcriber, VoiceUnavailable, build_prompt
 
 VOICE = Path(__file__).parent / "data" / "voice"
+PROMPT = "如何处理大模型的过拟合问题？\n关键词：正则化、Dropout、早停"
 
 
 def _squashed(text: str) -> str:
@@ -21,7 +22,6 @@ def _squashed(text: str) -> str:
     "Dropout" on one CPU and "Drop out" on another (2026-12-06, AVX-512 EPYC), and both
     are right."""
     return re.sub(r"[\s-]+", "", text.lower())
-PROMPT = "如何处理大模型的过拟合问题？\n关键词：正则化、Dropout、早停"
 
 
 def _problems(text: str, language: str = "zh") -> list[str]:
