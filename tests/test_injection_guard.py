@@ -212,6 +212,8 @@ def _rubric(score: float, flags: list[str], ceiling: float = 10.0) -> RubricResu
         groups=[0, 1],
         sub_scores=SubScores(coverage=0, correctness=0, depth=0, clarity=5),
         score=score,
+        base=score,
+        content=score / 10,
         ceiling=ceiling,
         flags=flags,
         feedback="回答中含有对评分者的指令。",

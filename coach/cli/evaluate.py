@@ -88,9 +88,20 @@ def eval_le(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOptio
     _run(["le"], EvalOptions(use_llm=llm, limit=limit), as_json)
 
 
+@app.command("interview")
+def eval_interview(
+    limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False
+) -> None:
+    """Agreement with an interviewer on eval/interview.jsonl: Pearson, RMSE and bias per
+    split, mean score per kind, guards that fired where they should not."""
+    from coach.evaluation.suite import EvalOptions
+
+    _run(["interview"], EvalOptions(use_llm=llm, limit=limit), as_json)
+
+
 @app.command("all")
 def eval_all(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False) -> None:
-    """Every set in eval/ (retrieval, grading, Mohler, LE) into one report."""
+    """Every set in eval/ (retrieval, grading, interview, Mohler, LE) into one report."""
     from coach.evaluation.suite import PARTS, EvalOptions
 
     _run(list(PARTS), EvalOptions(use_llm=llm, limit=limit), as_json)

@@ -14,12 +14,49 @@ class GradingSettings(Section):
 
     env_prefix: ClassVar[str] = "COACH_GRADING_"
 
+    noise_min_chars: int = 16
+    """A stretch of ASCII text shorter than this is never judged to be noise."""
+    noise_share: float = 0.5
+    """A stretch of ASCII is noise (base64, random characters, lorem ipsum) when more
+    than this share of its characters are not words, or of its words are lorem ipsum."""
+    noise_word_max_chars: int = 24
+    """A run of letters and digits longer than this is not a word (base64, hashes)."""
+    substance_relevance_z: float = 1.5
+    """A sentence of the answer is on the question when its e5 contrast towards the
+    question or the question's material reaches this (see grading/substance.py)."""
+    specific_max_zipf_en: float = 3.3
+    """An English word is a specific term when its general-language frequency (wordfreq's
+    Zipf scale) is at most this: dropout 3.08, regularization 2.26, important 5.44."""
+    specific_max_zipf_zh: float = 3.8
+    """The same for a Chinese word: 标注 3.76, 剪枝 2.44, 优化 4.52, 重要 5.75."""
+    substance_explained_chars: int = 6
+    """Content characters a sentence needs beyond its terms to count as explained."""
+    substance_outside_weight: float = 0.5
+    """Credit of a rare Chinese word the user's material never uses (保驾护航, 方法论:
+    rare, but not terms of the field); English terms and numbers count 1."""
+    substance_bare_weight: float = 0.25
+    """Credit per term in a sentence that only lists terms (a bare list)."""
+    substance_terms_per_sentence: int = 4
+    """Most specific terms one sentence is credited for."""
+    substance_scale: float = 8.0
+    """depth = 1 - exp(-credited terms / this): the credited terms that take depth to
+    63%."""
+    material_k: int = 4
+    """Passages retrieved for the question (cards and article chunks) that join the
+    card as the material an answer may draw on."""
     retrieval_k: int = 3
     """Cards retrieved for a free-text question; the best one is the reference."""
     reference_cache: int = Field(default=4096, ge=1)
     """Questions (and batch reference cells) whose reference is remembered per process."""
     token_max_length: int = 512
-    """Tokens of a text the evidence score reads (e5's limit); longer answers are cut."""
+    """Tokens the encoder reads at once (e5's limit); a longer answer is read in
+    windows of this size less ``window_margin``, cut at sentence ends."""
+    window_margin: int = 16
+    """Tokens of a window left for the ``query:`` prompt and the special tokens."""
+    answer_read_chars: int = Field(default=20_000, ge=100)
+    """An answer is graded on at most this many characters (about 80 minutes of speech);
+    the rest is not read, and the grade says so (flag ``truncated``). Bounds the work a
+    300,000-character paste makes."""
     token_layer: int = 10
     """Which of e5-small's 12 layers gives the token vectors the evidence score aligns:
     chosen on LE's train split (layers 6-12 tried; 9-10 best, the last layer worst,
@@ -37,10 +74,14 @@ class GradingSettings(Section):
     saturate more answers at 10, which costs Pearson on every set."""
     weight_points: float = 0.5
     """Weight of soft key-point coverage beside whole-reference agreement."""
-    evidence_exponent: float = 1.0
-    """Score = 10 * evidence ** this (before caps and the contradiction penalty). 1.5
-    fits LE train slightly better (Pearson 0.836 vs 0.825) but pushes paraphrased
-    complete answers below 7, which no interviewer would give them."""
+    formula_max_share: float = 0.7
+    """Content = this share of max(evidence, depth) plus the rest of their mean
+    (grading/formula.py): credit for saying the card's points or other specific,
+    on-question content, not both twice."""
+    score_curve: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.0, 0.0), (1.0, 10.0)]
+    )
+    """Knots (content 0-1, score 0-10) of the piecewise-linear map to the 0-10 scale."""
     point_covered: float = 0.75
     """Soft coverage (0-1) from which a key point shows as covered ..."""
     point_partial: float = 0.45
@@ -49,6 +90,13 @@ class GradingSettings(Section):
     """e5 cosine (query: prefix on both sides) between the asked question and the best
     card's closest phrasing below which the card is flagged ``no_matching_card``.
     Paraphrases of corpus questions score 0.89-0.97, unrelated questions 0.78-0.86."""
+    dont_know_max_chars: int = 30
+    """An answer this short (without spaces) that says "不知道" / "没接触过" is an honest
+    non-answer (flag ``dont_know``): scored 0, told the point, not called empty."""
+    other_route_depth: float = 0.5
+    """From this depth (0-1) an answer took its own valid route: the card's other
+    points are worded as what the reference also mentions, and the follow-up asks about
+    the candidate's own content (grading/explain.py)."""
     min_answer_chars: int = 4
     """An answer with fewer letters/CJK characters than this is ``empty``."""
     clause_min_chars: int = 4
@@ -73,6 +121,9 @@ class GradingSettings(Section):
     stuffing_share: float = 0.6
     """Share of matched points made by bare mentions from which the answer is flagged
     ``keyword_stuffing``."""
+    stuffing_chars_per_point: float = 12.0
+    """... and only when the answer has fewer content characters than this besides the
+    points' names, per name it uses (an explained list is not stuffing)."""
     stuffing_cap: float = 5.0
     off_topic_z: float = 1.5
     """An answer none of whose sentences reaches this z against any key point or the

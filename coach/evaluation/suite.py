@@ -23,8 +23,8 @@ from coach.evaluation.human_agreement import AgreementRun, grade_and_compare, sl
 from coach.evaluation.mohler import ANSWERS_FILE, read_published
 from coach.evaluation.report import Report, fmt, text_table
 
-Part = Literal["retrieval", "grading", "mohler", "le"]
-PARTS: tuple[Part, ...] = ("retrieval", "grading", "mohler", "le")
+Part = Literal["retrieval", "grading", "interview", "mohler", "le"]
+PARTS: tuple[Part, ...] = ("retrieval", "grading", "interview", "mohler", "le")
 MOHLER_DIR = "mohler"
 LE_DIR = "le"
 LE_SCALE = 10.0
@@ -76,6 +76,7 @@ def run_eval(settings: Settings, parts: list[Part], options: EvalOptions) -> Eva
     runners: dict[Part, Callable[[Settings, Report, EvalOptions], PartResult]] = {
         "retrieval": retrieval_part,
         "grading": grading_part,
+        "interview": interview_part,
         "mohler": mohler_part,
         "le": le_part,
     }
@@ -194,6 +195,48 @@ def grading_part(settings: Settings, report: Report, options: EvalOptions) -> Pa
                 ]
             )
         lines += [label, text_table(grading.HEADERS, rows)]
+    report.bullets(targets.skipped)
+    lines += [f"  {s}" for s in targets.skipped]
+    return PartResult(lines=lines, data={label: result for label, result in runs})
+
+
+# --- interview answers scored by an interviewer (coach/evaluation/interview.py) --------
+
+
+def interview_part(settings: Settings, report: Report, options: EvalOptions) -> PartResult:
+    """eval/interview.jsonl graded without and with each reachable model."""
+    from coach.evaluation import interview
+    from coach.evaluation.llm_targets import llm_targets
+
+    title = "Interview answers scored by an interviewer (eval/interview.jsonl)"
+    path = settings.paths.eval_dir / "interview.jsonl"
+    if not path.is_file():
+        return _skip(report, title, f"{path} not found (run from the project folder).")
+    cases = interview.load_cases(path)
+    if options.limit:
+        cases = cases[: options.limit]
+    targets = llm_targets(settings, options.use_llm)
+    runs = [("evidence only", interview.evaluate(settings, cases, use_llm=False))]
+    for model_settings in targets.settings:
+        label = f"with the LLM ({model_settings.llm.model})"
+        runs.append((label, interview.evaluate(model_settings, cases, use_llm=True)))
+    report.heading(title)
+    report.text(
+        f"{len(cases)} interview answers of known kinds, each scored 0-10 by an interviewer "
+        "(eval/interview.SOURCE.md), split by question into train (parameters were "
+        "chosen on it) and eval (reported). Bias is coach minus interviewer. A false guard "
+        "is a guard that fired on a kind it should not (an expert flagged as stuffing)."
+    )
+    lines = [f"Interview set ({len(cases)} answers from {path})"]
+    for label, result in runs:
+        report.heading(label, level=3)
+        report.table(interview.SPLIT_HEADERS, interview.split_rows(result))
+        report.table(interview.KIND_HEADERS, interview.kind_rows(result))
+        lines += [
+            label,
+            text_table(interview.SPLIT_HEADERS, interview.split_rows(result)),
+            text_table(interview.KIND_HEADERS, interview.kind_rows(result)),
+        ]
     report.bullets(targets.skipped)
     lines += [f"  {s}" for s in targets.skipped]
     return PartResult(lines=lines, data={label: result for label, result in runs})

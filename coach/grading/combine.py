@@ -12,6 +12,7 @@ lift the score at all (``no_lift``): it may lower it, never raise it. See DESIGN
 from __future__ import annotations
 
 from coach.config import Settings
+from coach.grading import formula
 from coach.grading.confidence import confidence
 from coach.grading.flags import CAPPED_FLAGS, DECISIVE_FLAGS, GradeFlag
 from coach.grading.models import Grade, PointResult, SubScores
@@ -58,6 +59,7 @@ def _evidence(rubric: RubricResult) -> float | None:
 def rubric_grade(rubric: RubricResult, notes: list[str]) -> Grade:
     return Grade(
         evidence=_evidence(rubric),
+        depth=round(10 * rubric.substance.depth, 2) if rubric.substance else None,
         confidence=confidence(rubric.evidence, rubric.flags),
         score=rubric.score,
         sub_scores=rubric.sub_scores,
@@ -145,9 +147,9 @@ def combine_scored(
     grade.flags.extend(f for f in flags if f not in grade.flags)
     if llm_score is None:
         return grade
-    w = settings.grading.weight_scorer
-    mixed = (1 - w) * rubric.score + w * llm_score * rubric.correctness_factor
-    grade.score = _bounded(mixed, rubric, settings, rubric.ceiling, grade.flags)
+    grade.score = formula.final_score(
+        rubric.base, rubric.content, rubric.correctness_factor, grade.flags, settings, llm_score
+    )
     grade.signals = ["rubric", "llm"]
     grade.llm_score = round(llm_score, 3)
     grade.confidence = confidence(rubric.evidence, grade.flags, llm_score)

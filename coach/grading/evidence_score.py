@@ -65,6 +65,7 @@ class EvidenceScorer:
         self._pool_texts: list[str] = list(pool or [])
         self._idf: Idf | None = None
         self._anchor_scores: dict[tuple[str, str], tuple[float, float]] = {}
+        self._domain: tuple[int, str] | None = None
 
     @cached_property
     def encoder(self) -> TokenEncoder:
@@ -87,6 +88,15 @@ class EvidenceScorer:
                 self._pool_texts += new
                 self._idf = None
                 self._floors.clear()
+
+    def domain_text(self, extra: list[str]) -> str:
+        """The pool's texts and ``extra`` as one lower-cased text, for "is this word
+        used in the user's material" (grading/substance.py); the pool part is kept."""
+        with self._lock:
+            if self._domain is None or self._domain[0] != len(self._pool_texts):
+                self._domain = (len(self._pool_texts), "\n".join(self._pool_texts).lower())
+            pooled = self._domain[1]
+        return pooled + "\n" + "\n".join(extra).lower() if extra else pooled
 
     @property
     def idf(self) -> Idf:

@@ -15,6 +15,9 @@ from enum import StrEnum
 class GradeFlag(StrEnum):
     EMPTY = "empty"
     """No answer to grade (too few content characters)."""
+    DONT_KNOW = "dont_know"
+    """The answer says the candidate does not know: an honest non-answer, graded 0 and
+    told the point, not called empty."""
     OFF_TOPIC = "off_topic"
     """The answer matches neither the question nor any key point."""
     INJECTION = "injection"
@@ -23,6 +26,11 @@ class GradeFlag(StrEnum):
     """Most matched points are bare mentions of their terms, not explanations."""
     CONTRADICTION = "contradiction"
     """A matching sentence negates or inverts a key point's claim."""
+    NOISE = "noise"
+    """Part of the answer is not language (base64, random characters, lorem ipsum) and
+    was not graded."""
+    TRUNCATED = "truncated"
+    """The answer is longer than ``grading.answer_read_chars``; its end was not read."""
     NO_MATCHING_CARD = "no_matching_card"
     """No card is close enough to the question; the nearest one was used."""
     LLM_UNAVAILABLE = "llm_unavailable"
@@ -31,7 +39,7 @@ class GradeFlag(StrEnum):
     """The model answered, but not with a usable verdict or score."""
 
 
-DECISIVE_FLAGS = (GradeFlag.EMPTY, GradeFlag.INJECTION, GradeFlag.OFF_TOPIC)
+DECISIVE_FLAGS = (GradeFlag.EMPTY, GradeFlag.DONT_KNOW, GradeFlag.INJECTION, GradeFlag.OFF_TOPIC)
 """There is nothing to credit, or the answer speaks to the grader: the grade is sure
 (confidence) and the LLM may not lift it (combine.no_lift)."""
 CAPPED_FLAGS = (*DECISIVE_FLAGS, GradeFlag.KEYWORD_STUFFING)

@@ -164,10 +164,53 @@ def _hits(text: str) -> tuple[Folded, list[Hit]]:
     return folded, sorted(hits, key=lambda h: (h.start, -h.end))
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"([^\"]*)\")?\)|https?://\S+|<!--.*?-->", re.DOTALL)
+_URL_JOINERS = re.compile(r"[-_+/=&?#.]+")
+
+
+def _decoded(carrier: str) -> str:
+    """What a reader (or an LLM) gets out of a carrier: base64 decoded when it decodes to
+    text, a link's words with its %-escapes and joiners undone."""
+    import base64
+    import binascii
+    from urllib.parse import unquote
+
+    if _BASE64.fullmatch(carrier):
+        try:
+            raw = base64.b64decode(carrier + "=" * (-len(carrier) % 4), validate=True)
+            return raw.decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+    return _URL_JOINERS.sub(" ", unquote(carrier))
+
+
+def _hidden_hits(text: str) -> list[tuple[int, int]]:
+    """Instructions carried where the patterns cannot read them: base64, link targets
+    and titles, URLs, HTML comments. The whole carrier is the span. Measured before:
+    an instruction in base64 lifted a grade from 4.75 to 5.7, one in a Markdown link to
+    6.2, with the LLM on."""
+    out: list[tuple[int, int]] = []
+    for pattern in (_BASE64, _LINK):
+        for m in pattern.finditer(text):
+            pieces = [g for g in m.groups() if g] if m.groups() and any(m.groups()) else []
+            pieces = pieces or [m.group()]
+            if any(find_injections(_decoded(piece)) for piece in pieces):
+                out.append(m.span())
+    return out
+
+
 def injection_spans(text: str) -> list[str]:
     """The pieces of ``text`` (original characters) that address the grader, in text
     order, overlapping matches merged into one piece; empty when there is none."""
     folded, hits = _hits(text)
+    hidden = _hidden_hits(text)
+    if hidden:
+        return list(dict.fromkeys([text[a:b] for a, b in hidden] + _merged(folded, text, hits)))
+    return _merged(folded, text, hits)
+
+
+def _merged(folded: Folded, text: str, hits: list[Hit]) -> list[str]:
     merged: list[list[int]] = []
     for hit in hits:
         if merged and hit.start <= merged[-1][1]:
@@ -179,4 +222,4 @@ def injection_spans(text: str) -> list[str]:
 
 
 def is_injection(text: str) -> bool:
-    return bool(find_injections(text))
+    return bool(find_injections(text) or _hidden_hits(text))

@@ -71,6 +71,9 @@ class Grade(BaseModel):
     evidence: float | None = None
     """The evidence score (0-10) before caps and the LLM: how much of the best reference
     the answer says, in any words (coach/grading/evidence_score.py)."""
+    depth: float | None = None
+    """On-question, specific, explained content (0-10) whatever the reference says: what
+    an answer that goes beyond the card earns (coach/grading/substance.py)."""
     llm_score: float | None = Field(default=None, ge=0, le=10)
     """The LLM's own 0-10 score (scorer or judge) before the blend; None without it."""
     confidence: float | None = Field(default=None, ge=0, le=1)

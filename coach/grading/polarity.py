@@ -36,6 +36,7 @@ class PolarityLexicon:
     window: int
     generic: frozenset[str]
     harmful: tuple[str, ...]
+    weighing: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -52,6 +53,7 @@ def lexicon() -> PolarityLexicon:
         window=int(data["antonym_window"]),
         generic=frozenset(data["generic"]),
         harmful=tuple(data["harmful_zh"]) + tuple(data["harmful_en"]),
+        weighing=tuple(data["weighing_zh"]) + tuple(data["weighing_en"]),
     )
 
 
@@ -116,13 +118,15 @@ def contradiction(sentence: str, names: list[str], point_text: str) -> str | Non
     if _is_negated_text(p_toks):
         return None
     lowered = sentence.lower()
-    # 1. a negator governing the point's name or one of its explanation's words
+    weighs = any(w in lowered for w in lex.weighing)
+    # 1. a negator governing the point's name or one of its explanation's words, unless
+    # the sentence weighs the method (a reason, a condition, an alternative)
     spans = _negated_spans(s_toks)
     scoped_terms = set().union(*(content_terms(s) for s in spans)) if spans else set()
     name_hit = any(n and n.lower() in span for n in names for span in spans)
     point_terms = content_terms(point_text)
     named = any(n and n.lower() in lowered for n in names)
-    if name_hit or (named and scoped_terms & point_terms):
+    if (name_hit or (named and scoped_terms & point_terms)) and not weighs:
         return "negated"
     # 2. an antonym of the point's word, about the same subject
     for i, t in enumerate(s_toks):
@@ -133,8 +137,8 @@ def contradiction(sentence: str, names: list[str], point_text: str) -> str | Non
         for j, p in enumerate(p_toks):
             if p in opposites and objects & _object_terms(p_toks, j) - {t, p}:
                 return f"inverted ({t} / {p})"
-    # 3. a harmful outcome claimed for a technique the point recommends
-    if named:
+    # 3. a harmful outcome claimed for a technique the point recommends (not when weighed)
+    if named and not weighs:
         for word in lex.harmful:
             if word in lowered and word not in point_text.lower():
                 return f"harmful outcome ({word})"

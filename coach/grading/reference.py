@@ -40,6 +40,10 @@ class Reference(BaseModel):
     card: QuestionCard | None = None
     anchors: Anchors | None = None
     """The card's anchor answers (its full anchor is also the last of ``texts``)."""
+    material: list[str] = Field(default_factory=list)
+    """Passages retrieved for the card's question (neighbouring cards, article chunks):
+    what else the question's material says, so an answer that goes beyond the card
+    with content the material supports is recognised as on the question."""
     flags: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
@@ -62,6 +66,8 @@ class ReferenceFinder:
         self._lock = threading.Lock()
         self._from_text: dict[tuple[str, str], Reference] = {}
         self._matches: dict[str, tuple[str, float]] = {}
+        self._material: dict[str, list[str]] = {}
+        """Card id -> texts retrieved for its question (one search per card)."""
         """Question -> (card id, similarity): a batch asks the same questions many times,
         and a retrieval costs four encoder passes. The card itself is looked up each time
         (its anchors may be edited while the coach runs)."""
@@ -126,6 +132,7 @@ class ReferenceFinder:
             texts=texts,
             card=card,
             anchors=anchors,
+            material=self.material(card),
             used=ReferenceUsed(
                 card_id=card.id,
                 title=card.title,
@@ -135,6 +142,20 @@ class ReferenceFinder:
                 anchored=anchors is not None,
             ),
         )
+
+    def material(self, card: QuestionCard) -> list[str]:
+        """Texts of the passages hybrid search finds for the card's question, the card
+        itself left out; remembered per card."""
+        with self._lock:
+            known = self._material.get(card.id)
+        if known is not None:
+            return known
+        k = self.settings.grading.material_k
+        hits = self.searcher.search(card.question, k + 1) if k else []
+        texts = [h.text for h in hits if h.unit != card.id][:k]
+        with self._lock:
+            _remember(self._material, card.id, texts, self.settings.grading.reference_cache)
+        return texts
 
     def retrieve(self, question: str) -> Reference:
         if not question.strip():

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -24,24 +21,22 @@ from pydantic import BaseModel, Field
 from coach.config import Settings
 from coach.corpus.keypoints import clean_inline, split_sentences
 from coach.corpus.models import KeyPoint
+from coach.grading import formula
 from coach.grading.evidence_score import Evidence, EvidenceScorer
+from coach.grading.explain import explain, messages, says_dont_know
 from coach.grading.flags import GradeFlag
 from coach.grading.injection import injection_spans
 from coach.grading.models import Coverage, PointResult, ReferenceUsed, SubScores
+from coach.grading.noise import without_noise
 from coach.grading.polarity import content_terms, contradiction, lexicon
 from coach.grading.reference import Reference
 from coach.grading.semantic import SemanticMatcher
+from coach.grading.substance import Substance, SubstanceMeter
 
-MESSAGES_FILE = Path(__file__).with_name("messages.toml")
 _LIST_MARK = re.compile(r"^\s*(?:\d+[.、)]|[-*+•])\s*")
 _CLAUSE_END = re.compile(r"(?<=[，；：;:])")
 _CONTENT_CHAR = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
 _CREDIT: dict[Coverage, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
-
-
-@lru_cache(maxsize=1)
-def messages() -> dict[str, str]:
-    return tomllib.loads(MESSAGES_FILE.read_text("utf-8"))
 
 
 def content_chars(text: str) -> int:
@@ -80,6 +75,10 @@ class RubricResult(BaseModel):
     """Group index of each point: repeated points of merged cards share one."""
     sub_scores: SubScores
     score: float
+    base: float = 0.0
+    """The score before the guards' caps and the LLM (grading/formula.py, steps 1-2)."""
+    content: float = 0.0
+    """Step 1 of the formula, 0-1: bounds how far the LLM may lift the score."""
     ceiling: float = 10.0
     """Most the answer may score whatever the LLM says (off-topic, injection ...)."""
     correctness_factor: float = 1.0
@@ -87,6 +86,8 @@ class RubricResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
     feedback: str = ""
     follow_up: str = ""
+    gaps: list[str] = Field(default_factory=list)
+    """Points worth a follow-up, most valuable first (grading/explain.py)."""
     reference: ReferenceUsed
     key_points: list[KeyPoint] = Field(default_factory=list)
     graded_text: str = ""
@@ -94,6 +95,16 @@ class RubricResult(BaseModel):
     injection_spans: list[str] = Field(default_factory=list)
     evidence: Evidence | None = None
     """The evidence score's findings (None for an empty answer)."""
+    substance: Substance | None = None
+    """On-topic, specific content, whatever the reference says (None when empty)."""
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    injection_spans: list[str]
+    noise_chars: int
+    unread_chars: int
 
 
 @dataclass
@@ -112,12 +123,23 @@ class Rubric:
         self.settings = settings
         self.semantic = SemanticMatcher(settings)
         self.evidence = EvidenceScorer(settings)
+        self.substance = SubstanceMeter(settings, self.semantic)
 
     # --- public ---------------------------------------------------------------------
-    def graded_text(self, answer: str) -> tuple[str, list[str]]:
-        """The answer without the sentences that address the grader, and those spans."""
-        spans = injection_spans(answer)
-        return (self._without(answer, spans) if spans else answer), spans
+    def cleaned(self, answer: str) -> Cleaned:
+        """What is graded of ``answer``: at most ``answer_read_chars`` of it, without
+        the sentences that address the grader and without noise."""
+        limit = self.settings.grading.answer_read_chars
+        read = answer[:limit]
+        spans = injection_spans(read)
+        text = self._without(read, spans) if spans else read
+        text, noise = without_noise(text, self.settings)
+        return Cleaned(
+            text=text,
+            injection_spans=spans,
+            noise_chars=sum(len(n) for n in noise),
+            unread_chars=max(0, len(answer) - limit),
+        )
 
     def prefetch(
         self, answers: list[str], references: Sequence[tuple[str, Reference]] = ()
@@ -125,7 +147,7 @@ class Rubric:
         """Encode many answers (and their sentences) per forward pass before grading
         them one by one; see ``SemanticMatcher.prefetch``. ``references``: the asked
         question and reference of each row, whose texts are cached the same way."""
-        texts = [self.graded_text(a)[0] for a in answers]
+        texts = [self.cleaned(a).text for a in answers]
         min_chars = self.settings.grading.clause_min_chars
         self.semantic.prefetch([u for t in texts for u in segment(t, min_chars)[1]])
         self.evidence.encoder.prefetch(texts)
@@ -155,15 +177,28 @@ class Rubric:
         s = self.settings
         flags = list(ref.flags)
         notes = list(ref.notes)
-        text, spans = self.graded_text(answer)
+        cleaned = self.cleaned(answer)
+        text, spans = cleaned.text, cleaned.injection_spans
         if spans:
             flags.append(GradeFlag.INJECTION)
+        if cleaned.noise_chars:
+            flags.append(GradeFlag.NOISE)
+            notes.append(messages()["noise"].format(chars=cleaned.noise_chars))
+        if cleaned.unread_chars:
+            flags.append(GradeFlag.TRUNCATED)
+            notes.append(
+                messages()["truncated"].format(
+                    read=s.grading.answer_read_chars, total=len(answer)
+                )
+            )
         sentences, units = segment(text, s.grading.clause_min_chars)
         points = ref.key_points
         groups = self._groups(points)
+        if says_dont_know(text, s.grading.dont_know_max_chars) and not spans:
+            flags.append(GradeFlag.DONT_KNOW)
         if content_chars(text) < s.grading.min_answer_chars and not spans:
             flags.append(GradeFlag.EMPTY)
-        if GradeFlag.EMPTY in flags or not units or not points:
+        if GradeFlag.EMPTY in flags or GradeFlag.DONT_KNOW in flags or not units or not points:
             if not points:
                 notes.append(messages()["no_points"])
             return self._result(
@@ -181,13 +216,31 @@ class Rubric:
             )
         vectors = self.semantic.encode(units, cache=False)
         matches = self._match(question, units, points, vectors)
+        position = {u: i for i, u in enumerate(units)}
+        substance = self.substance.measure(
+            question,
+            sentences,
+            [*ref.texts, *(p.text() for p in points), *ref.material],
+            vectors[[position[x] for x in sentences]],
+            domain=self.evidence.domain_text(ref.material),
+        )
         best_z_question = float(self.semantic.contrast(units, [question], vectors).max())
         matched = [m for m in matches if m.strength >= s.grading.match_partial]
         best_z_points = max((m.z for m in matches), default=0.0)
-        if not matched and max(best_z_question, best_z_points) < s.grading.off_topic_z:
+        # Off-topic only when no sentence is on the question's material either: a short
+        # on-topic answer in other words than the card's ("主要是调学习率…") was flagged.
+        if (
+            not matched
+            and max(best_z_question, best_z_points) < s.grading.off_topic_z
+            and substance.relevant_share == 0
+        ):
             flags.append(GradeFlag.OFF_TOPIC)
         bare = [m for m in matched if m.bare and not m.contradicted]
-        if len(matched) >= 2 and len(bare) >= s.grading.stuffing_share * len(matched):
+        if (
+            len(matched) >= 2
+            and len(bare) >= s.grading.stuffing_share * len(matched)
+            and self._explanation_per_point(text, points) < s.grading.stuffing_chars_per_point
+        ):
             flags.append(GradeFlag.KEYWORD_STUFFING)
         if any(m.contradicted for m in matches):
             flags.append(GradeFlag.CONTRADICTION)
@@ -216,7 +269,18 @@ class Rubric:
                 ref.anchors,
             )
         return self._result(
-            ref, question, text, spans, flags, notes, points, groups, matches, sentences, evidence
+            ref,
+            question,
+            text,
+            spans,
+            flags,
+            notes,
+            points,
+            groups,
+            matches,
+            sentences,
+            evidence,
+            substance,
         )
 
     # --- matching -------------------------------------------------------------------
@@ -271,6 +335,19 @@ class Rubric:
             for point, c in zip(points, per_point, strict=True)
         ]
         return self._one_unit_one_point(results, points)
+
+    @staticmethod
+    def _explanation_per_point(text: str, points: list[KeyPoint]) -> float:
+        """Content characters of the answer besides the points' names, per name it uses:
+        a bare list has almost none, a recital that explains every item has tens (three
+        such recitals were flagged as stuffing when each sentence was judged alone)."""
+        rest = text.lower()
+        named = 0
+        for name in sorted({n for p in points for n in (p.label, p.alias) if n}, key=len)[::-1]:
+            if name.lower() in rest:
+                named += 1
+                rest = rest.replace(name.lower(), "")
+        return content_chars(rest) / max(1, named)
 
     def _one_unit_one_point(self, results: list[_Match], points: list[KeyPoint]) -> list[_Match]:
         """A sentence (or a clause of it) that does not name a point counts for at most
@@ -395,6 +472,7 @@ class Rubric:
         matches: list[_Match],
         sentences: list[str],
         evidence: Evidence | None,
+        substance: Substance | None = None,
     ) -> RubricResult:
         s = self.settings
         soft = evidence.points if evidence else []
@@ -424,19 +502,23 @@ class Rubric:
         factor = 1.0 - s.grading.contradiction_penalty * wrong / max(1, supported + wrong)
         correctness = 10 * factor if supported + wrong else 0.0
         clarity = self._clarity(sentences)
-        strength = evidence.score if evidence else 0.0
-        raw = 10 * strength**s.grading.evidence_exponent * factor
-        ceiling = 10.0
-        if GradeFlag.EMPTY in flags:
-            ceiling = s.grading.empty_score
-        if GradeFlag.OFF_TOPIC in flags:
-            ceiling = min(ceiling, s.grading.off_topic_cap)
-        if GradeFlag.INJECTION in flags:
-            ceiling = min(ceiling, s.grading.injection_cap)
-        if GradeFlag.KEYWORD_STUFFING in flags:
-            ceiling = min(ceiling, s.grading.stuffing_cap)
-        score = round(min(raw, ceiling), 2)
-        feedback, follow_up = self._feedback(ref, question, flags, spans, results, groups)
+        found = formula.content(
+            evidence.score if evidence else 0.0, substance.depth if substance else 0.0, s
+        )
+        base = formula.curve(found * factor, s)
+        score = formula.final_score(base, found, factor, flags, s)
+        ceiling = formula.ceiling(flags, s)
+        words = explain(
+            question=ref.question or question,
+            answer=text,
+            source=", ".join(ref.used.sources[:1]) or ref.used.title,
+            flags=flags,
+            injection=spans,
+            points=results,
+            groups=groups,
+            substance=substance,
+            settings=s,
+        )
         return RubricResult(
             points=results,
             groups=groups,
@@ -447,17 +529,21 @@ class Rubric:
                 clarity=round(clarity, 2),
             ),
             score=score,
+            base=round(base, 4),
+            content=round(found, 4),
             ceiling=ceiling,
             correctness_factor=factor,
             flags=list(dict.fromkeys(flags)),
             notes=notes,
-            feedback=feedback,
-            follow_up=follow_up,
+            feedback=words.feedback,
+            follow_up=words.follow_up,
+            gaps=words.gaps,
             reference=ref.used,
             key_points=points,
             graded_text=text,
             injection_spans=spans,
             evidence=evidence,
+            substance=substance,
         )
 
     def _clarity(self, sentences: list[str]) -> float:
@@ -473,52 +559,6 @@ class Rubric:
             >= self.settings.grading.bare_mention_chars
         )
         return 10 * prose / total
-
-    def _feedback(
-        self,
-        ref: Reference,
-        question: str,
-        flags: list[str],
-        spans: list[str],
-        results: list[PointResult],
-        groups: list[int],
-    ) -> tuple[str, str]:
-        m = messages()
-        parts: list[str] = []
-        if GradeFlag.EMPTY in flags:
-            return m["empty"], m["follow_up_empty"].format(question=ref.question or question)
-        if GradeFlag.INJECTION in flags:
-            parts.append(m["injection"].format(span=spans[0]))
-        if GradeFlag.OFF_TOPIC in flags:
-            parts.append(m["off_topic"])
-        if GradeFlag.KEYWORD_STUFFING in flags:
-            parts.append(m["stuffing"])
-        # one entry per group: its best member
-        best: dict[int, PointResult] = {}
-        for g, r in zip(groups, results, strict=True):
-            if g not in best or _CREDIT[r.status] > _CREDIT[best[g].status]:
-                best[g] = r
-        by_status = {k: [r.label for r in best.values() if r.status == k] for k in _CREDIT}
-        contradicted = [r for r in results if r.contradicted]
-        source = ", ".join(ref.used.sources[:1]) or ref.used.title
-        if by_status["covered"]:
-            parts.append(m["covered"].format(labels="、".join(by_status["covered"])))
-        if by_status["partial"]:
-            parts.append(m["partial"].format(labels="、".join(by_status["partial"])))
-        if contradicted:
-            items = "；".join(f"「{r.label}」：{r.evidence}" for r in contradicted[:3])
-            parts.append(m["contradicted"].format(items=items))
-        if by_status["missed"]:
-            parts.append(m["missed"].format(labels="、".join(by_status["missed"]), source=source))
-        if contradicted:
-            follow = m["follow_up_contradicted"].format(label=contradicted[0].label)
-        elif by_status["missed"]:
-            follow = m["follow_up_missed"].format(label=by_status["missed"][0])
-        elif by_status["partial"]:
-            follow = m["follow_up_partial"].format(label=by_status["partial"][0])
-        else:
-            follow = m["follow_up_complete"]
-        return "".join(parts), follow
 
     @staticmethod
     def _without(answer: str, spans: list[str]) -> str:

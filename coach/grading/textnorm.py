@@ -21,6 +21,13 @@ import unicodedata
 from dataclasses import dataclass
 
 _DROPPED_CATEGORIES = frozenset({"Cf", "Mn"})
+_LOOKALIKES = str.maketrans(
+    # Cyrillic and Greek letters that look like Latin ones (after casefold): "grаder"
+    # with a Cyrillic а reads as "grader" to a person and to an LLM, and lifted a
+    # score from 4.75 to 5.85 before it was folded.
+    "авекмнорстухіјѕԁӏһԛԝёїαβεηικνορτυχω",
+    "abekmhopctyxijsdlhqweiabeniknoptuxw",
+)
 
 
 def _is_cjk(ch: str) -> bool:
@@ -49,13 +56,14 @@ class Folded:
 
 
 def fold(text: str) -> Folded:
-    """NFKC, casefold, drop format and non-spacing marks, collapse whitespace, join CJK."""
+    """NFKC, casefold, Latin for look-alike letters, drop format and non-spacing marks,
+    collapse whitespace, join CJK."""
     chars: list[str] = []
     origin: list[int] = []
     for i, raw in enumerate(text):
         if unicodedata.category(raw) in _DROPPED_CATEGORIES:
             continue
-        for ch in unicodedata.normalize("NFKC", raw).casefold():
+        for ch in unicodedata.normalize("NFKC", raw).casefold().translate(_LOOKALIKES):
             if unicodedata.category(ch) in _DROPPED_CATEGORIES:
                 continue
             if ch.isspace():

@@ -1,0 +1,148 @@
+"""The words of a grade: what was right (quoted), what goes beyond the card, what the
+reference also covers, and the one follow-up worth asking.
+
+Why a module of its own: the score is made in formula.py from the findings; this turns
+the same findings into sentences a candidate acts on, so the two never disagree. The
+reference is one good answer, not the only one: when the answer took another valid route
+(its depth carries it), the card's other points are "what the reference also mentions",
+not "what you missed", and the follow-up asks about the candidate's own content instead
+of walking the card's list.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from coach.config import Settings
+from coach.grading.flags import GradeFlag
+from coach.grading.models import PointResult
+from coach.grading.substance import Substance
+
+MESSAGES_FILE = Path(__file__).with_name("messages.toml")
+_CREDIT = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
+_QUOTE_CHARS = 60
+
+
+@lru_cache(maxsize=1)
+def messages() -> dict[str, str]:
+    return tomllib.loads(MESSAGES_FILE.read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _dont_know() -> re.Pattern[str]:
+    return re.compile(messages()["dont_know_pattern"], re.IGNORECASE)
+
+
+def says_dont_know(text: str, max_chars: int) -> bool:
+    """A short answer that says the candidate does not know ("不知道", "没接触过")."""
+    flat = re.sub(r"\s+", "", text)
+    return len(flat) <= max_chars and bool(_dont_know().search(flat))
+
+
+class Explanation(BaseModel):
+    feedback: str
+    follow_up: str
+    gaps: list[str] = Field(default_factory=list)
+    """Labels of the card's points worth a follow-up, most valuable first: not made,
+    not named (an answer that names a point addressed or argued about it)."""
+
+
+def _quote(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS] + "…"
+
+
+def explain(
+    *,
+    question: str,
+    answer: str,
+    source: str,
+    flags: list[str],
+    injection: list[str],
+    points: list[PointResult],
+    groups: list[int],
+    substance: Substance | None,
+    settings: Settings,
+) -> Explanation:
+    m = messages()
+    if GradeFlag.DONT_KNOW in flags:
+        first = next((p for p in points), None)
+        lesson = (
+            m["dont_know_point"].format(label=first.label, text=first.explanation)
+            if (first and first.explanation)
+            else ""
+        )
+        return Explanation(
+            feedback=m["dont_know"] + lesson,
+            follow_up=m["follow_up_empty"].format(question=question),
+            gaps=[p.label for p in points],
+        )
+    if GradeFlag.EMPTY in flags:
+        return Explanation(
+            feedback=m["empty"],
+            follow_up=m["follow_up_empty"].format(question=question),
+            gaps=[p.label for p in points],
+        )
+    parts: list[str] = []
+    if GradeFlag.INJECTION in flags and injection:
+        parts.append(m["injection"].format(span=injection[0]))
+    if GradeFlag.OFF_TOPIC in flags:
+        parts.append(m["off_topic"])
+    if GradeFlag.KEYWORD_STUFFING in flags:
+        parts.append(m["stuffing"])
+    best: dict[int, PointResult] = {}
+    for g, r in zip(groups, points, strict=True):
+        if g not in best or _CREDIT[r.status] > _CREDIT[best[g].status]:
+            best[g] = r
+    by_status = {k: [r for r in best.values() if r.status == k] for k in _CREDIT}
+    contradicted = [r for r in points if r.contradicted]
+    strong = [r for r in by_status["covered"] if r.evidence]
+    if strong:
+        top = max(strong, key=lambda r: r.coverage)
+        parts.append(m["strongest"].format(quote=_quote(top.evidence)))
+    covered_sentences = {r.evidence for r in points if r.evidence}
+    beyond = substance.beyond(covered_sentences, limit=1) if substance else []
+    if beyond and GradeFlag.OFF_TOPIC not in flags:
+        parts.append(m["beyond"].format(quote=_quote(beyond[0])))
+    if by_status["covered"]:
+        parts.append(m["covered"].format(labels="、".join(r.label for r in by_status["covered"])))
+    if by_status["partial"]:
+        parts.append(m["partial"].format(labels="、".join(r.label for r in by_status["partial"])))
+    if contradicted:
+        items = "；".join(f"「{r.label}」：{r.evidence}" for r in contradicted[:3])
+        parts.append(m["contradicted"].format(items=items))
+    other_route = substance is not None and substance.depth >= settings.grading.other_route_depth
+    lowered = answer.lower()
+    gaps = [
+        r.label
+        for r in by_status["missed"] + by_status["partial"]
+        if not r.contradicted and r.label.lower() not in lowered
+    ]
+    missed = [r.label for r in by_status["missed"] if not r.contradicted]
+    if missed:
+        key = "also_mentions" if other_route else "missed"
+        parts.append(m[key].format(labels="、".join(missed), source=source))
+    if contradicted:
+        follow = m["follow_up_contradicted"].format(label=contradicted[0].label)
+    elif other_route and beyond:
+        term = _first_term(substance, beyond[0])
+        follow = m["follow_up_own"].format(term=term) if term else m["follow_up_complete"]
+    elif gaps:
+        follow = m["follow_up_missed"].format(label=gaps[0])
+    else:
+        follow = m["follow_up_complete"]
+    return Explanation(feedback="".join(parts), follow_up=follow, gaps=gaps)
+
+
+def _first_term(substance: Substance | None, sentence: str) -> str:
+    if substance is None:
+        return ""
+    for s in substance.sentences:
+        if s.text == sentence and s.terms:
+            return s.terms[0]
+    return ""

@@ -1,0 +1,193 @@
+"""What an answer says that is on the question and specific, whatever the reference says.
+
+Why: the reference is one good answer, not the whole truth. An interviewer credits an
+answer that goes beyond the card with correct, specific content (named techniques,
+mechanisms, conditions, numbers) and gives little to fluent talk that names nothing,
+however long. The evidence score measures recall of the card, so it ranked expert
+answers below recitals of the card (4.1 against 5.6). This finding measures the other
+side, per sentence of the answer:
+
+- **relevance**: how far the sentence stands out, in e5 contrast with unrelated
+  background sentences, towards the question or the material retrieved for it (the
+  card, its neighbours, article passages): a long answer about another topic earns
+  nothing here;
+- **specificity**: the distinct specific terms it uses that the question does not (an
+  English term, a number, a rare Chinese word; restating the question earns nothing);
+- **explained**: it says something about them (not a bare list of terms).
+
+Each relevant, explained sentence adds its specific terms up to a cap; the sum becomes
+``depth`` 0-1 with diminishing returns, so the fifth good sentence adds less than the
+first and length alone, without specific content on the question, adds nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from jieba import posseg
+from pydantic import BaseModel, Field
+
+from coach.config import Settings
+from coach.grading.semantic import SemanticMatcher
+
+SPECIFICITY_FILE = Path(__file__).with_name("specificity.toml")
+_ASCII_TERM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-+.][A-Za-z0-9]+)*")
+_NUMBER = re.compile(
+    r"\d+(?:\.\d+)?(?:e-?\d+)?\s*(?:%|x|倍|[bmk]\b|亿|万|千|层|个|步|轮|epochs?)?", re.I
+)
+_CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
+_CONTENT = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
+
+
+class SentenceSubstance(BaseModel):
+    text: str
+    relevance: float
+    """e5 contrast (z) of the sentence towards the question and its material."""
+    to_question: float = 0.0
+    """The same towards the question alone."""
+    terms: list[str] = Field(default_factory=list)
+    """Specific terms the sentence uses that the question does not."""
+    explained: bool = False
+    credit: float = 0.0
+
+
+class Substance(BaseModel):
+    depth: float = Field(ge=0, le=1)
+    """On-topic, specific, explained content, 0-1 with diminishing returns."""
+    relevant_share: float = Field(ge=0, le=1)
+    """Share of the answer's content characters in sentences on the question."""
+    specific_terms: int = 0
+    """Distinct specific terms in relevant sentences."""
+    sentences: list[SentenceSubstance] = Field(default_factory=list)
+
+    def beyond(self, covered_sentences: set[str], limit: int = 3) -> list[str]:
+        """The answer's best credited sentences that no key point matched: what it
+        adds beyond the card."""
+        ranked = sorted(
+            (s for s in self.sentences if s.credit > 0 and s.text not in covered_sentences),
+            key=lambda s: -s.credit,
+        )
+        return [s.text for s in ranked[:limit]]
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    data = tomllib.loads(SPECIFICITY_FILE.read_text("utf-8"))
+    return (
+        frozenset(data["generic_zh"]),
+        frozenset(w.lower() for w in data["generic_en"]),
+        frozenset(data["excluded_pos"]),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _zipf(word: str, language: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, language)
+
+
+def specific_terms(text: str, settings: Settings) -> set[str]:
+    """Numbers with their units, and words rare in general language, in ``text``."""
+    g = settings.grading
+    generic_zh, generic_en, excluded_pos = _lexicon()
+    terms: set[str] = set()
+    for match in _ASCII_TERM.finditer(text):
+        word = match.group().lower()
+        if (
+            len(word) >= 2
+            and word not in generic_en
+            and _zipf(word, "en") <= g.specific_max_zipf_en
+        ):
+            terms.add(word)
+    for match in _NUMBER.finditer(text):
+        number = match.group().strip().lower()
+        if number and (not number.isdigit() or len(number) > 1):  # not a lone digit
+            terms.add(number)
+    for pair in posseg.lcut(text, HMM=False):
+        word, tag = pair.word, pair.flag
+        if (
+            _CJK_WORD.match(word)
+            and tag not in excluded_pos
+            and word not in generic_zh
+            and _zipf(word, "zh") <= g.specific_max_zipf_zh
+        ):
+            terms.add(word)
+    return terms
+
+
+def _content_chars(text: str) -> int:
+    return len(_CONTENT.findall(text))
+
+
+class SubstanceMeter:
+    """One per rubric: shares the rubric's e5 matcher (and its caches)."""
+
+    def __init__(self, settings: Settings, semantic: SemanticMatcher) -> None:
+        self.settings = settings
+        self.semantic = semantic
+
+    def measure(
+        self,
+        question: str,
+        sentences: list[str],
+        material: list[str],
+        vectors: np.ndarray | None = None,
+        domain: str = "",
+    ) -> Substance:
+        """``sentences``: the answer's; ``material``: the texts the question is answered
+        from (card references, key points, retrieved passages); ``vectors``: the
+        sentences' e5 vectors when the caller has them; ``domain``: the user's material
+        as one text (the IDF pool): a Chinese word found there is a term of the field,
+        one that is not (保驾护航, 方法论) counts ``substance_outside_weight``."""
+        g = self.settings.grading
+        if not sentences:
+            return Substance(depth=0.0, relevant_share=0.0)
+        targets = [question, *[m for m in material if m.strip()]]
+        z = self.semantic.contrast(sentences, targets, vectors)
+        relevance = z.max(axis=1)
+        asked = specific_terms(question, self.settings)
+        seen: set[str] = set()
+        out: list[SentenceSubstance] = []
+        total = relevant = 0
+        credit_sum = 0.0
+        for sentence, rel, z_question in zip(sentences, relevance, z[:, 0], strict=True):
+            chars = _content_chars(sentence)
+            total += chars
+            terms = sorted(specific_terms(sentence, self.settings) - asked)
+            term_chars = sum(_content_chars(t) for t in terms)
+            explained = chars - term_chars >= g.substance_explained_chars
+            on_topic = float(rel) >= g.substance_relevance_z
+            credit = 0.0
+            if on_topic:
+                relevant += chars
+                fresh = [t for t in terms if t not in seen]
+                seen.update(terms)
+                weight = 1.0 if explained else g.substance_bare_weight
+                value = sum(
+                    1.0 if t.isascii() or t in domain else g.substance_outside_weight for t in fresh
+                )
+                credit = weight * min(value, g.substance_terms_per_sentence)
+                credit_sum += credit
+            out.append(
+                SentenceSubstance(
+                    text=sentence,
+                    relevance=round(float(rel), 3),
+                    to_question=round(float(z_question), 3),
+                    terms=terms,
+                    explained=explained,
+                    credit=round(credit, 3),
+                )
+            )
+        depth = 1.0 - math.exp(-credit_sum / g.substance_scale)
+        return Substance(
+            depth=round(depth, 4),
+            relevant_share=round(relevant / total, 4) if total else 0.0,
+            specific_terms=len(seen),
+            sentences=out,
+        )
