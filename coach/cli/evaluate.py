@@ -99,9 +99,52 @@ def eval_interview(
     _run(["interview"], EvalOptions(use_llm=llm, limit=limit), as_json)
 
 
+@app.command("hostile")
+def eval_hostile(llm: LlmOption = True, as_json: JsonOption = False) -> None:
+    """Hostile answers (noise, hidden instructions, negations, non-answers) replayed
+    against their honest base answer: none may score above it."""
+    from coach.evaluation.suite import EvalOptions
+
+    _run(["hostile"], EvalOptions(use_llm=llm), as_json)
+
+
+@app.command("fit-weight")
+def eval_fit_weight(
+    write: Annotated[
+        bool, typer.Option("--write/--dry-run", help="Store the weight in coach.toml.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure the served model on the train splits (interview set, LE) and store the
+    weight its score earns in the grade ([grading] weight_scorer in coach.toml)."""
+    import os
+
+    from coach.evaluation.weight import measure, store
+    from coach.llm.client import ModelServerUnavailable, check_server
+
+    settings = get_settings()
+    try:
+        check_server(settings)
+    except ModelServerUnavailable as exc:
+        fail(str(exc))
+    result = measure(settings)
+    path = Path(os.environ.get("COACH_CONFIG", "coach.toml"))
+    if write:
+        store(result.best, path)
+    if as_json:
+        print_json(result.model_dump())
+        return
+    for weight, row in result.pearson.items():
+        figures = ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in row.items())
+        typer.echo(f"weight {weight}: Pearson on train {figures}")
+    where = f"stored in {path}" if write else "not stored (--dry-run)"
+    typer.echo(f"{result.model}: best weight {result.best:g} ({where}).")
+
+
 @app.command("all")
 def eval_all(limit: LimitOption = None, llm: LlmOption = True, as_json: JsonOption = False) -> None:
-    """Every set in eval/ (retrieval, grading, interview, Mohler, LE) into one report."""
+    """Every set in eval/ (retrieval, grading, interview, hostile, Mohler, LE) into one
+    report."""
     from coach.evaluation.suite import PARTS, EvalOptions
 
     _run(list(PARTS), EvalOptions(use_llm=llm, limit=limit), as_json)

@@ -21,7 +21,7 @@ class GradingSettings(Section):
     than this share of its characters are not words, or of its words are lorem ipsum."""
     noise_word_max_chars: int = 24
     """A run of letters and digits longer than this is not a word (base64, hashes)."""
-    substance_relevance_z: float = 1.5
+    substance_relevance_z: float = 1.0
     """A sentence of the answer is on the question when its e5 contrast towards the
     question or the question's material reaches this (see grading/substance.py)."""
     specific_max_zipf_en: float = 3.3
@@ -34,8 +34,17 @@ class GradingSettings(Section):
     substance_outside_weight: float = 0.5
     """Credit of a rare Chinese word the user's material never uses (保驾护航, 方法论:
     rare, but not terms of the field); English terms and numbers count 1."""
+    substance_card_weight: float = 0.6
+    """Credit of a term the card's own reference uses: the card recited is a textbook
+    answer (an interviewer's 6-7), content beyond it an expert's (8-9). Chosen on the
+    train split of eval/interview.jsonl."""
     substance_bare_weight: float = 0.25
     """Credit per term in a sentence that only lists terms (a bare list)."""
+    substance_density: float = 0.06
+    """Specific terms per character (grading/substance.py ``_units``) from which a
+    sentence earns its terms' full credit; below it, in proportion. Expert sentences pack
+    3-5 terms into 30-50 characters; long empty talk has one rare word in 40 (复盘,
+    保驾护航), which alone earned long empty answers a depth they do not have."""
     substance_terms_per_sentence: int = 4
     """Most specific terms one sentence is credited for."""
     substance_scale: float = 8.0
@@ -74,6 +83,9 @@ class GradingSettings(Section):
     saturate more answers at 10, which costs Pearson on every set."""
     weight_points: float = 0.5
     """Weight of soft key-point coverage beside whole-reference agreement."""
+    formula_evidence_weight: float = 0.85
+    """The evidence (agreement with the card) enters the content at this weight: saying
+    the card's points in any words is a textbook answer, not yet an expert's."""
     formula_max_share: float = 0.7
     """Content = this share of max(evidence, depth) plus the rest of their mean
     (grading/formula.py): credit for saying the card's points or other specific,
@@ -144,6 +156,21 @@ class GradingSettings(Section):
     more than the last (one point of five well explained is a partial answer, ~3/10)."""
     depth_chars: int = 40
     """Explanation characters per covered point for full depth."""
+    mostly_wrong_share: float = 0.5
+    """When at least this share of the points an answer speaks about are contradicted
+    (and at least two), the answer is mostly wrong: capped at ``mostly_wrong_cap``."""
+    mostly_wrong_cap: float = 2.0
+    off_question_rank: int = 5
+    """An answer (in the card's language) to which this many other cards of the bank
+    are closer than the asked card, by e5 over question and key points, is about
+    another question: flagged off-topic (a long, literate answer about inference to a
+    question about overfitting scored 6-7 on its terms before)."""
+    off_question_min_chars: int = 80
+    """Only answers this long are checked for being about another card: a short
+    answer's one vector says too little (short on-topic answers were flagged)."""
+    rival_same_card: float = 0.95
+    """Cards whose profile is this similar to the asked card's are the same question
+    (not merged duplicates) and are not counted as rivals."""
     contradiction_penalty: float = 0.6
     """Each contradicted point removes this share of the correctness factor's headroom."""
     support_min_strength: float = 1.01

@@ -23,8 +23,8 @@ from coach.evaluation.human_agreement import AgreementRun, grade_and_compare, sl
 from coach.evaluation.mohler import ANSWERS_FILE, read_published
 from coach.evaluation.report import Report, fmt, text_table
 
-Part = Literal["retrieval", "grading", "interview", "mohler", "le"]
-PARTS: tuple[Part, ...] = ("retrieval", "grading", "interview", "mohler", "le")
+Part = Literal["retrieval", "grading", "interview", "hostile", "mohler", "le"]
+PARTS: tuple[Part, ...] = ("retrieval", "grading", "interview", "hostile", "mohler", "le")
 MOHLER_DIR = "mohler"
 LE_DIR = "le"
 LE_SCALE = 10.0
@@ -77,6 +77,7 @@ def run_eval(settings: Settings, parts: list[Part], options: EvalOptions) -> Eva
         "retrieval": retrieval_part,
         "grading": grading_part,
         "interview": interview_part,
+        "hostile": hostile_part,
         "mohler": mohler_part,
         "le": le_part,
     }
@@ -239,6 +240,33 @@ def interview_part(settings: Settings, report: Report, options: EvalOptions) -> 
         ]
     report.bullets(targets.skipped)
     lines += [f"  {s}" for s in targets.skipped]
+    return PartResult(lines=lines, data={label: result for label, result in runs})
+
+
+def hostile_part(settings: Settings, report: Report, options: EvalOptions) -> PartResult:
+    """eval/hostile.jsonl replayed without and with each reachable model."""
+    from coach.evaluation import hostile
+    from coach.evaluation.llm_targets import llm_targets
+
+    title = "Hostile answers (eval/hostile.jsonl): none above its honest base"
+    path = settings.paths.eval_dir / "hostile.jsonl"
+    if not path.is_file():
+        return _skip(report, title, f"{path} not found (run from the project folder).")
+    cases = hostile.load_cases(path)
+    targets = llm_targets(settings, options.use_llm)
+    runs = [("evidence only", hostile.evaluate(settings, cases, use_llm=False))]
+    for model_settings in targets.settings:
+        label = f"with the LLM ({model_settings.llm.model})"
+        runs.append((label, hostile.evaluate(model_settings, cases, use_llm=True)))
+    report.heading(title)
+    report.text(hostile.__doc__.split("\n\n", 1)[1].replace("\n", " "))
+    lines = [title]
+    for label, result in runs:
+        head = f"{label}: {result.held} of {len(result.replays)} held"
+        report.heading(head, level=3)
+        report.table(hostile.HEADERS, hostile.rows(result))
+        lines += [head, text_table(hostile.HEADERS, hostile.rows(result))]
+    report.bullets(targets.skipped)
     return PartResult(lines=lines, data={label: result for label, result in runs})
 
 

@@ -66,6 +66,7 @@ def rubric_grade(rubric: RubricResult, notes: list[str]) -> Grade:
         points=rubric.points,
         feedback=rubric.feedback,
         follow_up=rubric.follow_up,
+        gaps=rubric.gaps,
         references=[rubric.reference],
         signals=["rubric"],
         flags=list(rubric.flags),

@@ -10,7 +10,8 @@ Read this file to know how a score comes about. The findings (grading/rubric.py)
   the contradiction factor for points the answer states the opposite of;
 - with the LLM on, its 0-10 check of the answer's correctness (scorer.py).
 
-1. ``content = max(evidence, depth)`` blended with their mean by ``formula_max_share``:
+1. ``content = max(w * evidence, depth)`` blended with their mean by
+   ``formula_max_share`` (``w`` = ``formula_evidence_weight``):
    an answer is credited for saying what the card says *or* for saying something else
    that is specific and on the question; saying both does not count twice.
 2. ``content`` times the contradiction factor is mapped to 0-10 through the piecewise-
@@ -35,6 +36,7 @@ from coach.grading.flags import DECISIVE_FLAGS, GradeFlag
 def content(evidence: float, depth: float, settings: Settings) -> float:
     """Step 1: 0-1."""
     share = settings.grading.formula_max_share
+    evidence *= settings.grading.formula_evidence_weight
     return share * max(evidence, depth) + (1 - share) * (evidence + depth) / 2
 
 
@@ -46,10 +48,14 @@ def curve(value: float, settings: Settings) -> float:
     return float(np.interp(value, xs, ys))
 
 
-def ceiling(flags: list[str], settings: Settings) -> float:
-    """Step 4: the most the guards allow."""
+def ceiling(flags: list[str], settings: Settings, wrong_share: float = 0.0) -> float:
+    """Step 4: the most the guards allow. ``wrong_share``: of the card's points the
+    answer speaks about, the share it states the opposite of (a reference copied with
+    every claim negated scored 6.6 before this cap)."""
     g = settings.grading
     top = 10.0
+    if GradeFlag.CONTRADICTION in flags and wrong_share >= g.mostly_wrong_share:
+        top = g.mostly_wrong_cap
     if GradeFlag.EMPTY in flags or GradeFlag.DONT_KNOW in flags:
         top = g.empty_score
     if GradeFlag.OFF_TOPIC in flags:
@@ -80,6 +86,7 @@ def final_score(
     flags: list[str],
     settings: Settings,
     llm: float | None = None,
+    wrong_share: float = 0.0,
 ) -> float:
     """The grade's score, 0-10 (steps 3-4). ``base``: ``evidence_score``; ``substance``:
     ``content`` (0-1), which bounds the LLM's lift; ``factor``: the contradiction factor
@@ -90,4 +97,4 @@ def final_score(
         mixed = (1 - g.weight_scorer) * base + g.weight_scorer * llm * factor
         lift = 0.0 if no_lift(flags) else g.llm_max_lift * substance
         score = min(mixed, base + lift)
-    return round(max(0.0, min(score, ceiling(flags, settings))), 2)
+    return round(max(0.0, min(score, ceiling(flags, settings, wrong_share))), 2)

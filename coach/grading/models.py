@@ -59,6 +59,9 @@ class Grade(BaseModel):
     points: list[PointResult] = Field(default_factory=list)
     feedback: str = ""
     follow_up: str = ""
+    gaps: list[str] = Field(default_factory=list)
+    """Key points worth a follow-up, most valuable first: not made and not named by the
+    answer (naming a point is addressing or arguing about it; grading/explain.py)."""
     references: list[ReferenceUsed] = Field(default_factory=list)
     signals: list[Signal] = Field(default_factory=list)
     """Which graders contributed to ``score``."""

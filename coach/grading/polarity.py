@@ -109,16 +109,20 @@ def _object_terms(toks: list[str], index: int) -> set[str]:
     return out
 
 
-def contradiction(sentence: str, names: list[str], point_text: str) -> str | None:
+def contradiction(
+    sentence: str, names: list[str], point_text: str, context: str | None = None
+) -> str | None:
     """Why ``sentence`` contradicts the point (``names``: its label and alias;
-    ``point_text``: label, alias and explanation), or None."""
+    ``point_text``: label, alias and explanation), or None. ``context``: the whole
+    sentence when ``sentence`` is one of its clauses (the reason that makes a negation
+    a judgement is often in the next clause: "不可能去 grid search，一次预训练几十万美金")."""
     lex = lexicon()
     s_toks = tokens(sentence)
     p_toks = tokens(point_text)
     if _is_negated_text(p_toks):
         return None
     lowered = sentence.lower()
-    weighs = any(w in lowered for w in lex.weighing)
+    weighs = any(w in (context or sentence).lower() for w in lex.weighing)
     # 1. a negator governing the point's name or one of its explanation's words, unless
     # the sentence weighs the method (a reason, a condition, an alternative)
     spans = _negated_spans(s_toks)
@@ -128,8 +132,9 @@ def contradiction(sentence: str, names: list[str], point_text: str) -> str | Non
     named = any(n and n.lower() in lowered for n in names)
     if (name_hit or (named and scoped_terms & point_terms)) and not weighs:
         return "negated"
-    # 2. an antonym of the point's word, about the same subject
-    for i, t in enumerate(s_toks):
+    # 2. an antonym of the point's word, about the same subject, in a sentence that names
+    # the point ("欠采样，减少多数类样本" does not invert 过采样's "增加少数类样本")
+    for i, t in enumerate(s_toks if named else []):
         opposites = lex.antonyms.get(t)
         if not opposites or t in p_toks:
             continue

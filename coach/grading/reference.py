@@ -40,6 +40,10 @@ class Reference(BaseModel):
     card: QuestionCard | None = None
     anchors: Anchors | None = None
     """The card's anchor answers (its full anchor is also the last of ``texts``)."""
+    profile: str = ""
+    """The card as the off-question check sees it: question and key-point labels."""
+    rivals: list[str] = Field(default_factory=list)
+    """The profiles of the bank's other cards (grading/substance.py, off_question)."""
     material: list[str] = Field(default_factory=list)
     """Passages retrieved for the card's question (neighbouring cards, article chunks):
     what else the question's material says, so an answer that goes beyond the card
@@ -67,6 +71,7 @@ class ReferenceFinder:
         self._from_text: dict[tuple[str, str], Reference] = {}
         self._matches: dict[str, tuple[str, float]] = {}
         self._material: dict[str, list[str]] = {}
+        self._profiles: dict[str, str] | None = None
         """Card id -> texts retrieved for its question (one search per card)."""
         """Question -> (card id, similarity): a batch asks the same questions many times,
         and a retrieval costs four encoder passes. The card itself is looked up each time
@@ -133,6 +138,8 @@ class ReferenceFinder:
             card=card,
             anchors=anchors,
             material=self.material(card),
+            profile=card_profile(card),
+            rivals=[p for cid, p in self.profiles().items() if cid != card.id],
             used=ReferenceUsed(
                 card_id=card.id,
                 title=card.title,
@@ -142,6 +149,13 @@ class ReferenceFinder:
                 anchored=anchors is not None,
             ),
         )
+
+    def profiles(self) -> dict[str, str]:
+        """Card id -> profile, for every card of the bank (built once)."""
+        with self._lock:
+            if self._profiles is None:
+                self._profiles = {c.id: card_profile(c) for c in self.searcher.corpus.cards}
+            return self._profiles
 
     def material(self, card: QuestionCard) -> list[str]:
         """Texts of the passages hybrid search finds for the card's question, the card
@@ -203,6 +217,10 @@ class ReferenceFinder:
         embedder = self.searcher.embedder
         vectors = embedder.encode([question, *phrasings], self.settings.embedding.query_prompt)
         return float(np.max(vectors[1:] @ vectors[0]))
+
+
+def card_profile(card: QuestionCard) -> str:
+    return card.question + "\n" + "、".join(p.label for p in card.key_points)
 
 
 def _remember(cache: dict, key: object, value: object, limit: int) -> None:

@@ -82,6 +82,8 @@ class RubricResult(BaseModel):
     ceiling: float = 10.0
     """Most the answer may score whatever the LLM says (off-topic, injection ...)."""
     correctness_factor: float = 1.0
+    wrong_share: float = 0.0
+    """Share of the points spoken about that the answer contradicts (two or more)."""
     flags: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     feedback: str = ""
@@ -215,7 +217,7 @@ class Rubric:
                 None,
             )
         vectors = self.semantic.encode(units, cache=False)
-        matches = self._match(question, units, points, vectors)
+        matches = self._match(question, units, points, vectors, sentences)
         position = {u: i for i, u in enumerate(units)}
         substance = self.substance.measure(
             question,
@@ -223,7 +225,18 @@ class Rubric:
             [*ref.texts, *(p.text() for p in points), *ref.material],
             vectors[[position[x] for x in sentences]],
             domain=self.evidence.domain_text(ref.material),
+            wrong=[m.unit for m in matches if m.contradicted],
+            card="\n".join([*ref.texts, *(p.text() for p in points)]),
         )
+        if (
+            ref.rivals
+            and content_chars(text) >= s.grading.off_question_min_chars
+            and not cross_language(text, ref.question)
+            and self.substance.off_question(text, ref.profile, ref.rivals)
+        ):
+            flags.append(GradeFlag.OFF_TOPIC)
+        on_question = [x.text for x in substance.sentences if x.on_question]
+        evidence_text = "\n".join(on_question) if on_question else text
         best_z_question = float(self.semantic.contrast(units, [question], vectors).max())
         matched = [m for m in matches if m.strength >= s.grading.match_partial]
         best_z_points = max((m.z for m in matches), default=0.0)
@@ -246,7 +259,7 @@ class Rubric:
             flags.append(GradeFlag.CONTRADICTION)
         evidence = self.evidence.score(
             question,
-            text,
+            evidence_text,
             ref.texts,
             points,
             expected_points(len(set(groups)), s.grading.expected_share),
@@ -262,7 +275,7 @@ class Rubric:
             evidence = self.evidence.anchored(
                 evidence,
                 question,
-                text,
+                evidence_text,
                 ref.texts,
                 points,
                 expected_points(len(set(groups)), s.grading.expected_share),
@@ -285,7 +298,12 @@ class Rubric:
 
     # --- matching -------------------------------------------------------------------
     def _match(
-        self, question: str, units: list[str], points: list[KeyPoint], vectors: np.ndarray
+        self,
+        question: str,
+        units: list[str],
+        points: list[KeyPoint],
+        vectors: np.ndarray,
+        sentences: list[str],
     ) -> list[_Match]:
         s = self.settings
         z = self.semantic.contrast(units, [p.text() for p in points], vectors)
@@ -323,7 +341,8 @@ class Rubric:
         for point, candidates in zip(points, per_point, strict=True):
             for i, c in enumerate(candidates):
                 if c.strength >= s.grading.match_partial:
-                    c.contradicted = contradiction(c.unit, c.names, point.text())
+                    context = next((x for x in sentences if c.unit in x), c.unit)
+                    c.contradicted = contradiction(c.unit, c.names, point.text(), context)
                     if c.contradicted:
                         tainted.add(i)
         for candidates in per_point:
@@ -506,8 +525,9 @@ class Rubric:
             evidence.score if evidence else 0.0, substance.depth if substance else 0.0, s
         )
         base = formula.curve(found * factor, s)
-        score = formula.final_score(base, found, factor, flags, s)
-        ceiling = formula.ceiling(flags, s)
+        wrong_share = wrong / (supported + wrong) if wrong >= 2 else 0.0
+        score = formula.final_score(base, found, factor, flags, s, wrong_share=wrong_share)
+        ceiling = formula.ceiling(flags, s, wrong_share)
         words = explain(
             question=ref.question or question,
             answer=text,
@@ -533,6 +553,7 @@ class Rubric:
             content=round(found, 4),
             ceiling=ceiling,
             correctness_factor=factor,
+            wrong_share=wrong_share,
             flags=list(dict.fromkeys(flags)),
             notes=notes,
             feedback=words.feedback,

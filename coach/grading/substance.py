@@ -53,6 +53,7 @@ class SentenceSubstance(BaseModel):
     terms: list[str] = Field(default_factory=list)
     """Specific terms the sentence uses that the question does not."""
     explained: bool = False
+    on_question: bool = False
     credit: float = 0.0
 
 
@@ -93,16 +94,18 @@ def _zipf(word: str, language: str) -> float:
 
 
 def specific_terms(text: str, settings: Settings) -> set[str]:
-    """Numbers with their units, and words rare in general language, in ``text``."""
+    """Numbers with their units, words rare in general language, and English compounds
+    (warm-up, bf16, gpt-4: their parts are common words, the whole is a term)."""
     g = settings.grading
     generic_zh, generic_en, excluded_pos = _lexicon()
     terms: set[str] = set()
     for match in _ASCII_TERM.finditer(text):
         word = match.group().lower()
+        compound = any(c in word for c in "-+.") or any(c.isdigit() for c in word)
         if (
             len(word) >= 2
             and word not in generic_en
-            and _zipf(word, "en") <= g.specific_max_zipf_en
+            and (compound or _zipf(word, "en") <= g.specific_max_zipf_en)
         ):
             terms.add(word)
     for match in _NUMBER.finditer(text):
@@ -125,6 +128,16 @@ def _content_chars(text: str) -> int:
     return len(_CONTENT.findall(text))
 
 
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _units(text: str) -> float:
+    """Length in Chinese characters, an English word counting as 1.5 (about the
+    characters the same content takes in Chinese), for the term density."""
+    return len(_CJK_CHAR.findall(text)) + 1.5 * len(_LATIN_WORD.findall(text))
+
+
 class SubstanceMeter:
     """One per rubric: shares the rubric's e5 matcher (and its caches)."""
 
@@ -139,12 +152,18 @@ class SubstanceMeter:
         material: list[str],
         vectors: np.ndarray | None = None,
         domain: str = "",
+        wrong: list[str] | None = None,
+        card: str = "",
     ) -> Substance:
         """``sentences``: the answer's; ``material``: the texts the question is answered
         from (card references, key points, retrieved passages); ``vectors``: the
         sentences' e5 vectors when the caller has them; ``domain``: the user's material
         as one text (the IDF pool): a Chinese word found there is a term of the field,
-        one that is not (保驾护航, 方法论) counts ``substance_outside_weight``."""
+        one that is not (保驾护航, 方法论) counts ``substance_outside_weight``;
+        ``wrong``: pieces of the answer that contradict a key point: a sentence holding
+        one earns nothing (a negated reference is specific, and wrong); ``card``: the
+        card's own reference text: a term taken from it counts ``substance_card_weight``
+        (reciting the card's list is knowledge, going beyond it is more)."""
         g = self.settings.grading
         if not sentences:
             return Substance(depth=0.0, relevant_share=0.0)
@@ -164,7 +183,7 @@ class SubstanceMeter:
             explained = chars - term_chars >= g.substance_explained_chars
             on_topic = float(rel) >= g.substance_relevance_z
             credit = 0.0
-            if on_topic:
+            if on_topic and not any(w in sentence or sentence in w for w in wrong or []):
                 relevant += chars
                 fresh = [t for t in terms if t not in seen]
                 seen.update(terms)
@@ -172,7 +191,8 @@ class SubstanceMeter:
                 value = sum(
                     1.0 if t.isascii() or t in domain else g.substance_outside_weight for t in fresh
                 )
-                credit = weight * min(value, g.substance_terms_per_sentence)
+                dense = min(1.0, len(terms) / max(1.0, _units(sentence)) / g.substance_density)
+                credit = weight * dense * min(value, g.substance_terms_per_sentence)
                 credit_sum += credit
             out.append(
                 SentenceSubstance(
@@ -181,6 +201,7 @@ class SubstanceMeter:
                     to_question=round(float(z_question), 3),
                     terms=terms,
                     explained=explained,
+                    on_question=on_topic,
                     credit=round(credit, 3),
                 )
             )
@@ -191,3 +212,17 @@ class SubstanceMeter:
             specific_terms=len(seen),
             sentences=out,
         )
+
+    def off_question(self, answer: str, profile: str, rivals: list[str]) -> bool:
+        """Whether at least ``off_question_rank`` other cards of the bank are closer to
+        the whole answer than the asked card is (cards nearly the same as the asked one
+        do not count). Why relative: an answer about another topic of the same field is
+        close to the question in absolute terms (every sentence here is about LLMs);
+        what gives it away is that other questions of the bank fit it better."""
+        g = self.settings.grading
+        vectors = self.semantic.encode([profile, *rivals])
+        answer_vector = self.semantic.encode([answer], cache=False)[0]
+        own, others = vectors[0], vectors[1:]
+        distinct = others @ own < g.rival_same_card
+        closer = (others @ answer_vector) > float(own @ answer_vector)
+        return int(np.sum(closer & distinct)) >= g.off_question_rank

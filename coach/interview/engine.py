@@ -97,6 +97,7 @@ class InterviewEngine:
         self.open_points: list[str] = []
         self.follow_ups = 0
         self.depth_asked = False
+        self.own_follow_up: str | None = None
         self.main_score = 0.0
         self.model_down = services.chat_model is None
         self._told_model_down = False
@@ -206,8 +207,17 @@ class InterviewEngine:
         yield Event(kind="grade", grade=grade, turn=index)
         if turn.kind == "main":
             store.record_review(card.id, grade.score)
-            self.open_points = [p.label for p in grade.points if p.status != "covered"]
+            said = text.lower()
+            self.open_points = list(grade.gaps) or [
+                p.label
+                for p in grade.points
+                if p.status != "covered" and p.label.lower() not in said
+            ]
             self.main_score = grade.score
+            self.own_follow_up = grade.follow_up if self._about_own_content(grade) else None
+        else:  # a point the candidate has now spoken about is not asked again
+            said = text.lower()
+            self.open_points = [p for p in self.open_points if p.lower() not in said]
         async for event in self._follow_up_or_next(card):
             yield event
 
@@ -336,6 +346,12 @@ class InterviewEngine:
         """Follow up while points are still missed and follow-ups are left; once, for
         depth, when everything was covered but the score is not yet high; else move on."""
         if self.follow_ups < self.settings.interview.follow_ups:
+            if self.own_follow_up:  # a strong answer of its own: ask about what it said
+                text, self.own_follow_up = self.own_follow_up, None
+                self.depth_asked = True
+                async for event in self._ask_follow_up(card, [], text=text):
+                    yield event
+                return
             if self.open_points:
                 target = self.open_points.pop(0)
                 async for event in self._ask_follow_up(card, [target]):
@@ -352,6 +368,7 @@ class InterviewEngine:
     async def _next_main(self) -> AsyncIterator[Event]:
         self.index += 1
         self.open_points, self.follow_ups, self.depth_asked = [], 0, False
+        self.own_follow_up = None
         self.main_score = 0.0
         if self.index >= len(self.queue):
             self.phase = "finished"
@@ -388,10 +405,24 @@ class InterviewEngine:
             ):
                 yield event
 
-    async def _ask_follow_up(self, card: QuestionCard, targets: list[str]) -> AsyncIterator[Event]:
+    def _about_own_content(self, grade: Grade) -> bool:
+        """The answer took its own valid route (its depth carries it): the follow-up is
+        the grade's question about the candidate's own content, not the card's list."""
+        depth = (grade.depth or 0.0) / 10
+        return (
+            depth >= self.settings.grading.other_route_depth
+            and grade.score >= self.settings.interview.pass_score
+            and bool(grade.follow_up)
+        )
+
+    async def _ask_follow_up(
+        self, card: QuestionCard, targets: list[str], text: str | None = None
+    ) -> AsyncIterator[Event]:
         main = next(t for t in reversed(self.turns) if t.kind == "main")
         aspect = targets[0] if targets else self._say("depth_aspect")
-        if targets:
+        if text:
+            fallback = text
+        elif targets:
             fallback = self._pick("follow_up_fallback", aspect=aspect)
         else:
             fallback = self._pick("depth_follow_up_fallback")

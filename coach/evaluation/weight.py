@@ -1,0 +1,163 @@
+"""How much of the score the served model earns: measured, then stored in coach.toml.
+
+Why measured per model: the weight of the LLM's signal belongs to the model, not to the
+code. The 1.5B pack checks correctness but cannot judge depth; a bigger model on a GPU
+judges more and should count more. So ``coach eval fit-weight`` grades the *train*
+splits (eval/interview.jsonl's and LE's) once with the served model, keeping for each
+answer the evidence side's findings and the model's score, then recomputes the final
+score (grading/formula.py) for each candidate weight and keeps the weight with the best
+mean Pearson over the two sets. Nothing from an ``eval`` split is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel
+
+from coach.config import Settings
+from coach.evaluation.metrics import pearson
+from coach.grading import formula
+from coach.progress import progress_bar
+
+if TYPE_CHECKING:
+    from coach.grading.grader import Grader
+
+WEIGHTS = tuple(round(w, 2) for w in np.arange(0.0, 0.81, 0.1))
+
+
+class Finding(BaseModel):
+    set: str
+    human: float
+    base: float
+    content: float
+    factor: float
+    wrong_share: float
+    flags: list[str]
+    llm: float | None
+
+
+class WeightFit(BaseModel):
+    model: str
+    answers: dict[str, int]
+    pearson: dict[str, dict[str, float | None]]
+    """Weight (as text) -> set -> Pearson on its train split."""
+    best: float
+
+
+def _train_rows(settings: Settings) -> list[tuple[str, str, str, str | None, str | None, float]]:
+    """(set, question, answer, reference, card id, human score) of both train splits."""
+    from coach.evaluation.interview import load_cases
+
+    rows: list[tuple[str, str, str, str | None, str | None, float]] = []
+    for case in load_cases(settings.paths.eval_dir / "interview.jsonl"):
+        if case.split == "train":
+            rows.append(("interview", case.question, case.answer, None, case.card_id, case.score))
+    le = settings.paths.eval_dir / "le" / "answers.csv"
+    with le.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("split") == "train":
+                rows.append(
+                    (
+                        "le",
+                        row["question"],
+                        row["answer"],
+                        row["reference"],
+                        None,
+                        float(row["human_score"]),
+                    )
+                )
+    return rows
+
+
+async def _findings(
+    grader: Grader,
+    rows: list[tuple[str, str, str, str | None, str | None, float]],
+    concurrency: int,
+) -> list[Finding]:
+    grader.add_references([r[3] for r in rows if r[3]])
+    semaphore = asyncio.Semaphore(concurrency)
+    bar = progress_bar(total=len(rows), unit="answer", desc="fit-weight")
+
+    async def one(row: tuple[str, str, str, str | None, str | None, float]) -> Finding:
+        name, question, answer, reference, card_id, human = row
+        ref = await asyncio.to_thread(
+            grader.references.find, question, reference=reference, card_id=card_id
+        )
+        found = await asyncio.to_thread(grader.rubric.grade, question, answer, ref)
+        assert grader.scorer is not None
+        async with semaphore:
+            outcome = await grader.scorer.ascore(
+                question, found.graded_text or answer, ref, found.flags
+            )
+        bar.update(1)
+        return Finding(
+            set=name,
+            human=human,
+            base=found.base,
+            content=found.content,
+            factor=found.correctness_factor,
+            wrong_share=found.wrong_share,
+            flags=[*found.flags, *outcome.flags],
+            llm=outcome.score,
+        )
+
+    with bar:
+        return list(await asyncio.gather(*(one(r) for r in rows)))
+
+
+def fit(settings: Settings, findings: list[Finding]) -> WeightFit:
+    table: dict[str, dict[str, float | None]] = {}
+    best, best_value = 0.0, -2.0
+    sets = sorted({f.set for f in findings})
+    for w in WEIGHTS:
+        trial = settings.model_copy(
+            update={"grading": settings.grading.model_copy(update={"weight_scorer": w})}
+        )
+        row: dict[str, float | None] = {}
+        for name in sets:
+            part = [f for f in findings if f.set == name]
+            scores = [
+                formula.final_score(
+                    f.base, f.content, f.factor, f.flags, trial, f.llm, f.wrong_share
+                )
+                for f in part
+            ]
+            row[name] = pearson(scores, [f.human for f in part])
+        table[f"{w:g}"] = row
+        values = [v for v in row.values() if v is not None]
+        if values and float(np.mean(values)) > best_value:
+            best, best_value = w, float(np.mean(values))
+    return WeightFit(
+        model=settings.llm.model,
+        answers={name: sum(1 for f in findings if f.set == name) for name in sets},
+        pearson=table,
+        best=best,
+    )
+
+
+def measure(settings: Settings, grader: Grader | None = None) -> WeightFit:
+    """Grade both train splits with the served model and fit the weight."""
+    if grader is None:
+        from coach.grading.grader import Grader
+
+        grader = Grader(settings, use_llm=True)
+    rows = _train_rows(settings)
+    findings = asyncio.run(_findings(grader, rows, settings.batch.concurrency))
+    return fit(settings, findings)
+
+
+def store(weight: float, path: Path) -> None:
+    """Write ``[grading] weight_scorer`` into ``path`` (coach.toml), keeping the rest of
+    the file (comments included) as it was."""
+    import tomlkit
+
+    document = tomlkit.parse(path.read_text("utf-8")) if path.is_file() else tomlkit.document()
+    if "grading" not in document:
+        document["grading"] = tomlkit.table()
+    document["grading"]["weight_scorer"] = weight  # type: ignore[index]
+    path.write_text(tomlkit.dumps(document), "utf-8")
