@@ -11,7 +11,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from coach.grading.models import Grade, PointResult, ReferenceUsed, SubScores
+from coach.grading.models import Grade, PointResult, ReferenceUsed
 
 KEY_POINTS = ("正则化", "Dropout", "数据增强", "早停")
 
@@ -35,7 +35,6 @@ def keyword_grade(question: str, answer: str, reference: str | None = None) -> G
     )
     return Grade(
         score=score,
-        sub_scores=SubScores(coverage=score, correctness=score, depth=score, clarity=score),
         points=points,
         feedback=f"Missed: {', '.join(p.label for p in points if p.status == 'missed')}",
         follow_up="Dropout 为什么能减少过拟合？",

@@ -16,7 +16,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from pydantic import BaseModel
 
 from coach.corpus.models import KeyPoint, QuestionCard, SourceSpan
-from coach.grading.models import Grade, PointResult, ReferenceUsed, SubScores
+from coach.grading.models import Grade, PointResult, ReferenceUsed
 
 
 def card(
@@ -136,7 +136,6 @@ class KeywordGrader:
         score = 10 * sum(p.status == "covered" for p in points) / max(len(points), 1)
         return Grade(
             score=score,
-            sub_scores=SubScores(coverage=score, correctness=score, depth=score / 2, clarity=7),
             points=points,
             feedback=f"feedback for {answer[:20]}",
             references=[ReferenceUsed(card_id=card_id, title="t", sources=["x.md:1"])],

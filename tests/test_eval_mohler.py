@@ -14,7 +14,7 @@ from coach.batch.reader import read_batch
 from coach.config import Settings
 from coach.evaluation.human_agreement import grade_and_compare, load_human_scores, sample_ids
 from coach.evaluation.mohler import ANSWERS_FILE, PROVENANCE_FILES, convert, read_published
-from coach.grading.models import Grade, SubScores
+from coach.grading.models import Grade
 
 from .conftest import ROOT
 
@@ -108,7 +108,6 @@ class OracleGrader:
         score = self.slope * self.by_answer[answer] + self.offset
         return Grade(
             score=score,
-            sub_scores=SubScores(coverage=score, correctness=score, depth=score, clarity=score),
             signals=["rubric"],
         )
 

@@ -58,7 +58,7 @@ def grade(grader: Grader, answer: str):  # noqa: ANN201
 def test_specific_terms_are_rare_words_numbers_and_english_terms(settings: Settings) -> None:
     expert = specific_terms("先用 Optuna 做贝叶斯优化，warm-up 3% 再 cosine 衰减。", settings)
     assert {"optuna", "warm-up", "3%", "cosine", "贝叶斯"} <= expert
-    talk = specific_terms("这个问题很重要，要结合业务场景，综合考虑各种因素，持续迭代优化。", settings)
+    talk = specific_terms("这个问题很重要，要结合业务场景，综合考虑各种因素，持续迭代。", settings)
     assert len(talk) <= 1
     assert not specific_terms("我们要高度重视，做到有章可循、保驾护航。", settings) - {"保驾护航"}
 
@@ -165,7 +165,7 @@ def test_noise_does_not_raise_a_partial_answer(grader: Grader) -> None:
 
 
 def test_every_part_of_a_long_answer_is_read(grader: Grader) -> None:
-    intro = ("我先说一下背景。我们团队做了很多年的项目，经历过很多事情，也积累了很多经验。" * 60)[:2000]
+    intro = ("我先说一下背景。我们团队做了很多年的项目，也积累了很多经验。" * 80)[:2000]
     alone = grade(grader, RECITAL).score
     late = grade(grader, intro + "\n" + RECITAL)
     assert late.score >= alone - 1.0

@@ -16,7 +16,7 @@ from coach.config import Settings
 from coach.corpus.models import KeyPoint
 from coach.grading.combine import combine
 from coach.grading.judge import Judge, escape_answer, parse_verdict
-from coach.grading.models import PointResult, ReferenceUsed, SubScores
+from coach.grading.models import PointResult, ReferenceUsed
 from coach.grading.reference import Reference
 from coach.grading.rubric import RubricResult
 
@@ -43,8 +43,9 @@ def _rubric(
             PointResult(label="Dropout", status="partial", evidence="用 Dropout。"),
         ],
         groups=[0, 1],
-        sub_scores=SubScores(coverage=4, correctness=10, depth=2, clarity=8),
         score=score,
+        base=score,
+        content=score / 10,
         ceiling=ceiling,
         flags=flags or [],
         feedback="漏掉了：正则化。",
@@ -102,7 +103,7 @@ def test_valid_json_verdict_combines_with_rubric(settings: Settings) -> None:
     assert verdict is not None and notes == [] and flags == []
     grade = combine(_rubric(), verdict, settings, notes)
     assert grade.signals == ["rubric", "llm"]
-    w = settings.grading.weight_llm
+    w = settings.grading.weight_scorer  # the judge's score is the LLM's signal
     assert grade.score == pytest.approx((1 - w) * 4.0 + w * 6.0, abs=0.01)
     # the judge upgrades a partial point it calls covered, never a missed one
     assert [p.status for p in grade.points] == ["missed", "covered"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from coach.config import Settings
-from coach.grading.models import Grade, SubScores
+from coach.grading.models import Grade
 from coach.interview.charts import progress_figure
 from coach.store.history import HistoryStore
 from coach.store.migrations import MIGRATIONS, migrate
@@ -16,7 +16,6 @@ from coach.store.migrations import MIGRATIONS, migrate
 def grade(score: float) -> Grade:
     return Grade(
         score=score,
-        sub_scores=SubScores(coverage=score, correctness=score, depth=score, clarity=score),
     )
 
 

@@ -17,9 +17,10 @@ from coach.config import Settings
 from coach.corpus.models import KeyPoint
 from coach.corpus.parser import make_splitter, parse_text
 from coach.evaluation.grading import load_cases
-from coach.grading.combine import combine, combine_scored, no_lift
+from coach.grading.combine import combine, combine_scored
+from coach.grading.formula import no_lift
 from coach.grading.injection import find_injections, injection_spans, is_injection
-from coach.grading.models import PointResult, ReferenceUsed, SubScores
+from coach.grading.models import PointResult, ReferenceUsed
 from coach.grading.rubric import Rubric, RubricResult
 from coach.grading.textnorm import fold, normalise
 from coach.llm.judge_schema import JudgeVerdict
@@ -210,7 +211,6 @@ def _rubric(score: float, flags: list[str], ceiling: float = 10.0) -> RubricResu
     return RubricResult(
         points=[PointResult(label=p.label, status="missed") for p in POINTS],
         groups=[0, 1],
-        sub_scores=SubScores(coverage=0, correctness=0, depth=0, clarity=5),
         score=score,
         base=score,
         content=score / 10,

@@ -67,10 +67,8 @@ class BatchResult(BaseModel):
     """The evidence score (0-10) before caps and the LLM."""
     llm_score: float | None = None
     """The LLM's own 0-10 score before the blend (empty with --no-llm)."""
-    coverage: float | None = None
-    correctness: float | None = None
     depth: float | None = None
-    clarity: float | None = None
+    """Depth of on-question, specific content (0-10) whatever the reference says."""
     covered: list[str] = Field(default_factory=list)
     partial: list[str] = Field(default_factory=list)
     missed: list[str] = Field(default_factory=list)

@@ -113,6 +113,7 @@ def eval_fit_weight(
     write: Annotated[
         bool, typer.Option("--write/--dry-run", help="Store the weight in coach.toml.")
     ] = True,
+    limit: LimitOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Measure the served model on the train splits (interview set, LE) and store the
@@ -127,7 +128,7 @@ def eval_fit_weight(
         check_server(settings)
     except ModelServerUnavailable as exc:
         fail(str(exc))
-    result = measure(settings)
+    result = measure(settings, limit=limit)
     path = Path(os.environ.get("COACH_CONFIG", "coach.toml"))
     if write:
         store(result.best, path)

@@ -109,7 +109,7 @@ def _grade_one(
     ref = result.references[0] if result.references else None
     typer.echo(
         f"Score: {result.score:.1f}/10  ("
-        + ", ".join(f"{k} {v:.1f}" for k, v in result.sub_scores.model_dump().items())
+        + ", ".join(f"{k} {v:.1f}" for k, v in result.breakdown().items() if v is not None)
         + ")"
     )
     if ref:

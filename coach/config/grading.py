@@ -151,11 +151,6 @@ class GradingSettings(Section):
     expected_share: float = 0.7
     """A complete answer is expected to make this share of the (grouped) key points;
     merged cards hold the union of several reference answers, more than anyone says."""
-    coverage_exponent: float = 0.7
-    """Coverage = (share of expected points made) ** this: the first point made is worth
-    more than the last (one point of five well explained is a partial answer, ~3/10)."""
-    depth_chars: int = 40
-    """Explanation characters per covered point for full depth."""
     mostly_wrong_share: float = 0.5
     """When at least this share of the points an answer speaks about are contradicted
     (and at least two), the answer is mostly wrong: capped at ``mostly_wrong_cap``."""
@@ -199,9 +194,6 @@ class GradingSettings(Section):
     anchor_min_gap: float = 0.05
     """Anchors whose evidence scores are closer than this (or out of order) calibrate
     nothing: the LLM wrote a partial answer as good as its wrong one."""
-    weight_llm: float = 0.4
-    """Share of the final score from the LLM judge (the rubric has the rest). Raise it
-    for a big model; the small local packs judge unreliably (see DESIGN.md)."""
     llm_max_lift: float = 3.0
     """The LLM may raise the rubric's score by at most this many points."""
     judge_max_tokens: int = 900

@@ -140,13 +140,32 @@ def fit(settings: Settings, findings: list[Finding]) -> WeightFit:
     )
 
 
-def measure(settings: Settings, grader: Grader | None = None) -> WeightFit:
-    """Grade both train splits with the served model and fit the weight."""
+def measure(
+    settings: Settings, grader: Grader | None = None, limit: int | None = None
+) -> WeightFit:
+    """Grade both train splits with the served model and fit the weight. ``limit``: at
+    most this many answers per set (a seeded sample; on a CPU server each takes
+    seconds)."""
+    import random
+
     if grader is None:
         from coach.grading.grader import Grader
 
         grader = Grader(settings, use_llm=True)
     rows = _train_rows(settings)
+    if limit:
+        rng = random.Random(settings.evaluation.sample_seed)
+        rows = [
+            r
+            for name in sorted({r[0] for r in rows})
+            for r in sorted(
+                rng.sample(
+                    [x for x in rows if x[0] == name],
+                    min(limit, sum(1 for x in rows if x[0] == name)),
+                ),
+                key=rows.index,
+            )
+        ]
     findings = asyncio.run(_findings(grader, rows, settings.batch.concurrency))
     return fit(settings, findings)
 

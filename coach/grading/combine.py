@@ -1,12 +1,8 @@
-"""Combine the rubric's evidence with the LLM judge's verdict into one Grade.
+"""The findings and the LLM's signal into one Grade; the number itself is formula.py's.
 
-The rubric is the anchor: the judge's per-point claims may upgrade a point the rubric
-found partly (one step, never from nothing) and may mark a point wrong; its sub-scores
-mix with the rubric's by ``grading_weight_llm``; it cannot lift the score more than
-``grading_llm_max_lift`` above the rubric's, nor above the rubric's ceiling (empty,
-off-topic, injection, stuffing). On an empty, off-topic or injection answer it cannot
-lift the score at all (``no_lift``): it may lower it, never raise it. See DESIGN.md
-"Grading: why two signals".
+``combine_scored`` is the default path (the scorer's one token); ``combine`` puts the
+older JSON judge behind the same interface: its score is the LLM's signal, its per-point
+claims may move a point one step, its Chinese words may replace the evidence grade's.
 """
 
 from __future__ import annotations
@@ -14,8 +10,8 @@ from __future__ import annotations
 from coach.config import Settings
 from coach.grading import formula
 from coach.grading.confidence import confidence
-from coach.grading.flags import CAPPED_FLAGS, DECISIVE_FLAGS, GradeFlag
-from coach.grading.models import Grade, PointResult, SubScores
+from coach.grading.flags import CAPPED_FLAGS, GradeFlag
+from coach.grading.models import Grade, PointResult
 from coach.grading.rubric import RubricResult
 from coach.index.tokenize import has_cjk
 from coach.llm.judge_schema import JudgeVerdict
@@ -31,27 +27,6 @@ def _chinese_prose(text: str) -> str:
     return text if has_cjk(text) else ""
 
 
-def no_lift(flags: list[str]) -> bool:
-    """Whether the LLM may only lower the rubric's score, never raise it.
-
-    Why: these flags say there is no answer to credit (empty, off-topic) or that the
-    answer speaks to the grader (injection), and an LLM that read an injection is the
-    one signal that may have obeyed it: with the LLM on, a pure injection scored 0 by
-    the rubric was lifted to the injection cap (2.0) by the blend. The cap bounds the
-    damage; this removes the lift.
-    """
-    return any(f in flags for f in DECISIVE_FLAGS)
-
-
-def _bounded(
-    mixed: float, rubric: RubricResult, settings: Settings, ceiling: float, flags: list[str]
-) -> float:
-    """The blended score under the lift limit, the ceiling and, for decisive flags, the
-    rubric's own score."""
-    top = rubric.score if no_lift(flags) else rubric.score + settings.grading.llm_max_lift
-    return round(max(0.0, min(mixed, top, ceiling)), 2)
-
-
 def _evidence(rubric: RubricResult) -> float | None:
     return round(10 * rubric.evidence.score, 2) if rubric.evidence else None
 
@@ -62,7 +37,6 @@ def rubric_grade(rubric: RubricResult, notes: list[str]) -> Grade:
         depth=round(10 * rubric.substance.depth, 2) if rubric.substance else None,
         confidence=confidence(rubric.evidence, rubric.flags),
         score=rubric.score,
-        sub_scores=rubric.sub_scores,
         points=rubric.points,
         feedback=rubric.feedback,
         follow_up=rubric.follow_up,
@@ -94,43 +68,21 @@ def _merge_points(rubric: RubricResult, verdict: JudgeVerdict) -> list[PointResu
 def combine(
     rubric: RubricResult, verdict: JudgeVerdict | None, settings: Settings, notes: list[str]
 ) -> Grade:
+    """The evidence grade and the JSON judge's verdict: the judge sits behind the
+    scorer's interface (its ``score`` is the LLM's signal in the one formula); its
+    per-point claims may move a point one step, and its Chinese feedback and follow-up
+    replace the evidence grade's words (not where a guard capped the score)."""
     if verdict is None:
         return rubric_grade(rubric, notes)
-    w = settings.grading.weight_llm
-    flags = list(rubric.flags)
-    if verdict.injection and GradeFlag.INJECTION not in flags:
-        flags.append(GradeFlag.INJECTION)
-    ceiling = rubric.ceiling
-    if GradeFlag.INJECTION in flags:
-        ceiling = min(ceiling, settings.grading.injection_cap)
-    points = _merge_points(rubric, verdict)
-    r = rubric.sub_scores
-    sub = SubScores(
-        coverage=r.coverage,
-        correctness=round((1 - w) * r.correctness + w * verdict.correctness, 2),
-        depth=round((1 - w) * r.depth + w * verdict.depth, 2),
-        clarity=round((1 - w) * r.clarity + w * verdict.clarity, 2),
-    )
-    mixed = (1 - w) * rubric.score + w * verdict.score
-    score = _bounded(mixed, rubric, settings, ceiling, flags)
+    flags = [GradeFlag.INJECTION] if verdict.injection else []
+    grade = combine_scored(rubric, verdict.score, settings, notes, flags)
+    grade.points = _merge_points(rubric, verdict)
     llm_feedback = _chinese_prose(verdict.feedback)
-    feedback = llm_feedback or rubric.feedback
-    if any(f in flags for f in CAPPED_FLAGS):
-        feedback = f"{rubric.feedback} {llm_feedback}".strip()
-    return Grade(
-        evidence=_evidence(rubric),
-        confidence=confidence(rubric.evidence, flags, verdict.score),
-        llm_score=verdict.score,
-        score=score,
-        sub_scores=sub,
-        points=points,
-        feedback=feedback,
-        follow_up=_chinese_prose(verdict.follow_up) or rubric.follow_up,
-        references=[rubric.reference],
-        signals=["rubric", "llm"],
-        flags=flags,
-        notes=[*rubric.notes, *notes],
-    )
+    grade.feedback = llm_feedback or rubric.feedback
+    if any(f in grade.flags for f in CAPPED_FLAGS):
+        grade.feedback = f"{rubric.feedback} {llm_feedback}".strip()
+    grade.follow_up = _chinese_prose(verdict.follow_up) or rubric.follow_up
+    return grade
 
 
 def combine_scored(

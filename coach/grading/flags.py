@@ -41,7 +41,7 @@ class GradeFlag(StrEnum):
 
 DECISIVE_FLAGS = (GradeFlag.EMPTY, GradeFlag.DONT_KNOW, GradeFlag.INJECTION, GradeFlag.OFF_TOPIC)
 """There is nothing to credit, or the answer speaks to the grader: the grade is sure
-(confidence) and the LLM may not lift it (combine.no_lift)."""
+(confidence) and the LLM may not lift it (formula.no_lift)."""
 CAPPED_FLAGS = (*DECISIVE_FLAGS, GradeFlag.KEYWORD_STUFFING)
 """Flags that cap the rubric's score; their feedback always stays in the grade."""
 LOOSE_REFERENCE_FLAGS = (GradeFlag.NO_MATCHING_CARD,)

@@ -11,7 +11,7 @@ the folded text and each match is mapped back to the original substring, so the 
 can still cut exactly that piece out of the graded text.
 
 The LLM judge is asked to flag injections too; either signal caps the score, and the LLM
-may then lower the rubric's score but never raise it (combine.py).
+may then lower the rubric's score but never raise it (formula.py).
 """
 
 from __future__ import annotations

@@ -32,13 +32,6 @@ class PointResult(BaseModel):
     """The matching sentence negates or inverts the point's claim."""
 
 
-class SubScores(BaseModel):
-    coverage: float = Field(ge=0, le=10)
-    correctness: float = Field(ge=0, le=10)
-    depth: float = Field(ge=0, le=10)
-    clarity: float = Field(ge=0, le=10)
-
-
 class ReferenceUsed(BaseModel):
     """The card (or user-given reference) the answer was graded against."""
 
@@ -55,7 +48,6 @@ class ReferenceUsed(BaseModel):
 
 class Grade(BaseModel):
     score: float = Field(ge=0, le=10)
-    sub_scores: SubScores
     points: list[PointResult] = Field(default_factory=list)
     feedback: str = ""
     follow_up: str = ""
@@ -82,6 +74,13 @@ class Grade(BaseModel):
     confidence: float | None = Field(default=None, ge=0, le=1)
     """How far to trust ``score``, 0-1: agreement of the signals and how clearly the
     answer sits at one end (coach/grading/confidence.py)."""
+
+    def breakdown(self) -> dict[str, float | None]:
+        """The signals the score is made of (grading/formula.py), 0-10 each: agreement
+        with the reference, depth of on-question content, the LLM's check. Shown in the
+        chat, the batch output, the reports and the history instead of the sub-scores
+        older versions showed (which never entered the score)."""
+        return {"evidence": self.evidence, "depth": self.depth, "llm": self.llm_score}
 
     @property
     def covered(self) -> list[str]:

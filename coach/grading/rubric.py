@@ -26,7 +26,7 @@ from coach.grading.evidence_score import Evidence, EvidenceScorer
 from coach.grading.explain import explain, messages, says_dont_know
 from coach.grading.flags import GradeFlag
 from coach.grading.injection import injection_spans
-from coach.grading.models import Coverage, PointResult, ReferenceUsed, SubScores
+from coach.grading.models import Coverage, PointResult, ReferenceUsed
 from coach.grading.noise import without_noise
 from coach.grading.polarity import content_terms, contradiction, lexicon
 from coach.grading.reference import Reference
@@ -73,7 +73,6 @@ class RubricResult(BaseModel):
     points: list[PointResult]
     groups: list[int] = Field(default_factory=list)
     """Group index of each point: repeated points of merged cards share one."""
-    sub_scores: SubScores
     score: float
     base: float = 0.0
     """The score before the guards' caps and the LLM (grading/formula.py, steps 1-2)."""
@@ -500,27 +499,15 @@ class Rubric:
             for j, (p, m) in enumerate(zip(points, matches, strict=True))
         ]
         credit: dict[int, float] = {}
-        depth: dict[int, float] = {}
         contradicted_groups: set[int] = set()
-        for g, r, m in zip(groups, results, matches, strict=True):
+        for g, r in zip(groups, results, strict=True):
             credit[g] = max(credit.get(g, 0.0), _CREDIT[r.status])
-            d = min(1.0, m.explanation_chars / s.grading.depth_chars) * _CREDIT[r.status]
-            depth[g] = max(depth.get(g, 0.0), d)
             if r.contradicted:
                 contradicted_groups.add(g)
-        n_groups = len(set(groups))
-        expected = expected_points(n_groups, s.grading.expected_share)
         supported = sum(1 for g, c in credit.items() if c > 0)
         contradicted_groups -= {g for g, c in credit.items() if c > 0}
         wrong = len(contradicted_groups)
-        share = min(1.0, sum(credit.values()) / expected)
-        coverage = 10 * share**s.grading.coverage_exponent if points else 0.0
-        if evidence is not None and evidence.coverage is not None:
-            coverage = 10 * evidence.coverage
-        depth_score = 10 * min(1.0, sum(depth.values()) / expected) if points else 0.0
         factor = 1.0 - s.grading.contradiction_penalty * wrong / max(1, supported + wrong)
-        correctness = 10 * factor if supported + wrong else 0.0
-        clarity = self._clarity(sentences)
         found = formula.content(
             evidence.score if evidence else 0.0, substance.depth if substance else 0.0, s
         )
@@ -542,12 +529,6 @@ class Rubric:
         return RubricResult(
             points=results,
             groups=groups,
-            sub_scores=SubScores(
-                coverage=round(coverage, 2),
-                correctness=round(correctness, 2),
-                depth=round(depth_score, 2),
-                clarity=round(clarity, 2),
-            ),
             score=score,
             base=round(base, 4),
             content=round(found, 4),
@@ -566,20 +547,6 @@ class Rubric:
             evidence=evidence,
             substance=substance,
         )
-
-    def _clarity(self, sentences: list[str]) -> float:
-        """Share of the answer written as sentences rather than lists of terms."""
-        total = sum(content_chars(x) for x in sentences)
-        if not total:
-            return 0.0
-        prose = sum(
-            content_chars(x)
-            for x in sentences
-            if content_chars(x) >= 2 * self.settings.grading.bare_mention_chars
-            and content_chars(x) / max(1, len(re.split(r"[、,，/]", x)))
-            >= self.settings.grading.bare_mention_chars
-        )
-        return 10 * prose / total
 
     @staticmethod
     def _without(answer: str, spans: list[str]) -> str:

@@ -20,7 +20,8 @@ from coach.interview.models import Language  # noqa: E402
 from coach.interview.phrases import phrase  # noqa: E402
 from coach.store.history import ProgressPoint  # noqa: E402
 
-SUB_SCORES = ("coverage", "correctness", "depth", "clarity")
+SIGNALS = ("evidence", "depth", "llm")
+"""The signals a score is made of (Grade.breakdown), one bar each."""
 NO_TOPIC = "-"
 """Legend entry of answers stored without a topic."""
 DATE_PAD = timedelta(days=1)
@@ -62,18 +63,26 @@ def topic_order(topics: Iterable[str]) -> list[str]:
     return known + sorted(set(topics) - set(known))
 
 
-def subscore_figure(rows: Sequence[tuple[str, dict[str, float]]]) -> Figure:
-    """Grouped bars: the four sub-scores of each graded main question (Q1, Q2, ...)."""
+def signal_figure(
+    rows: Sequence[tuple[str, dict[str, float | None]]], lang: Language | None = None
+) -> Figure:
+    """Grouped bars: the signals of each graded main question (Q1, Q2, ...), labelled in
+    ``lang`` (default: the UI's language)."""
+    words = _words(lang or get_settings().ui.language)
+    font = _font_kwargs()
     fig = Figure(figsize=(max(4.0, 1.2 * len(rows) + 2), 3.2))
     ax = fig.subplots()
-    width = 0.8 / len(SUB_SCORES)
-    for j, name in enumerate(SUB_SCORES):
+    width = 0.8 / len(SIGNALS)
+    for j, name in enumerate(SIGNALS):
         xs = [i + j * width for i in range(len(rows))]
-        ax.bar(xs, [scores.get(name, 0.0) for _, scores in rows], width, label=name)
+        values = [scores.get(name) or 0.0 for _, scores in rows]
+        ax.bar(xs, values, width, label=phrase(words, f"report_col_{name}"))
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rows))], [label for label, _ in rows])
     ax.set_ylim(0, 10)
-    ax.set_ylabel("score")
-    ax.legend(fontsize="small", ncols=4, loc="upper center", bbox_to_anchor=(0.5, 1.18))
+    ax.set_ylabel(phrase(words, "chart_progress_y"), **font)
+    legend = ax.legend(fontsize="small", ncols=3, loc="upper center", bbox_to_anchor=(0.5, 1.18))
+    for text in legend.get_texts():
+        text.set(**font)
     fig.tight_layout()
     return fig
 

@@ -19,7 +19,7 @@ from coach.common.html import escape, page
 from coach.common.plotting import png_base64
 from coach.common.text import markdown_cell
 from coach.corpus.models import QuestionCard
-from coach.interview.charts import subscore_figure
+from coach.interview.charts import SIGNALS, signal_figure
 from coach.interview.models import InterviewConfig, Language, Turn
 from coach.interview.phrases import phrase
 from coach.speech.models import Delivery
@@ -32,7 +32,8 @@ class QuestionResult(BaseModel):
     question: str
     outcome: str
     score: float | None = None
-    sub_scores: dict[str, float] = Field(default_factory=dict)
+    signals: dict[str, float | None] = Field(default_factory=dict)
+    """The signals the score is made of (Grade.breakdown)."""
     follow_up_scores: list[float] = Field(default_factory=list)
     missed: list[str] = Field(default_factory=list)
     hints: int = 0
@@ -88,7 +89,7 @@ def build_report(
             )
             if turn.grade is not None:
                 current.score = turn.grade.score
-                current.sub_scores = turn.grade.sub_scores.model_dump()
+                current.signals = turn.grade.breakdown()
                 current.missed = turn.grade.missed + turn.grade.partial
             results.append(current)
         elif current is not None and turn.grade is not None:
@@ -169,7 +170,7 @@ def _spoken(delivery: Delivery | None, lang: Language) -> str:
     return f"{delivery.seconds:.0f} s, {pace[0]:.0f} {unit}"
 
 
-SUB_COLUMNS = ("coverage", "correctness", "depth", "clarity")
+SIGNAL_COLUMNS = SIGNALS
 
 
 def _meta(report: SessionReport, lang: Language) -> list[tuple[str, str]]:
@@ -190,11 +191,13 @@ def to_markdown(report: SessionReport, lang: Language | None = None) -> str:
     out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _rows(report, lang)]
     out += ["", f"## {phrase(lang, 'report_subscores')}", ""]
-    headers = [phrase(lang, "report_col_no"), *_headers(lang, SUB_COLUMNS)]
+    headers = [phrase(lang, "report_col_no"), *_headers(lang, SIGNAL_COLUMNS)]
     out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for i, r in enumerate(report.results, 1):
-        if r.sub_scores:
-            out.append(f"| {i} | " + " | ".join(_fmt(r.sub_scores[k]) for k in SUB_COLUMNS) + " |")
+        if r.signals:
+            out.append(
+                f"| {i} | " + " | ".join(_fmt(r.signals.get(k)) for k in SIGNAL_COLUMNS) + " |"
+            )
     out += ["", f"## {phrase(lang, 'report_weakest')}", ""]
     out += [f"- {_md(t.topic)}: {t.mean_score:.1f} ({t.questions})" for t in report.weakest_topics]
     out += ["", f"## {phrase(lang, 'report_study')}", ""]
@@ -227,14 +230,14 @@ def to_html(report: SessionReport, lang: Language | None = None) -> str:
         _table(_headers(lang, QUESTION_COLUMNS), _rows(report, lang)),
         f"<h2>{escape(phrase(lang, 'report_subscores'))}</h2>",
     ]
-    graded = [(f"Q{i}", r.sub_scores) for i, r in enumerate(report.results, 1) if r.sub_scores]
+    graded = [(f"Q{i}", r.signals) for i, r in enumerate(report.results, 1) if r.signals]
     if graded:
-        chart = png_base64(subscore_figure(graded))
-        parts.append(f'<img alt="sub-scores" src="data:image/png;base64,{chart}">')
+        chart = png_base64(signal_figure(graded, lang))
+        parts.append(f'<img alt="signals" src="data:image/png;base64,{chart}">')
         parts.append(
             _table(
-                [phrase(lang, "report_col_no"), *_headers(lang, SUB_COLUMNS)],
-                [[q, *(_fmt(s[k]) for k in SUB_COLUMNS)] for q, s in graded],
+                [phrase(lang, "report_col_no"), *_headers(lang, SIGNAL_COLUMNS)],
+                [[q, *(_fmt(s.get(k)) for k in SIGNAL_COLUMNS)] for q, s in graded],
             )
         )
     parts.append(f"<h2>{escape(phrase(lang, 'report_weakest'))}</h2><ol>")

@@ -144,18 +144,17 @@ class HistoryStore:
             return int(cursor.lastrowid or 0)
 
     def add_grade(self, answer_id: int, grade: Grade) -> None:
-        s = grade.sub_scores
         with self._db() as db:
             db.execute(
-                "INSERT INTO grades (answer_id, score, coverage, correctness, depth, clarity,"
-                " grade_json, graded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO grades (answer_id, score, evidence, content_depth, llm_score,"
+                " confidence, grade_json, graded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     answer_id,
                     grade.score,
-                    s.coverage,
-                    s.correctness,
-                    s.depth,
-                    s.clarity,
+                    grade.evidence,
+                    grade.depth,
+                    grade.llm_score,
+                    grade.confidence,
                     grade.model_dump_json(),
                     self._now(),
                 ),

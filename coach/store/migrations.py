@@ -88,6 +88,15 @@ def m003_grade_errors(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE answers ADD COLUMN grade_error TEXT")
 
 
+@migration
+def m004_signals(db: sqlite3.Connection) -> None:
+    """The signals a score is made of replace the sub-scores (coverage, correctness,
+    depth, clarity), which never entered the score. The old columns stay for the grades
+    stored before; their rows and their grade_json still load (extra fields ignored)."""
+    for column in ("evidence", "content_depth", "llm_score", "confidence"):
+        db.execute(f"ALTER TABLE grades ADD COLUMN {column} REAL")
+
+
 def applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from coach.config import Settings
-from coach.interview.charts import subscore_figure
+from coach.interview.charts import signal_figure
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event
 from coach.interview.report import to_html, to_markdown
@@ -70,5 +70,5 @@ def write_report(engine: InterviewEngine, settings: Settings, lang: Lang) -> tup
     md, html = stem.with_suffix(".md"), stem.with_suffix(".html")
     md.write_text(to_markdown(report, lang), "utf-8")
     html.write_text(to_html(report, lang), "utf-8")
-    graded = [(f"Q{i}", r.sub_scores) for i, r in enumerate(report.results, 1) if r.sub_scores]
-    return [str(md), str(html)], subscore_figure(graded) if graded else None
+    graded = [(f"Q{i}", r.signals) for i, r in enumerate(report.results, 1) if r.signals]
+    return [str(md), str(html)], signal_figure(graded, lang) if graded else None

@@ -59,17 +59,9 @@ def render_grade(
 ) -> str:
     """``final=False``: the rubric's grade shown while the model reviews the answer.
     ``delivery``: the spoken answer's line (``render_delivery``), after the feedback."""
-    s = grade.sub_scores
     lines = [
         t(lang, "score", score=_fmt(grade.score)),
-        t(
-            lang,
-            "sub_scores",
-            coverage=_fmt(s.coverage),
-            correctness=_fmt(s.correctness),
-            depth=_fmt(s.depth),
-            clarity=_fmt(s.clarity),
-        ),
+        t(lang, "signals", evidence=_fmt(grade.evidence), depth=_fmt(grade.depth)),
     ]
     if grade.evidence is not None or grade.confidence is not None:
         confidence = "-" if grade.confidence is None else f"{grade.confidence:.0%}"
