@@ -183,3 +183,20 @@ def test_a_very_long_answer_says_what_was_not_read(grader: Grader, settings: Set
     result = grade(grader, RECITAL * (settings.grading.answer_read_chars // len(RECITAL) + 5))
     assert GradeFlag.TRUNCATED in result.flags
     assert any("只读了前" in n for n in result.notes)
+
+
+def test_concurrent_grades_share_the_encoder_safely(grader: Grader) -> None:
+    """A long answer's windows are tokenized without padding; done while another thread
+    encoded a padded batch, the shared tokenizer broke that batch ("Unable to create
+    tensor", seen in coach eval interview)."""
+    import asyncio
+
+    answers = [EXPERT * 8, RECITAL, EMPTY_TALK * 5, BARE, EXPERT, RECITAL * 6]
+
+    async def all_at_once() -> list[float]:
+        grades = await asyncio.gather(
+            *(grader.agrade(QUESTION, a, reference=REFERENCE) for a in answers)
+        )
+        return [g.score for g in grades]
+
+    assert len(asyncio.run(all_at_once())) == len(answers)

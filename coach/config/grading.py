@@ -24,9 +24,10 @@ class GradingSettings(Section):
     substance_relevance_z: float = 1.0
     """A sentence of the answer is on the question when its e5 contrast towards the
     question or the question's material reaches this (see grading/substance.py)."""
-    specific_max_zipf_en: float = 3.3
+    specific_max_zipf_en: float = 4.0
     """An English word is a specific term when its general-language frequency (wordfreq's
-    Zipf scale) is at most this: dropout 3.08, regularization 2.26, important 5.44."""
+    Zipf scale) is at most this: dropout 3.08, batch 3.91, kappa 3.46; important 5.44,
+    label 4.43, people 6.25."""
     specific_max_zipf_zh: float = 3.8
     """The same for a Chinese word: 标注 3.76, 剪枝 2.44, 优化 4.52, 重要 5.75."""
     substance_explained_chars: int = 6

@@ -135,9 +135,7 @@ async def _replay(grader: Grader, settings: Settings, case: HostileCase) -> list
     long_answer = (case.base * (LONG_CHARS // len(case.base) + 1))[:LONG_CHARS]
     value, flags = await score(long_answer)
     out.append(
-        Replay(
-            case=case.id, variant="300,000 characters", score=value, limit=base, flags=flags
-        )
+        Replay(case=case.id, variant="300,000 characters", score=value, limit=base, flags=flags)
     )
     return out
 

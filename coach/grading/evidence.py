@@ -81,9 +81,10 @@ class TokenEncoder:
         cut there lost its end without a word (the reference after a long introduction
         scored 0.39); spoken answers run long."""
         limit = self.settings.grading.token_max_length - self.settings.grading.window_margin
-        offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
-            "offset_mapping"
-        ]
+        with self.embedder.lock:
+            offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
+                "offset_mapping"
+            ]
         if len(offsets) <= limit:
             return [(0, text)]
         out: list[tuple[int, str]] = []
@@ -109,9 +110,9 @@ class TokenEncoder:
         size = self.settings.embedding.batch_size
         for start in range(0, len(todo), size):
             batch = todo[start : start + size]
-            encoded = self._tokenize(batch, padding=True, return_tensors="pt")
-            offsets = encoded.pop("offset_mapping").numpy()
-            with torch.inference_mode(), self.embedder.precision():
+            with self.embedder.lock, torch.inference_mode(), self.embedder.precision():
+                encoded = self._tokenize(batch, padding=True, return_tensors="pt")
+                offsets = encoded.pop("offset_mapping").numpy()
                 out = self.model[0].auto_model(**encoded, output_hidden_states=True)
             last = out.last_hidden_state.float().numpy()
             hidden = out.hidden_states[self.settings.grading.token_layer].float().numpy()
@@ -128,7 +129,8 @@ class TokenEncoder:
         out: list[np.ndarray] = []
         for start in range(0, len(texts), self.settings.embedding.batch_size):
             batch = texts[start : start + self.settings.embedding.batch_size]
-            encoded = self._tokenize(batch)
+            with self.embedder.lock:
+                encoded = self._tokenize(batch)
             for k, text in enumerate(batch):
                 ids = np.asarray(encoded["input_ids"][k])
                 offsets = np.asarray(encoded["offset_mapping"][k])

@@ -188,9 +188,7 @@ class Rubric:
         if cleaned.unread_chars:
             flags.append(GradeFlag.TRUNCATED)
             notes.append(
-                messages()["truncated"].format(
-                    read=s.grading.answer_read_chars, total=len(answer)
-                )
+                messages()["truncated"].format(read=s.grading.answer_read_chars, total=len(answer))
             )
         sentences, units = segment(text, s.grading.clause_min_chars)
         points = ref.key_points

@@ -41,6 +41,8 @@ _NUMBER = re.compile(
     r"\d+(?:\.\d+)?(?:e-?\d+)?\s*(?:%|x|倍|[bmk]\b|亿|万|千|层|个|步|轮|epochs?)?", re.I
 )
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
+_COMPOUND_HEAD = frozenset({"b", "n", "vn", "nz", "nr", "ns"})
+_COMPOUND_TAIL = frozenset({"n", "v", "vn", "nz"})
 _CONTENT = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
 
 
@@ -112,8 +114,8 @@ def specific_terms(text: str, settings: Settings) -> set[str]:
         number = match.group().strip().lower()
         if number and (not number.isdigit() or len(number) > 1):  # not a lone digit
             terms.add(number)
-    for pair in posseg.lcut(text, HMM=False):
-        word, tag = pair.word, pair.flag
+    words = [(w.word, w.flag) for w in posseg.lcut(text, HMM=False)]
+    for word, tag in words:
         if (
             _CJK_WORD.match(word)
             and tag not in excluded_pos
@@ -121,6 +123,18 @@ def specific_terms(text: str, settings: Settings) -> set[str]:
             and _zipf(word, "zh") <= g.specific_max_zipf_zh
         ):
             terms.add(word)
+    # A term jieba's dictionary splits into two common words (主动 + 学习, 混合 + 精度):
+    # the pair is a term when it is rare as a whole and neither part is generic.
+    for (a, tag_a), (b, tag_b) in zip(words, words[1:]):
+        if (
+            tag_a in _COMPOUND_HEAD
+            and tag_b in _COMPOUND_TAIL
+            and _CJK_WORD.match(a)
+            and _CJK_WORD.match(b)
+            and not {a, b} & (generic_zh | terms)
+            and _zipf(a + b, "zh") <= g.specific_max_zipf_zh
+        ):
+            terms.add(a + b)
     return terms
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -38,6 +39,11 @@ class Embedder(Embeddings):
         self.query_prompt = settings.embedding.query_prompt
         self.passage_prompt = settings.embedding.passage_prompt
         self.dtype = resolve_cpu_dtype(settings.embedding.dtype)
+        self.lock = threading.RLock()
+        """Held around every use of the model and its tokenizer, here and in the grader's
+        token encoder: a fast tokenizer keeps its padding and truncation settings in
+        shared state, so one thread's call without padding (the token encoder's windows)
+        broke another's padded batch ("Unable to create tensor")."""
 
     def precision(self) -> contextlib.AbstractContextManager:
         """The context every forward pass of this model runs in (see ``embedding_dtype``);
@@ -51,7 +57,7 @@ class Embedder(Embeddings):
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self.precision():
+        with self.lock, self.precision():
             vectors = self.model.encode(
                 texts,
                 prompt=prompt,
