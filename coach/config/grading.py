@@ -179,10 +179,13 @@ class GradingSettings(Section):
     feedback (a minute or more per answer on a CPU)."""
     scorer_max_tokens: int = 1
     scorer_top_logprobs: int = 10
-    weight_scorer: float = 0.5
-    """Share of the final score from the LLM scorer (the evidence score has the rest).
-    Chosen on LE's train split with the 1.5B pack (Pearson 0.81 at 0, 0.85 at 0.3, 0.87
-    at 0.5 and 0.6, 0.81 for the LLM alone); eval/README.md has what it does on each set."""
+    weight_scorer: float = 0.1
+    """Share of the final score from the LLM's check (grading/formula.py). Belongs to the
+    model: ``coach eval fit-weight`` measures the served model on the train splits of
+    eval/interview.jsonl and LE and stores its best weight in coach.toml. For the default
+    1.5B pack (2026-12-07, 50 answers of each train split): mean Pearson 0.809 at 0,
+    0.817 at 0.1 (interview 0.829, LE 0.805), 0.811 at 0.3, 0.798 at 0.5; the small model
+    helps on LE's short answers and hurts on interview answers."""
     use_anchors: bool = True
     """Grade against a card's full anchor as one more reference, and let its anchors
     inform the confidence."""

@@ -125,7 +125,7 @@ def specific_terms(text: str, settings: Settings) -> set[str]:
             terms.add(word)
     # A term jieba's dictionary splits into two common words (主动 + 学习, 混合 + 精度):
     # the pair is a term when it is rare as a whole and neither part is generic.
-    for (a, tag_a), (b, tag_b) in zip(words, words[1:]):
+    for (a, tag_a), (b, tag_b) in zip(words, words[1:], strict=False):
         if (
             tag_a in _COMPOUND_HEAD
             and tag_b in _COMPOUND_TAIL
