@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -230,7 +231,8 @@ def _card(
     kind: str,
     parents: list[str],
 ) -> QuestionCard | None:
-    answer, code = _split_code(_text(answer_lines))
+    # Dedent first: an answer indented under a list item keeps its own list structure.
+    answer, code = _split_code(textwrap.dedent("\n".join(x for _, x in answer_lines)).strip())
     answer = _ANSWER_MARK.sub("", as_text(answer).strip(), count=1).strip()
     if not answer:
         return None
