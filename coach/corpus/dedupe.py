@@ -115,20 +115,24 @@ def dedupe(cards: list[QuestionCard], threshold: float) -> tuple[list[QuestionCa
     were folded into another.
     """
     grams = [bigrams(normalise(card.title)) for card in cards]
+    named = [names(card.title) for card in cards]
     frequency = Counter(g for gram in grams for g in gram)
-    index: dict[str, list[int]] = {}
+    # One inverted index per set of names: cards naming different things never merge.
+    index: dict[frozenset[str], dict[str, list[int]]] = {}
     group_of: list[int] = []
     groups: list[list[QuestionCard]] = []
     bar = progress_bar(cards, desc="dedupe", unit="card", disable=len(cards) < 2000)
     for i, card in enumerate(bar):
-        ordered = sorted(grams[i], key=lambda g: (frequency[g], g))
+        gram = grams[i]
+        ordered = sorted(gram, key=lambda g: (frequency[g], g))
         prefix = ordered[: len(ordered) - math.ceil(threshold * len(ordered)) + 1]
-        candidates = {j for g in prefix for j in index.get(g, ())}
+        postings = index.setdefault(named[i], {})
+        candidates = {j for g in prefix for j in postings.get(g, ())}
         matched = [
             group_of[j]
             for j in candidates
-            if len(grams[i] & grams[j]) / len(grams[i] | grams[j]) >= threshold
-            and names(card.title) == names(cards[j].title)
+            if threshold * len(grams[j]) <= len(gram) <= len(grams[j]) / threshold
+            and len(gram & grams[j]) / len(gram | grams[j]) >= threshold
         ]
         if matched:
             group = min(matched)
@@ -138,7 +142,7 @@ def dedupe(cards: list[QuestionCard], threshold: float) -> tuple[list[QuestionCa
             groups.append([card])
         group_of.append(group)
         for g in prefix:
-            index.setdefault(g, []).append(i)
+            postings.setdefault(g, []).append(i)
     bar.close()
     merged = [merge_group(group) for group in groups]
     return merged, len(cards) - len(merged)
