@@ -259,3 +259,18 @@ def test_keyword_topics_only_for_the_seed_files() -> None:
     assert topics == {"000_006c2612704ae2d7.txt": "推理与部署"}
     catalog.documents.pop("/b/seed")
     assert [c.topic for c in catalog.build(0.72).cards] == ["强化学习"]
+
+
+def test_a_keyword_heading_under_a_question_belongs_to_its_answer() -> None:
+    text = (
+        "## Q01 · LoRA 原理\n\n### 核心思想\n\n冻结原权重，只训练低秩矩阵。\n\n"
+        "### 参数量对比\n\n- 全量：d×d\n- LoRA：2dr\n\n"
+        "## Q02 · Memory\n\n### 短期记忆\n\n当前对话的上下文。\n**问题**：窗口有限。\n\n"
+        "### 长期记忆\n\n跨会话保留信息。\n"
+    )
+    doc = parse(text)
+    assert [(c.title, [p.label for p in c.key_points]) for c in doc.cards] == [
+        ("LoRA 原理", ["核心思想", "参数量对比"]),
+        ("Memory", ["短期记忆", "长期记忆"]),
+    ]
+    assert asks("LoRA 与全量微调的区别") and not asks("参数量对比") and not asks("对比表")

@@ -101,7 +101,12 @@ def cards(
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """List the question cards: id, title, topic, sources, key points."""
+    """List the question cards: id, topic, title, shape, where it was asked, key points.
+
+    This is how to check what became a card: a card with fewer than two key points is
+    marked, and the shape (heading, qa, list, bold, table, details, bank, faq) says which
+    pattern of the file it was read from.
+    """
     from coach.corpus.catalog import load_corpus
 
     try:
@@ -115,6 +120,8 @@ def cards(
             "topic": c.topic,
             "sources": len(c.sources),
             "key_points": len(c.key_points),
+            "few_key_points": len(c.key_points) < 2,
+            "kind": c.kind,
             "source": c.source.ref(),
         }
         for c in corpus.cards
@@ -124,8 +131,12 @@ def cards(
         print_json({"cards": rows})
         return
     for row in rows:
+        # A card with one point (or none) grades on little: say so where it is listed.
+        few = ": fewer than two, graded on little" if row["few_key_points"] else ""
         typer.echo(
             f"{row['id']}  [{row['topic']}] {row['title']}  "
-            f"(sources {row['sources']}, key points {row['key_points']})"
+            f"({row['kind']}, {row['source']}, sources {row['sources']}, "
+            f"key points {row['key_points']}{few})"
         )
-    typer.echo(f"{len(rows)} cards")
+    few_cards = sum(row["few_key_points"] for row in rows)
+    typer.echo(f"{len(rows)} cards ({few_cards} with fewer than two key points)")

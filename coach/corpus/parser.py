@@ -26,7 +26,14 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from coach.corpus.keypoints import as_text, clean_inline, extract_key_points
 from coach.corpus.models import ArticleChunk, ParsedDocument, QuestionCard, SourceSpan
-from coach.corpus.shapes import Found, asks, find_questions, question_text, strip_lead
+from coach.corpus.shapes import (
+    Found,
+    asks,
+    asks_plainly,
+    find_questions,
+    question_text,
+    strip_lead,
+)
 
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -141,7 +148,8 @@ def _split_code(text: str) -> tuple[str, list[str]]:
 
 def _bank_card(file: str, section: Section) -> QuestionCard | None:
     blocks = _blocks(section)
-    if "question" not in blocks:
+    # Both blocks: a "**问题**：…" line inside prose names a problem, it is not a bank entry.
+    if "question" not in blocks or "answer" not in blocks:
         return None
     title = strip_numbering(section.title) or clean_inline(_text(blocks["question"]))
     answer, code = _split_code(_text(blocks.get("answer", [])))
@@ -219,7 +227,12 @@ def _subtree_end(sections: list[Section], index: int) -> int:
 def _asks_below(sections: list[Section]) -> bool:
     """Whether any of these sections is a question itself (so the one above only titles
     them)."""
-    return any((s.title and asks(s.title)) or "question" in _blocks(s) for s in sections)
+    return any((s.title and asks_plainly(s.raw or s.title)) or _is_bank(s) for s in sections)
+
+
+def _is_bank(section: Section) -> bool:
+    blocks = _blocks(section)
+    return "question" in blocks and "answer" in blocks
 
 
 def _card(

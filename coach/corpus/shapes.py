@@ -60,7 +60,11 @@ _ASK_START_ZH = (
     "哪种",
     "是否",
 )
-_ASK_ANYWHERE_ZH = re.compile(r"区别|对比|异同|有哪些|是什么|为什么|怎么办|如何|吗[?？]?$")
+_ASK_ANYWHERE_ZH = re.compile(
+    r"有哪些|是什么|为什么|怎么办|如何|吗[?？]?$"
+    # a comparison asks when it names what is compared: "LoRA 与全量微调的区别", not "对比表"
+    r"|(?:与|和|跟|及|vs\.?|VS|/|、).+(?:区别|对比|异同)"
+)
 _ASK_START_EN = re.compile(
     r"^(?:what|why|how|when|where|which|who|explain|describe|compare|discuss|define|"
     r"can you|could you|do you|does|is|are|should|would|name|list|give|tell me|"
@@ -86,6 +90,20 @@ def strip_lead(text: str) -> str:
 def _trailing_refs(text: str) -> str:
     """Drop a trailing ``[src]``-style reference so ``…? [src]`` still ends in ``?``."""
     return re.sub(r"(\s*\[[^\]]{0,40}\])+\s*$", "", text).strip()
+
+
+def asks_plainly(title: str) -> bool:
+    """A question by its form alone: a question mark, a ``Q``-number, or a question word
+    at the start. A heading that asks only this way below another one makes that one a
+    title of questions; a mere keyword ("参数量对比") under a question is part of its
+    answer."""
+    text = _trailing_refs(plain(title))
+    if not text:
+        return False
+    if _Q_NUMBER.match(text) or text.endswith(_QUESTION_END):
+        return True
+    core = strip_lead(text)
+    return bool(core) and (core.startswith(_ASK_START_ZH) or bool(_ASK_START_EN.match(core)))
 
 
 def asks(title: str, strict: bool = False) -> bool:

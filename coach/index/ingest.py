@@ -74,6 +74,9 @@ class IngestReport(BaseModel):
     embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    stages: dict[str, float] = Field(default_factory=dict)
+    """Seconds per step (read+parse, dedupe+topics, records, embed+store, bm25, save):
+    where an ingest's time goes, printed by ``coach bench ingest``."""
 
     @property
     def changed(self) -> bool:
@@ -274,6 +277,19 @@ def _write_vectors(
     report.embed_seconds = time.perf_counter() - started
 
 
+class _Stages:
+    """Records the seconds since the last lap under a step's name."""
+
+    def __init__(self, report: IngestReport) -> None:
+        self.report = report
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.report.stages[name] = round(now - self.last, 3)
+        self.last = now
+
+
 def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> IngestReport:
     """Parse ``paths`` into the catalog, then bring Chroma and BM25 in line with it.
 
@@ -283,11 +299,14 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     """
     started = time.perf_counter()
     report = IngestReport(rebuilt=rebuild)
+    clock = _Stages(report)
     known = Catalog.load(settings.paths.catalog_file)
     catalog, files = _plan(paths, known, rebuild, report)
     _parse_files(files, catalog, known, settings, report, force=rebuild)
+    clock.lap("read+parse")
 
     corpus: Corpus = catalog.build(settings.corpus.dedupe_threshold)
+    clock.lap("dedupe+topics")
     splitter = make_splitter(
         settings.corpus.card_body_chunk_size, settings.corpus.article_chunk_overlap
     )
@@ -297,14 +316,18 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     report.merged_duplicates = corpus.merged_duplicates
     report.article_chunks = len(corpus.chunks)
     report.records = len(records)
+    clock.lap("records")
 
     _write_vectors(records, settings, rebuild, report)
+    clock.lap("embed+store")
     # The catalog is saved only once the vectors are written: if embedding fails, the
     # next run sees the files as new and does the work again; nothing is half-recorded.
     if report.changed or rebuild or not settings.paths.bm25_dir.exists():
         terms = sorted(collect_definitions(corpus.cards, settings.corpus.definition_term_max_chars))
         BM25Index.build(records, terms).save(settings.paths.bm25_dir)
+    clock.lap("bm25")
     write_text_atomic(settings.paths.corpus_file, corpus.model_dump_json())
     catalog.save(settings.paths.catalog_file)
+    clock.lap("save")
     report.seconds = time.perf_counter() - started
     return report
