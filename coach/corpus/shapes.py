@@ -53,8 +53,6 @@ _ASK_START_ZH = (
     "请说明",
     "请描述",
     "描述一下",
-    "比较",
-    "对比",
     "列举",
     "哪些",
     "哪种",
@@ -64,6 +62,7 @@ _ASK_ANYWHERE_ZH = re.compile(
     r"有哪些|是什么|为什么|怎么办|如何|吗[?？]?$"
     # a comparison asks when it names what is compared: "LoRA 与全量微调的区别", not "对比表"
     r"|(?:与|和|跟|及|vs\.?|VS|/|、).+(?:区别|对比|异同)"
+    r"|^(?:比较|对比).+(?:与|和|跟|及|vs\.?|VS|/|、)"
 )
 _ASK_START_EN = re.compile(
     r"^(?:what|why|how|when|where|which|who|explain|describe|compare|discuss|define|"
