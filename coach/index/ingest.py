@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from coach.common.files import write_text_atomic
 from coach.config import Settings
+from coach.corpus import generated
 from coach.corpus.catalog import Catalog, Corpus
 from coach.corpus.loader import (
     CorpusFile,
@@ -30,6 +31,7 @@ from coach.corpus.loader import (
     read_document,
     safe_text,
 )
+from coach.corpus.models import QuestionCard
 from coach.corpus.parser import make_splitter, parse_text
 from coach.index.bm25 import BM25Index
 from coach.index.documents import IndexRecord, build_records, collect_definitions
@@ -277,6 +279,15 @@ def _write_vectors(
     report.embed_seconds = time.perf_counter() - started
 
 
+def _generated_cards(corpus: Corpus, settings: Settings) -> list[QuestionCard]:
+    """Cards ``coach generate-cards`` wrote for sections that are still as they were."""
+    path = settings.paths.generated_cards_file
+    if not path.exists():
+        return []
+    current = generated.sections(corpus.chunks, settings.corpus.generate_min_chars)
+    return generated.as_cards(generated.load(path), current, settings.corpus.accept_generated)
+
+
 class _Stages:
     """Records the seconds since the last lap under a step's name."""
 
@@ -306,6 +317,7 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     clock.lap("read+parse")
 
     corpus: Corpus = catalog.build(settings.corpus.dedupe_threshold)
+    corpus.cards.extend(_generated_cards(corpus, settings))
     clock.lap("dedupe+topics")
     splitter = make_splitter(
         settings.corpus.card_body_chunk_size, settings.corpus.article_chunk_overlap
