@@ -274,3 +274,31 @@ def test_a_keyword_heading_under_a_question_belongs_to_its_answer() -> None:
         ("Memory", ["短期记忆", "长期记忆"]),
     ]
     assert asks("LoRA 与全量微调的区别") and not asks("参数量对比") and not asks("对比表")
+
+
+def test_what_public_banks_write_around_their_answers() -> None:
+    """Seen in the fetched banks: an "Answer:" label, link-only references, questions in
+    mathematical bold letters, answers that are only code, "代码" sub-headings."""
+    text = (
+        "#### 2) What is gradient descent? [[src](http://a.b)]\n[[Answer]](http://c.d)\n\n"
+        "Answer: An optimisation algorithm. It follows the negative gradient "
+        "([more](https://e.f)).\n\n"
+        "### 𝐇𝐨𝐰 𝐝𝐨𝐞𝐬 𝐝𝐫𝐨𝐩𝐨𝐮𝐭 𝐰𝐨𝐫𝐤?\n\nIt zeroes random units. It scales the rest.\n\n"
+        "### Q2: Find the duplicates in a list? ###\n\nAnswer:\n```\nprint(set(x))\n```\n\n"
+        "## Q03 · 用栈实现队列\n\n### 思路\n\n两个栈，一个入队一个出队。\n\n### 代码\n\n"
+        "```python\nclass Q: ...\n```\n\n### 复杂度\n\n均摊 O(1)。\n"
+    )
+    cards = {c.title: c for c in parse(text).cards}
+    assert list(cards) == [
+        "What is gradient descent?",
+        "How does dropout work?",
+        "Find the duplicates in a list?",
+        "用栈实现队列",
+    ]
+    assert [p.label for p in cards["What is gradient descent?"].key_points] == [
+        "An optimisation algorithm.",
+        "It follows the negative gradient (more).",
+    ]
+    code_only = cards["Find the duplicates in a list?"]
+    assert code_only.answer == "print(set(x))" and code_only.key_points == []
+    assert [p.label for p in cards["用栈实现队列"].key_points] == ["思路", "复杂度"]

@@ -28,6 +28,11 @@ _SUBHEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$", re.MULTILI
 _BOLD_TERM = re.compile(r"\*\*(?P<term>[^*\n]{2,40}?)\*\*")
 _IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)[^)]*\)")
 _HTML_IMAGE = re.compile(r"<img\b[^>]*?(?:alt=[\"'](?P<alt>[^\"']*)[\"'][^>]*)?>", re.IGNORECASE)
+_REFERENCE = re.compile(
+    r"\[\[[^\]]*\]\]\([^)]*\)|\[(?:src|source|link|answer|ref)\]\([^)]*\)", re.IGNORECASE
+)
+_LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?:https?:|#|\.|/)[^)]*\)")
+_QUOTE = re.compile(r"^\s{0,3}>\s?", re.MULTILINE)
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -66,10 +71,14 @@ def _image_text(match: re.Match[str]) -> str:
 
 
 def as_text(answer: str) -> str:
-    """Markdown whose images and tables are text: an image by its alt text (or file
-    name), a table as one list item per row (``- cell：cell；cell``), ``<br>`` a line
-    break. Text with neither is returned unchanged."""
+    """Markdown whose images, links and tables are text: an image by its alt text (or
+    file name), a link by its words (a bare ``[[src]](url)`` reference dropped), a table
+    as one list item per row (``- cell：cell；cell``), ``<br>`` a line break, a quote
+    without its ``>``. Text with none of these is returned unchanged."""
     text = _IMAGE.sub(_image_text, answer)
+    text = _REFERENCE.sub("", text)
+    text = _LINK.sub(lambda m: m["text"], text)
+    text = _QUOTE.sub("", text)
     text = _HTML_IMAGE.sub(_image_text, text)
     text = _BREAK.sub("\n", text)
     if "|" not in text:
@@ -126,7 +135,10 @@ def _heading_points(answer: str) -> list[KeyPoint]:
             title = _DECORATION.sub("", clean_inline(heading["title"])).strip()
             label, alias = split_label(title or clean_inline(heading["title"]))
             points.append(KeyPoint(label=label, alias=alias))
-    return [p for p in points if p.label]
+    points = [p for p in points if p.label]
+    explained = [p for p in points if p.explanation]
+    # "代码" over a code block says nothing checkable once the code is set apart.
+    return explained if len(explained) >= 2 else points
 
 
 def _bold_points(answer: str) -> list[KeyPoint]:

@@ -247,6 +247,11 @@ def _card(
     # Dedent first: an answer indented under a list item keeps its own list structure.
     answer, code = _split_code(textwrap.dedent("\n".join(x for _, x in answer_lines)).strip())
     answer = _ANSWER_MARK.sub("", as_text(answer).strip(), count=1).strip()
+    points = extract_key_points(answer)
+    if not answer and code:
+        # A coding question answered by code alone: the code is the reference; it has no
+        # key points to check, which `coach cards` reports.
+        answer, points = "\n\n".join(code), []
     if not answer:
         return None
     return QuestionCard(
@@ -254,7 +259,7 @@ def _card(
         title=title,
         question=title,
         answer=answer,
-        key_points=extract_key_points(answer),
+        key_points=points,
         code=code,
         sources=[SourceSpan(file=file, start_line=line, end_line=end_line)],
         variants=[title],

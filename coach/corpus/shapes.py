@@ -13,6 +13,7 @@ never turned into a question.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -113,7 +114,7 @@ def asks(title: str, strict: bool = False) -> bool:
     as asking. ``strict`` (for list items, bold lines and table cells, where prose says
     "如何…" without asking) wants a question mark or a ``Q``-number.
     """
-    text = _trailing_refs(plain(title))
+    text = _trailing_refs(plain(_plain_letters(title)))
     if not text:
         return False
     if _Q_NUMBER.match(text) or text.endswith(_QUESTION_END):
@@ -133,9 +134,18 @@ def asks(title: str, strict: bool = False) -> bool:
 _SYMBOLS = re.compile(r"^[^\w(（\[“\"'<]+")
 
 
+def _plain_letters(text: str) -> str:
+    """Mathematical bold/italic letters (𝐇𝐨𝐰, used for emphasis where markdown is not)
+    as the letters they are; nothing else is normalised (fullwidth ？ stays)."""
+    return "".join(
+        unicodedata.normalize("NFKC", c) if "\U0001d400" <= c <= "\U0001d7ff" else c
+        for c in text
+    )
+
+
 def question_text(title: str) -> str:
     """The question as shown: numbering, leading emoji and markup gone, the words kept."""
-    text = _SYMBOLS.sub("", _trailing_refs(plain(title)))
+    text = _SYMBOLS.sub("", _trailing_refs(plain(_plain_letters(title))))
     core = _SYMBOLS.sub("", strip_lead(text))
     return core or text
 
