@@ -138,8 +138,7 @@ def _plain_letters(text: str) -> str:
     """Mathematical bold/italic letters (𝐇𝐨𝐰, used for emphasis where markdown is not)
     as the letters they are; nothing else is normalised (fullwidth ？ stays)."""
     return "".join(
-        unicodedata.normalize("NFKC", c) if "\U0001d400" <= c <= "\U0001d7ff" else c
-        for c in text
+        unicodedata.normalize("NFKC", c) if "\U0001d400" <= c <= "\U0001d7ff" else c for c in text
     )
 
 
