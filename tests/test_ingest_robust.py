@@ -256,3 +256,45 @@ def test_seed_corpus_is_unchanged() -> None:
     corpus = catalog.build(0.72)
     assert (len(corpus.cards), corpus.raw_cards) == (76, 113)
     assert {c.kind for c in corpus.cards} == {"bank", "faq"}
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_real_folder_through_coach_ingest_and_cards(tmp_path: Path) -> None:
+    """The whole command on a folder holding every trap at once: it finishes, says what
+    it skipped, and each q.md answers its own question."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from coach.cli import app
+    from coach.config import get_settings
+    from coach.index.retriever import HybridSearcher
+
+    bank = tmp_path / "bank"
+    (bank / "a").mkdir(parents=True)
+    (bank / "b").mkdir()
+    (bank / "a" / "q.md").write_text("## 什么是 LoRA？\n\n- 低秩矩阵\n- 冻结原权重\n", "utf-8")
+    (bank / "b" / "q.md").write_text(
+        "## 什么是 QLoRA？\n\n- 4-bit 量化基座\n- 再训练 LoRA\n", "utf-8"
+    )
+    os.mkfifo(bank / "pipe.md")
+    (bank / "zero.md").symlink_to("/dev/zero")
+    Path(os.fsdecode(os.fsencode(bank) + b"/\xff.md")).write_text(
+        "Q: What is RLHF?\nA: Reinforcement learning from human feedback.\n", "utf-8"
+    )
+    get_settings.cache_clear()
+    with deadline(300):
+        result = CliRunner().invoke(app, ["ingest", str(bank)])
+    assert result.exit_code == 2, result.output  # two files skipped, the rest indexed
+    assert "pipe.md: is not a regular file" in result.output
+    assert "zero.md: is not a regular file" in result.output
+    listed = CliRunner().invoke(app, ["cards", "--json"])
+    cards = {c["title"]: c for c in json.loads(listed.stdout)["cards"]}
+    assert set(cards) == {"什么是 LoRA？", "什么是 QLoRA？", "What is RLHF?"}
+    assert cards["什么是 LoRA？"]["source"] == "a/q.md:1"
+    assert cards["什么是 QLoRA？"]["source"] == "b/q.md:1"
+    assert cards["What is RLHF?"]["source"] == "\\xff.md:1"
+    searcher = HybridSearcher(get_settings())
+    (hit, *_) = searcher.search("QLoRA 是怎么省显存的", 3)
+    assert hit.unit == cards["什么是 QLoRA？"]["id"]
