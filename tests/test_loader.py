@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.corpus.loader import CorpusFileError, expand_paths, read_document
+from coach.corpus.loader import CorpusFile, CorpusFileError, expand_paths, read_document
 
 TEXT = "## 1. 什么是过拟合？\n\n**题目：** 什么是过拟合？\n\n**答案：** 训练好，测试差。\n"
 
@@ -50,7 +50,7 @@ def test_expand_paths_reports_missing_and_empty_folders(tmp_path: Path) -> None:
     (tmp_path / "docs" / "skip.png").write_bytes(b"png")
     (tmp_path / "nothing").mkdir()
     files, errors = expand_paths([tmp_path / "docs", tmp_path / "nothing", tmp_path / "gone.md"])
-    assert files == [tmp_path / "docs" / "a.md"]
+    assert files == [CorpusFile(tmp_path / "docs" / "a.md", "a.md")]
     assert [e.reason for e in errors] == [
         "folder holds no .md or .txt files",
         "no such file or folder; check the path",

@@ -28,12 +28,16 @@ app = typer.Typer(help="Measure speed; prints figures, asserts nothing.")
 @app.command("ingest")
 def bench_ingest_cmd(
     paths: Annotated[list[Path] | None, typer.Argument(help="Default: COACH_CORPUS_PATHS.")] = None,
+    rounds: Annotated[
+        int, typer.Option(min=1, help="Ingest/encode pairs; the best of each is compared.")
+    ] = 2,
 ) -> None:
-    """Ingest wall time, and embedding throughput against a bare encode (ratio)."""
+    """Ingest wall time against a bare encode of the same texts (wall_ratio), embedding
+    throughput (ratio), and the seconds of each ingest step (stages)."""
     from coach.bench.index import bench_ingest
 
     settings = get_settings()
-    result = bench_ingest(settings, list(paths or settings.paths.corpus_paths))
+    result = bench_ingest(settings, list(paths or settings.paths.corpus_paths), rounds)
     print_json(result.model_dump())
 
 

@@ -99,9 +99,17 @@ def search(
 @app.command()
 def cards(
     topic: Annotated[str | None, typer.Option(help="Only this topic.")] = None,
+    only_generated: Annotated[
+        bool, typer.Option("--generated", help="Only cards the LLM wrote.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """List the question cards: id, title, topic, sources, key points."""
+    """List the question cards: id, topic, title, shape, where it was asked, key points.
+
+    This is how to check what became a card: a card with fewer than two key points is
+    marked, and the shape (heading, qa, list, bold, table, details, bank, faq) says which
+    pattern of the file it was read from.
+    """
     from coach.corpus.catalog import load_corpus
 
     try:
@@ -115,17 +123,94 @@ def cards(
             "topic": c.topic,
             "sources": len(c.sources),
             "key_points": len(c.key_points),
+            "few_key_points": len(c.key_points) < 2,
+            "kind": c.kind,
+            "accepted": c.accepted,
             "source": c.source.ref(),
         }
         for c in corpus.cards
-        if topic is None or c.topic == topic
+        if (topic is None or c.topic == topic) and (not only_generated or c.kind == "generated")
     ]
     if as_json:
         print_json({"cards": rows})
         return
     for row in rows:
+        # A card with one point (or none) grades on little: say so where it is listed.
+        few = ": fewer than two, graded on little" if row["few_key_points"] else ""
+        few += "" if row["accepted"] else "; not accepted: never asked"
         typer.echo(
             f"{row['id']}  [{row['topic']}] {row['title']}  "
-            f"(sources {row['sources']}, key points {row['key_points']})"
+            f"({row['kind']}, {row['source']}, sources {row['sources']}, "
+            f"key points {row['key_points']}{few})"
         )
-    typer.echo(f"{len(rows)} cards")
+    few_cards = sum(row["few_key_points"] for row in rows)
+    typer.echo(f"{len(rows)} cards ({few_cards} with fewer than two key points)")
+
+
+@app.command("generate-cards")
+def generate_cards(
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most this many requests this run.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Requests in flight (vLLM batches them together).")
+    ] = 8,
+    retry: Annotated[bool, typer.Option(help="Ask again for sections rejected before.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Cards from notes that ask nothing: the served LLM writes a question, a reference
+    answer drawn only from the section, and key points for each article section of the
+    index with enough text. They are marked generated, cite their section, and are not
+    asked in interviews until accepted (`coach accept-cards`). Resumable: sections done
+    are skipped. The index is updated at the end (`coach ingest` with no new files)."""
+    from coach.corpus import generated
+    from coach.corpus.catalog import load_corpus
+    from coach.index.ingest import ingest as run_ingest
+    from coach.llm.card_writer import generate_cards as run
+    from coach.llm.client import ModelServerUnavailable, check_server, make_chat_model
+
+    settings = get_settings()
+    try:
+        corpus = load_corpus(settings.paths.corpus_file)
+        check_server(settings)
+    except (FileNotFoundError, ModelServerUnavailable) as exc:
+        fail(str(exc))
+    sections = generated.sections(corpus.chunks, settings.corpus.generate_min_chars)
+    chat = make_chat_model(settings, max_tokens=600)
+    report = run(sections, settings, chat, limit=limit, concurrency=concurrency, retry=retry)
+    run_ingest([], settings)
+    if as_json:
+        print_json(report.model_dump())
+        return
+    typer.echo(
+        f"{report.written} cards written, {report.rejected} rejected, {report.skipped} of "
+        f"{report.sections} sections done before; {report.seconds:.0f}s, "
+        f"{report.cards_per_minute:.1f} cards/minute at concurrency {report.concurrency}. "
+        "Review them with `coach cards --generated`, accept with `coach accept-cards`."
+    )
+
+
+@app.command("accept-cards")
+def accept_cards(
+    ids: Annotated[list[str] | None, typer.Argument(help="Generated card ids.")] = None,
+    accept_all: Annotated[bool, typer.Option("--all", help="Every generated card.")] = False,
+) -> None:
+    """Let generated cards into interviews (COACH_ACCEPT_GENERATED=true accepts all)."""
+    from coach.corpus import generated
+    from coach.index.ingest import ingest as run_ingest
+
+    settings = get_settings()
+    path = settings.paths.generated_cards_file
+    store = generated.load(path)
+    wanted = set(ids or [])
+    changed = 0
+    for record in store.values():
+        if not record.rejected and not record.accepted and (accept_all or record.card_id in wanted):
+            record.accepted = True
+            changed += 1
+    unknown = wanted - {r.card_id for r in store.values()}
+    if unknown:
+        warn(f"Not generated cards: {', '.join(sorted(unknown))}")
+    generated.rewrite(path, store)
+    run_ingest([], settings)
+    typer.echo(f"{changed} generated cards accepted")

@@ -53,6 +53,12 @@ class CorpusSettings(Section):
     """Key-point labels up to this long count as terms whose definitions enrich the card
     titled with them (see coach/index/documents.py)."""
     max_file_bytes: int = 5_000_000
+    generate_min_chars: int = 300
+    """An article section needs this much text before `coach generate-cards` asks the
+    LLM for a question about it (less is a heading and a sentence)."""
+    accept_generated: bool = False
+    """Generated cards join interviews only once accepted (`coach accept-cards`); true
+    accepts them all (for a user who trusts the model that wrote them)."""
 
 
 class SearchSettings(Section):

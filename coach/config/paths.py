@@ -97,6 +97,10 @@ class Paths:
     def anchors_file(self) -> Path:
         return self.index_dir / self.storage.anchors_file_name
 
+    @property
+    def generated_cards_file(self) -> Path:
+        return self.index_dir / self.storage.generated_cards_file_name
+
     # --- what people produce -------------------------------------------------------------
     @property
     def history_db(self) -> Path:

@@ -33,6 +33,9 @@ class StorageSettings(Section):
     anchors_file_name: str = "anchors.jsonl"
     """Anchor answers per card (full / partial / wrong), beside the index: written by
     `coach anchors generate`, read by the grader and the question-bank tab."""
+    generated_cards_file_name: str = "generated_cards.jsonl"
+    """Cards the LLM wrote from article sections (`coach generate-cards`), beside the
+    index: one line per section, appended as each reply arrives, so a run resumes."""
     eval_dir: Path = Path("eval")
     """The evaluation sets (retrieval.jsonl, grading.jsonl, mohler/), relative to the
     working directory like the corpus."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from coach.common.files import write_text_atomic
 from coach.corpus.dedupe import dedupe
 from coach.corpus.models import ArticleChunk, ParsedDocument, QuestionCard
-from coach.corpus.topics import tag
+from coach.corpus.topics import is_seed, tag
 
 
 class Corpus(BaseModel):
@@ -53,10 +53,12 @@ class Catalog(BaseModel):
         raw = [card for doc in docs for card in doc.cards]
         cards, merged = dedupe(raw, dedupe_threshold)
         for card in cards:
-            card.topic = tag(card.title, card.question)
+            if is_seed(card.source.file):
+                card.topic = tag(card.title, card.question)
         chunks = [chunk.model_copy() for doc in docs for chunk in doc.chunks]
         for chunk in chunks:
-            chunk.topic = tag(chunk.title, chunk.text)
+            if is_seed(chunk.source.file):
+                chunk.topic = tag(chunk.title, chunk.text)
         return Corpus(cards=cards, chunks=chunks, raw_cards=len(raw), merged_duplicates=merged)
 
 

@@ -54,7 +54,15 @@ class QuestionCard(BaseModel):
     sources: list[SourceSpan]
     variants: list[str] = Field(default_factory=list)
     topic: str = "综合"
-    kind: Literal["bank", "faq"] = "bank"
+    kind: Literal[
+        "bank", "faq", "heading", "qa", "list", "bold", "table", "details", "generated"
+    ] = "bank"
+    """The shape the question was written in (``coach.corpus.shapes``): a ``**题目：**``
+    block, a question heading (under an FAQ heading or not), a ``Q:``/``A:`` pair, a
+    numbered or bulleted item, a bold line, a table row or a ``<details>`` block; or
+    written by the LLM from an article section (``coach generate-cards``)."""
+    accepted: bool = True
+    """False for a generated card nobody has accepted yet: shown, never asked."""
 
     def reference_texts(self) -> list[str]:
         """The reference answers to grade against (cards indexed before ``references``

@@ -1,4 +1,9 @@
-"""Topic tags, so an interview can keep to one track (训练优化, 评估, …)."""
+"""Topic tags, so an interview can keep to one track (训练优化, 评估, …).
+
+The keyword table tags the seed documents it was written for; every other file keeps
+the topic its own structure gives (``coach.corpus.parser.structural_topic``), so a
+user's sections ("分布式训练", "强化学习") become interview directions.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,18 @@ class Topic(BaseModel):
 
 
 @lru_cache(maxsize=1)
-def load_topics() -> tuple[Topic, ...]:
+def _table() -> dict:
     text = resources.files("coach.corpus").joinpath("topics.toml").read_text("utf-8")
-    return tuple(Topic(**entry) for entry in tomllib.loads(text)["topic"])
+    return tomllib.loads(text)
+
+
+def load_topics() -> tuple[Topic, ...]:
+    return tuple(Topic(**entry) for entry in _table()["topic"])
+
+
+def is_seed(file: str) -> bool:
+    """Whether ``file`` (as cited in a source span) is a seed document the table tags."""
+    return file in set(_table().get("seed_files", []))
 
 
 def tag(title: str, body: str = "") -> str:

@@ -21,8 +21,17 @@ from pydantic import BaseModel, Field
 
 from coach.common.files import write_text_atomic
 from coach.config import Settings
+from coach.corpus import generated
 from coach.corpus.catalog import Catalog, Corpus
-from coach.corpus.loader import CorpusFileError, expand_paths, read_document
+from coach.corpus.loader import (
+    CorpusFile,
+    CorpusFileError,
+    expand_paths,
+    read_bytes_bounded,
+    read_document,
+    safe_text,
+)
+from coach.corpus.models import QuestionCard
 from coach.corpus.parser import make_splitter, parse_text
 from coach.index.bm25 import BM25Index
 from coach.index.documents import IndexRecord, build_records, collect_definitions
@@ -67,6 +76,9 @@ class IngestReport(BaseModel):
     embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    stages: dict[str, float] = Field(default_factory=dict)
+    """Seconds per step (read+parse, dedupe+topics, records, embed+store, bm25, save):
+    where an ingest's time goes, printed by ``coach bench ingest``."""
 
     @property
     def changed(self) -> bool:
@@ -86,10 +98,11 @@ def _is_gone(path: Path) -> bool:
 
 
 def _is_blank(path: Path) -> bool:
-    """An existing file holding nothing but whitespace (or a byte-order mark)."""
+    """An existing regular file holding nothing but whitespace (or a byte-order mark);
+    read bounded, like every read of a user's file."""
     try:
-        raw = path.read_bytes()
-    except OSError:
+        raw = read_bytes_bounded(path, 1 << 16)
+    except CorpusFileError:
         return False
     return not raw.decode("utf-8-sig", errors="replace").strip()
 
@@ -101,8 +114,22 @@ def _within(key: str, path: Path) -> bool:
     return target == base or base in target.parents
 
 
+def _unique_name(file: CorpusFile, key: str, catalog: Catalog) -> str:
+    """``file.name``, made longer with its parent folders while another indexed file
+    (ingested from another folder) already cites that name: card ids hash the name, and
+    two files with one id would answer each other's questions."""
+    taken = {doc.file for other, doc in catalog.documents.items() if other != key}
+    name = file.name
+    # the folders above the one the name is relative to
+    for parent in file.path.resolve().parents[name.count("/") :]:
+        if name not in taken or not parent.name:
+            break
+        name = f"{safe_text(parent.name)}/{name}"
+    return name
+
+
 def _parse_files(
-    files: list[Path],
+    files: list[CorpusFile],
     catalog: Catalog,
     known: Catalog,
     settings: Settings,
@@ -117,46 +144,53 @@ def _parse_files(
     splitter = make_splitter(
         settings.corpus.article_chunk_size, settings.corpus.article_chunk_overlap
     )
-    for path in progress_bar(
-        files, desc="parse", unit="file", disable=len(files) < 2, settings=settings
-    ):
-        key = str(path.resolve())
+    bar = progress_bar(files, desc="parse", unit="file", disable=len(files) < 2, settings=settings)
+    for file in bar:
+        path = file.path
+        bar.set_postfix_str(file.name, refresh=False)
+        key = safe_text(path.resolve())
         previous = known.documents.get(key)
         try:
             text = read_document(path, settings.corpus.max_file_bytes)
-            parsed = parse_text(path.name, text, splitter)
+            parsed = parse_text(_unique_name(file, key, catalog), text, splitter)
         except CorpusFileError as exc:
             if previous is not None and _is_blank(path):
                 catalog.documents.pop(key, None)
-                report.files_removed.append(FileRemoval(file=str(path), reason=EMPTY))
+                report.files_removed.append(FileRemoval(file=safe_text(path), reason=EMPTY))
             elif previous is not None:
                 # Unreadable now (binary, too big, bad encoding) says nothing about what
                 # the user wants indexed: keep the last good parse and say so.
                 catalog.documents[key] = previous
                 error = f"{exc.reason}; {KEPT}"
-                report.files_failed.append(FileFailure(file=str(path), error=error))
+                report.files_failed.append(FileFailure(file=safe_text(path), error=error))
             else:
-                report.files_failed.append(FileFailure(file=str(path), error=exc.reason))
+                report.files_failed.append(FileFailure(file=safe_text(path), error=exc.reason))
             continue
-        if not force and previous is not None and previous.sha256 == parsed.sha256:
-            report.files_unchanged.append(str(path))
+        if (
+            not force
+            and previous is not None
+            and previous.sha256 == parsed.sha256
+            and previous.file == parsed.file
+        ):
+            report.files_unchanged.append(safe_text(path))
             continue
         if not parsed.cards and not parsed.chunks:
             if previous is not None:
                 catalog.documents.pop(key, None)
-                report.files_removed.append(FileRemoval(file=str(path), reason=EMPTY))
+                report.files_removed.append(FileRemoval(file=safe_text(path), reason=EMPTY))
             else:
                 report.files_failed.append(
-                    FileFailure(file=str(path), error="no questions or text found in it")
+                    FileFailure(file=safe_text(path), error="no questions or text found in it")
                 )
             continue
         catalog.documents[key] = parsed
-        report.files_parsed.append(str(path))
+        report.files_parsed.append(safe_text(path))
+    bar.close()
 
 
 def _plan(
     paths: list[Path], known: Catalog, rebuild: bool, report: IngestReport
-) -> tuple[Catalog, list[Path]]:
+) -> tuple[Catalog, list[CorpusFile]]:
     """The catalog to start from and the files to read.
 
     Every known file is checked for existence, named or not: a deleted file's cards must
@@ -164,10 +198,10 @@ def _plan(
     re-reads every other file the catalog knows, so ``--rebuild PATH`` keeps them.
     """
     expanded, errors = expand_paths(paths)
-    files: list[Path] = []
+    files: list[CorpusFile] = []
     named: set[str] = set()
     for file in expanded:  # a file named twice (itself and its folder) is read once
-        key = str(file.resolve())
+        key = safe_text(file.path.resolve())
         if key not in named:
             named.add(key)
             files.append(file)
@@ -179,12 +213,16 @@ def _plan(
     # A named path that is missing (or a folder now empty) because known files were
     # deleted is explained by the removals above; it is not a failure.
     report.files_failed += [
-        FileFailure(file=str(e.path), error=e.reason)
+        FileFailure(file=safe_text(e.path), error=e.reason)
         for e in errors
         if not any(_within(key, e.path) for key in gone)
     ]
     if rebuild:
-        files += [Path(key) for key in known.documents if key not in named and key not in gone]
+        files += [
+            CorpusFile(Path(key), doc.file)
+            for key, doc in known.documents.items()
+            if key not in named and key not in gone
+        ]
         # Re-read from scratch; _parse_files puts back a known file it cannot read.
         catalog = Catalog()
     return catalog, files
@@ -235,8 +273,32 @@ def _write_vectors(
                     metadatas=[r.metadata() for r in batch],
                 )
                 done += len(batch)
+                if batch and batch[-1].files:  # which file's records are being embedded
+                    bar.set_postfix_str(batch[-1].files[0], refresh=False)
                 bar.update(len(batch))
     report.embed_seconds = time.perf_counter() - started
+
+
+def _generated_cards(corpus: Corpus, settings: Settings) -> list[QuestionCard]:
+    """Cards ``coach generate-cards`` wrote for sections that are still as they were."""
+    path = settings.paths.generated_cards_file
+    if not path.exists():
+        return []
+    current = generated.sections(corpus.chunks, settings.corpus.generate_min_chars)
+    return generated.as_cards(generated.load(path), current, settings.corpus.accept_generated)
+
+
+class _Stages:
+    """Records the seconds since the last lap under a step's name."""
+
+    def __init__(self, report: IngestReport) -> None:
+        self.report = report
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.report.stages[name] = round(now - self.last, 3)
+        self.last = now
 
 
 def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> IngestReport:
@@ -248,11 +310,15 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     """
     started = time.perf_counter()
     report = IngestReport(rebuilt=rebuild)
+    clock = _Stages(report)
     known = Catalog.load(settings.paths.catalog_file)
     catalog, files = _plan(paths, known, rebuild, report)
     _parse_files(files, catalog, known, settings, report, force=rebuild)
+    clock.lap("read+parse")
 
     corpus: Corpus = catalog.build(settings.corpus.dedupe_threshold)
+    corpus.cards.extend(_generated_cards(corpus, settings))
+    clock.lap("dedupe+topics")
     splitter = make_splitter(
         settings.corpus.card_body_chunk_size, settings.corpus.article_chunk_overlap
     )
@@ -262,14 +328,18 @@ def ingest(paths: list[Path], settings: Settings, rebuild: bool = False) -> Inge
     report.merged_duplicates = corpus.merged_duplicates
     report.article_chunks = len(corpus.chunks)
     report.records = len(records)
+    clock.lap("records")
 
     _write_vectors(records, settings, rebuild, report)
+    clock.lap("embed+store")
     # The catalog is saved only once the vectors are written: if embedding fails, the
     # next run sees the files as new and does the work again; nothing is half-recorded.
     if report.changed or rebuild or not settings.paths.bm25_dir.exists():
         terms = sorted(collect_definitions(corpus.cards, settings.corpus.definition_term_max_chars))
         BM25Index.build(records, terms).save(settings.paths.bm25_dir)
+    clock.lap("bm25")
     write_text_atomic(settings.paths.corpus_file, corpus.model_dump_json())
     catalog.save(settings.paths.catalog_file)
+    clock.lap("save")
     report.seconds = time.perf_counter() - started
     return report

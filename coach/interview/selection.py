@@ -24,8 +24,14 @@ def difficulty_of(card: QuestionCard, settings: Settings) -> Difficulty:
 
 
 def askable(card: QuestionCard) -> bool:
-    """A card can be graded only if it has a reference: key points or an answer."""
-    return bool(card.question.strip()) and bool(card.key_points or card.answer.strip())
+    """A card can be graded only if it has a reference: key points or an answer; a
+    generated card only once accepted (the model may have asked something the section
+    does not answer)."""
+    return (
+        card.accepted
+        and bool(card.question.strip())
+        and bool(card.key_points or card.answer.strip())
+    )
 
 
 def topics_of(cards: Sequence[QuestionCard]) -> list[str]:
