@@ -225,15 +225,18 @@ class Rubric:
             wrong=[m.unit for m in matches if m.contradicted],
             card="\n".join([*ref.texts, *(p.text() for p in points)]),
         )
+        on_question = [x.text for x in substance.sentences if x.on_question]
+        evidence_text = "\n".join(on_question) if on_question else text
+        # judged on what the answer says with substance (its credited sentences): a long
+        # preamble would otherwise make the reference itself look like another card's
+        core = "\n".join(x.text for x in substance.sentences if x.credit > 0) or evidence_text
         if (
             ref.rivals
             and content_chars(text) >= s.grading.off_question_min_chars
             and not cross_language(text, ref.question)
-            and self.substance.off_question(text, ref.profile, ref.rivals)
+            and self.substance.off_question(core, ref.profile, ref.rivals)
         ):
             flags.append(GradeFlag.OFF_TOPIC)
-        on_question = [x.text for x in substance.sentences if x.on_question]
-        evidence_text = "\n".join(on_question) if on_question else text
         best_z_question = float(self.semantic.contrast(units, [question], vectors).max())
         matched = [m for m in matches if m.strength >= s.grading.match_partial]
         best_z_points = max((m.z for m in matches), default=0.0)
