@@ -145,6 +145,7 @@ class EvidenceScorer:
         points: list[KeyPoint],
         expected: int,
         support: list[float] | None = None,
+        skip: list[tuple[int, int]] | None = None,
     ) -> Evidence:
         """``expected``: how many key points a complete answer makes (the rest of the
         points are extra credit nobody needs). ``support``: per point, another soft
@@ -159,7 +160,7 @@ class EvidenceScorer:
             views[1 : 1 + len(targets)],
             views[1 + len(targets) :],
         )
-        a_view = self.encoder.views([answer], cache=False)[0]
+        a_view = _without(self.encoder.views([answer], cache=False)[0], skip or [])
         best, best_index, best_alignment = 0.0, 0, None
         for k, view in enumerate(ref_views):
             value, alignment = self._mapped(view, a_view, q_view, both=True)
@@ -234,6 +235,25 @@ class EvidenceScorer:
             if value is not None:
                 update |= {"score": round(float(np.clip(value, 0, 1)), 4), "calibrated": True}
         return evidence.model_copy(update=update)
+
+
+def _without(view: TokenView, skip: list[tuple[int, int]]) -> TokenView:
+    """``view`` without the tokens inside the ``skip`` character ranges (the sentence
+    vector is kept: it is the answer's as a whole)."""
+    if not skip:
+        return view
+    keep = [
+        i for i, (start, _) in enumerate(view.spans) if not any(a <= start < b for a, b in skip)
+    ]
+    if not keep:
+        return view
+    return TokenView(
+        text=view.text,
+        ids=view.ids[keep],
+        vectors=view.vectors[keep],
+        spans=[view.spans[i] for i in keep],
+        sentence=view.sentence,
+    )
 
 
 def _sentence_ranges(text: str) -> list[tuple[int, int, str]]:

@@ -165,6 +165,7 @@ class Rubric:
         for question, ref in references:
             texts = [p.text() for p in ref.key_points]
             sentences += [question, *texts, *(p.label for p in ref.key_points)]
+            sentences += [t for t in (*ref.texts, *ref.material) if t.strip()]  # substance
             views += [question, *(t for t in ref.texts if t.strip()), *texts]
         self.semantic.encode(sentences)
         self.evidence.encoder.views(views)
@@ -227,6 +228,11 @@ class Rubric:
         )
         on_question = [x.text for x in substance.sentences if x.on_question]
         evidence_text = "\n".join(on_question) if on_question else text
+        # sentences off the question do not count against the answer's precision (a long
+        # preamble before the reference); dropped from its one (prefetched) encoding
+        off_spans = _spans(text, [x.text for x in substance.sentences if not x.on_question])
+        if not on_question:
+            off_spans = []
         # judged on what the answer says with substance (its credited sentences): a long
         # preamble would otherwise make the reference itself look like another card's
         core = "\n".join(x.text for x in substance.sentences if x.credit > 0) or evidence_text
@@ -259,7 +265,7 @@ class Rubric:
             flags.append(GradeFlag.CONTRADICTION)
         evidence = self.evidence.score(
             question,
-            evidence_text,
+            text,
             ref.texts,
             points,
             expected_points(len(set(groups)), s.grading.expected_share),
@@ -270,12 +276,13 @@ class Rubric:
                 else 0.0
                 for m, p in zip(matches, points, strict=True)
             ],
+            skip=off_spans,
         )
         if ref.anchors is not None and s.grading.use_anchors:
             evidence = self.evidence.anchored(
                 evidence,
                 question,
-                evidence_text,
+                text,
                 ref.texts,
                 points,
                 expected_points(len(set(groups)), s.grading.expected_share),
@@ -581,6 +588,20 @@ def cross_language(answer: str, point: str) -> bool:
         return len(_CJK_CHAR.findall(text)) >= 0.3 * max(1, content_chars(text))
 
     return chinese(answer) != chinese(point)
+
+
+def _spans(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """Character ranges of ``pieces`` in ``text``, found in order."""
+    out: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        start = text.find(piece, cursor)
+        if start < 0:
+            start = text.find(piece)
+        if start >= 0:
+            out.append((start, start + len(piece)))
+            cursor = start + len(piece)
+    return out
 
 
 def expected_points(n_groups: int, share: float) -> int:
