@@ -14,8 +14,17 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(rf"{CJK.pattern}|[a-z0-9]+")
 
 
+_CONTENT_CHAR = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
+
+
 def cjk_count(text: str) -> int:
     return len(CJK.findall(text))
+
+
+def content_chars(text: str) -> int:
+    """Letters, digits and Chinese characters: how much an answer says, punctuation and
+    spaces left out (the grader's length and explanation measures)."""
+    return len(_CONTENT_CHAR.findall(text))
 
 
 def markdown_cell(value: object) -> str:

@@ -74,11 +74,6 @@ def no_lift(flags: list[str]) -> bool:
     return any(f in flags for f in DECISIVE_FLAGS)
 
 
-def evidence_score(evidence: float, depth: float, factor: float, settings: Settings) -> float:
-    """Steps 1-2 without the LLM, before the caps: 0-10."""
-    return curve(content(evidence, depth, settings) * factor, settings)
-
-
 def final_score(
     base: float,
     substance: float,
@@ -88,7 +83,7 @@ def final_score(
     llm: float | None = None,
     wrong_share: float = 0.0,
 ) -> float:
-    """The grade's score, 0-10 (steps 3-4). ``base``: ``evidence_score``; ``substance``:
+    """The grade's score, 0-10 (steps 3-4). ``base``: ``curve(content * factor)``; ``substance``:
     ``content`` (0-1), which bounds the LLM's lift; ``factor``: the contradiction factor
     (1 when nothing is contradicted); ``llm``: the LLM's 0-10, None without it."""
     g = settings.grading

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, Field
 
+from coach.common.text import content_chars
 from coach.config import Settings
 from coach.corpus.keypoints import clean_inline, split_sentences
 from coach.corpus.models import KeyPoint
@@ -35,12 +36,7 @@ from coach.grading.substance import Substance, SubstanceMeter
 
 _LIST_MARK = re.compile(r"^\s*(?:\d+[.、)]|[-*+•])\s*")
 _CLAUSE_END = re.compile(r"(?<=[，；：;:])")
-_CONTENT_CHAR = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
 _CREDIT: dict[Coverage, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
-
-
-def content_chars(text: str) -> int:
-    return len(_CONTENT_CHAR.findall(text))
 
 
 def _squash(text: str) -> str:

@@ -32,6 +32,7 @@ import numpy as np
 from jieba import posseg
 from pydantic import BaseModel, Field
 
+from coach.common.text import cjk_count, content_chars
 from coach.config import Settings
 from coach.grading.semantic import SemanticMatcher
 
@@ -43,7 +44,6 @@ _NUMBER = re.compile(
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 _COMPOUND_HEAD = frozenset({"b", "n", "vn", "nz", "nr", "ns"})
 _COMPOUND_TAIL = frozenset({"n", "v", "vn", "nz"})
-_CONTENT = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
 
 
 class SentenceSubstance(BaseModel):
@@ -148,18 +148,13 @@ def specific_terms(text: str, settings: Settings) -> set[str]:
     return terms
 
 
-def _content_chars(text: str) -> int:
-    return len(_CONTENT.findall(text))
-
-
-_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def _units(text: str) -> float:
     """Length in Chinese characters, an English word counting as 1.5 (about the
     characters the same content takes in Chinese), for the term density."""
-    return len(_CJK_CHAR.findall(text)) + 1.5 * len(_LATIN_WORD.findall(text))
+    return cjk_count(text) + 1.5 * len(_LATIN_WORD.findall(text))
 
 
 class SubstanceMeter:
@@ -200,10 +195,10 @@ class SubstanceMeter:
         total = relevant = 0
         credit_sum = 0.0
         for sentence, rel, z_question in zip(sentences, relevance, z[:, 0], strict=True):
-            chars = _content_chars(sentence)
+            chars = content_chars(sentence)
             total += chars
             terms = sorted(specific_terms(sentence, self.settings) - asked)
-            term_chars = sum(_content_chars(t) for t in terms)
+            term_chars = sum(content_chars(t) for t in terms)
             explained = chars - term_chars >= g.substance_explained_chars
             on_topic = float(rel) >= g.substance_relevance_z
             credit = 0.0
