@@ -88,16 +88,6 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     )
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> posseg.POSTokenizer:
-    """A jieba segmenter of its own: BM25 teaches the shared one each bank's terms
-    (tokenize.add_terms), which would make an answer's terms, and so its score, depend
-    on which banks this process has loaded."""
-    import jieba
-
-    return posseg.POSTokenizer(jieba.Tokenizer())
-
-
 @lru_cache(maxsize=65536)
 def _zipf(word: str, language: str) -> float:
     from wordfreq import zipf_frequency
@@ -124,7 +114,7 @@ def specific_terms(text: str, settings: Settings) -> set[str]:
         number = match.group().strip().lower()
         if number and (not number.isdigit() or len(number) > 1):  # not a lone digit
             terms.add(number)
-    words = [(w.word, w.flag) for w in _segmenter().lcut(text, HMM=False)]
+    words = [(w.word, w.flag) for w in posseg.lcut(text, HMM=False)]
     for word, tag in words:
         if (
             _CJK_WORD.match(word)
