@@ -52,7 +52,9 @@ def grade(grader: Grader, answer: str):  # noqa: ANN201
 
 def test_complete_answer_covers_every_point(grader: Grader) -> None:
     g = grade(grader, COMPLETE)
-    assert g.score >= 7
+    # a textbook answer: every point with a line of explanation reads 6-7 (issue 27's
+    # scale); a strong answer adds specific content beyond the card (test_grading_depth)
+    assert g.score >= 6
     assert g.missed == [] and len(g.covered) >= 3
     assert g.signals == ["rubric"] and g.flags == []
     assert all(p.evidence for p in g.points if p.status != "missed")

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import jieba
 
+from coach.grading.segment import search_words, words
 from coach.index.tokenize import STOPWORDS
 
 POLARITY_FILE = Path(__file__).with_name("polarity.toml")
@@ -60,13 +60,13 @@ def lexicon() -> PolarityLexicon:
 def tokens(text: str) -> list[str]:
     """Precise-mode jieba tokens, lower-cased, spaces dropped, punctuation kept (it
     ends a negator's scope)."""
-    return [t for t in (t.strip() for t in jieba.lcut(text.lower())) if t]
+    return [t for t in (t.strip() for t in words(text.lower())) if t]
 
 
 def content_terms(text: str) -> set[str]:
     """Words that carry meaning: no stopwords, no single CJK characters."""
     out = set()
-    for t in jieba.lcut_for_search(text.lower()):
+    for t in search_words(text.lower()):
         t = t.strip()
         if not t or t in STOPWORDS or not _CONTENT.search(t):
             continue

@@ -221,6 +221,7 @@ class Rubric:
             domain=self.evidence.domain_text(ref.material),
             wrong=[m.unit for m in matches if m.contradicted],
             card="\n".join([*ref.texts, *(p.text() for p in points)]),
+            labels=tuple(p.label for p in points),
         )
         on_question = [x.text for x in substance.sentences if x.on_question]
         evidence_text = "\n".join(on_question) if on_question else text

@@ -29,11 +29,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from jieba import posseg
 from pydantic import BaseModel, Field
 
 from coach.common.text import cjk_count, content_chars
 from coach.config import Settings
+from coach.grading.segment import tagged_words
 from coach.grading.semantic import SemanticMatcher
 
 SPECIFICITY_FILE = Path(__file__).with_name("specificity.toml")
@@ -95,9 +95,10 @@ def _zipf(word: str, language: str) -> float:
     return zipf_frequency(word, language)
 
 
-def specific_terms(text: str, settings: Settings) -> set[str]:
+def specific_terms(text: str, settings: Settings, protected: tuple[str, ...] = ()) -> set[str]:
     """Numbers with their units, words rare in general language, and English compounds
-    (warm-up, bf16, gpt-4: their parts are common words, the whole is a term)."""
+    (warm-up, bf16, gpt-4: their parts are common words, the whole is a term).
+    ``protected``: the card's own terms, read as one word each (segment.py)."""
     g = settings.grading
     generic_zh, generic_en, excluded_pos = _lexicon()
     terms: set[str] = set()
@@ -114,7 +115,7 @@ def specific_terms(text: str, settings: Settings) -> set[str]:
         number = match.group().strip().lower()
         if number and (not number.isdigit() or len(number) > 1):  # not a lone digit
             terms.add(number)
-    words = [(w.word, w.flag) for w in posseg.lcut(text, HMM=False)]
+    words = list(tagged_words(text, protected))
     for word, tag in words:
         if (
             _CJK_WORD.match(word)
@@ -163,6 +164,7 @@ class SubstanceMeter:
         domain: str = "",
         wrong: list[str] | None = None,
         card: str = "",
+        labels: tuple[str, ...] = (),
     ) -> Substance:
         """``sentences``: the answer's; ``material``: the texts the question is answered
         from (card references, key points, retrieved passages); ``vectors``: the
@@ -172,14 +174,15 @@ class SubstanceMeter:
         ``wrong``: pieces of the answer that contradict a key point: a sentence holding
         one earns nothing (a negated reference is specific, and wrong); ``card``: the
         card's own reference text: a term taken from it counts ``substance_card_weight``
-        (reciting the card's list is knowledge, going beyond it is more)."""
+        (reciting the card's list is knowledge, going beyond it is more); ``labels``: the
+        card's key-point labels, each read as one term."""
         g = self.settings.grading
         if not sentences:
             return Substance(depth=0.0, relevant_share=0.0)
         targets = [question, *[m for m in material if m.strip()]]
         z = self.semantic.contrast(sentences, targets, vectors)
         relevance = z.max(axis=1)
-        asked = specific_terms(question, self.settings)
+        asked = specific_terms(question, self.settings, labels)
         seen: set[str] = set()
         out: list[SentenceSubstance] = []
         total = relevant = 0
@@ -187,7 +190,7 @@ class SubstanceMeter:
         for sentence, rel, z_question in zip(sentences, relevance, z[:, 0], strict=True):
             chars = content_chars(sentence)
             total += chars
-            terms = sorted(specific_terms(sentence, self.settings) - asked)
+            terms = sorted(specific_terms(sentence, self.settings, labels) - asked)
             term_chars = sum(content_chars(t) for t in terms)
             explained = chars - term_chars >= g.substance_explained_chars
             on_topic = float(rel) >= g.substance_relevance_z

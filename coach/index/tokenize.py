@@ -12,6 +12,9 @@ import jieba
 from coach.common.text import CJK
 
 jieba.setLogLevel(logging.WARNING)
+_JIEBA = jieba.Tokenizer()
+"""BM25's own dictionary: taught the bank's terms here, so grading (which segments
+with a tokenizer of its own, grading/segment.py) never depends on what was indexed."""
 
 _KEEP = re.compile(r"[\w\u4e00-\u9fff]")
 STOPWORDS = frozenset(
@@ -32,13 +35,13 @@ def add_terms(terms: list[str]) -> None:
     terms, so the BM25 index stores them and re-adds them on load.
     """
     for term in terms:
-        jieba.add_word(term)
+        _JIEBA.add_word(term)
 
 
 def tokenize(text: str) -> list[str]:
     """Search-mode segmentation so both 过拟合 and its parts can match."""
     tokens = []
-    for token in jieba.lcut_for_search(text.lower()):
+    for token in _JIEBA.lcut_for_search(text.lower()):
         token = token.strip()
         if token and _KEEP.search(token) and token not in STOPWORDS:
             tokens.append(token)
