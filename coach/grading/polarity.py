@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-
 from coach.grading.segment import search_words, words
 from coach.index.tokenize import STOPWORDS
 
