@@ -164,6 +164,15 @@ class GradingSettings(Section):
     off_question_min_chars: int = 80
     """Only answers this long are checked for being about another card: a short
     answer's one vector says too little (short on-topic answers were flagged)."""
+    off_question_max_matched: int = 1
+    off_question_margin: float = 0.01
+    """An answer that makes more than ``off_question_max_matched`` of the asked card's
+    points counts a rival card only when the rival is closer to it by this much (e5
+    cosine, which packs a bank's cards within 0.85-0.95). A plain-words answer about
+    overfitting (惩罚项, 神经元失活, 翻转裁剪, 停下来) made three of the card's points and
+    sat 0.001-0.005 closer to five neighbouring cards: it was flagged off-topic. Another
+    card's reference, which matches two points by accident, sits 0.01-0.05 closer to ten;
+    long answers about another topic match at most one point and are judged by rank."""
     rival_same_card: float = 0.95
     """Cards whose profile is this similar to the asked card's are the same question
     (not merged duplicates) and are not counted as rivals."""

@@ -233,15 +233,20 @@ class Rubric:
         # judged on what the answer says with substance (its credited sentences): a long
         # preamble would otherwise make the reference itself look like another card's
         core = "\n".join(x.text for x in substance.sentences if x.credit > 0) or evidence_text
+        matched = [m for m in matches if m.strength >= s.grading.match_partial]
+        margin = (
+            s.grading.off_question_margin
+            if len(matched) > s.grading.off_question_max_matched
+            else 0.0
+        )
         if (
             ref.rivals
             and content_chars(text) >= s.grading.off_question_min_chars
             and not cross_language(text, ref.question)
-            and self.substance.off_question(core, ref.profile, ref.rivals)
+            and self.substance.off_question(core, ref.profile, ref.rivals, margin)
         ):
             flags.append(GradeFlag.OFF_TOPIC)
         best_z_question = float(self.semantic.contrast(units, [question], vectors).max())
-        matched = [m for m in matches if m.strength >= s.grading.match_partial]
         best_z_points = max((m.z for m in matches), default=0.0)
         # Off-topic only when no sentence is on the question's material either: a short
         # on-topic answer in other words than the card's ("主要是调学习率…") was flagged.

@@ -225,16 +225,19 @@ class SubstanceMeter:
             sentences=out,
         )
 
-    def off_question(self, answer: str, profile: str, rivals: list[str]) -> bool:
+    def off_question(
+        self, answer: str, profile: str, rivals: list[str], margin: float = 0.0
+    ) -> bool:
         """Whether at least ``off_question_rank`` other cards of the bank are closer to
         the whole answer than the asked card is (cards nearly the same as the asked one
         do not count). Why relative: an answer about another topic of the same field is
         close to the question in absolute terms (every sentence here is about LLMs);
-        what gives it away is that other questions of the bank fit it better."""
+        what gives it away is that other questions of the bank fit it better; ``margin``:
+        by how much a rival must be closer to count."""
         g = self.settings.grading
         vectors = self.semantic.encode([profile, *rivals])
         answer_vector = self.semantic.encode([answer], cache=False)[0]
         own, others = vectors[0], vectors[1:]
         distinct = others @ own < g.rival_same_card
-        closer = (others @ answer_vector) > float(own @ answer_vector)
+        closer = (others @ answer_vector) > float(own @ answer_vector) + margin
         return int(np.sum(closer & distinct)) >= g.off_question_rank
