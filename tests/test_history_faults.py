@@ -133,3 +133,35 @@ def test_a_history_from_a_newer_coach_is_refused_and_left_unchanged(
     with pytest.raises(HistoryError, match=r"newer version of coach .*m099_clarity_again"):
         HistoryStore(path, settings)
     assert path.read_bytes() == before
+
+
+def test_an_interview_answer_submitted_while_the_history_is_held_is_saved_and_said(
+    tmp_path: Path, quick: Settings
+) -> None:
+    """The probe: BEGIN EXCLUSIVE held by another process made the submit wait 30 s and
+    fail with "database is locked", and the answer was not saved."""
+    from coach.interview.engine import InterviewEngine, Services
+    from coach.interview.models import InterviewConfig
+    from coach.ui.chat import stream_into_chat
+
+    from .interview_fakes import CARDS, KeywordGrader
+    from .test_ui import collect
+
+    path = tmp_path / "history.sqlite3"
+    services = Services(
+        settings=quick,
+        cards=CARDS,
+        grader=KeywordGrader(CARDS),
+        store=HistoryStore(path, quick),
+        chat_model=None,
+    )
+    engine = InterviewEngine(services, InterviewConfig(topic="推理与部署", questions=1))
+    chat: list[dict] = []
+    collect(stream_into_chat(engine.start(), engine, "zh", chat))
+    with held(path):
+        collect(stream_into_chat(engine.answer("int8 量化"), engine, "zh", chat))
+    contents = [m["content"] for m in chat]
+    assert any("得分" in c for c in contents), "graded as usual"
+    assert any("history.sqlite3.pending.jsonl" in c and "Nothing is lost" in c for c in contents)
+    store = HistoryStore(path, quick)
+    assert store.counts()["answers"] == 1 and store.counts()["grades"] == 1
