@@ -5,6 +5,12 @@ Transcribed while the file is read, before any grading, with the row's question 
 speech model's prompt. A recording that is missing, unreadable or not usable (nothing
 heard, a loop, the wrong script), or a machine without the voice extra and pack, gives that
 row an error saying why; the other rows are graded as usual.
+
+Recordings are read only from one folder (``base``: the input file's own, ``--audio-dir``
+on the command line, the upload's folder in the UI). A name that leads out of it, by an
+absolute path, ``..`` or a link, is that row's error before the file system is asked, so
+the message is the same whether such a file exists or not: an uploaded table must not be
+a way to read, or probe for, the server's files.
 """
 
 from __future__ import annotations
@@ -40,13 +46,35 @@ def transcribe_rows(rows: list[BatchRow], base: Path, settings: Settings) -> lis
     return [done.get(r.index, r) for r in rows]
 
 
+def recording_path(name: str, base: Path) -> Path | None:
+    """Where the recording ``name`` lies inside ``base``, or None when it would lead out
+    of it (absolute path elsewhere, ``..``, a link pointing out)."""
+    root = base.resolve()
+    path = (root / name).resolve()
+    return path if path.is_relative_to(root) else None
+
+
 def _transcribed(row: BatchRow, base: Path, transcriber: Transcriber) -> BatchRow:
-    path = Path(row.audio or "")
-    path = path if path.is_absolute() else base / path
+    name = row.audio or ""
+    path = recording_path(name, base)
+    if path is None:
+        return row.model_copy(
+            update={
+                "error": f"the recording {name!r} is outside the folder recordings are read "
+                "from; put it beside the batch file and name it relatively (command line: "
+                "--audio-dir names another folder; web UI: upload it with the batch, or the "
+                "table and its recordings in one .zip)"
+            }
+        )
+    if not path.is_file():
+        return row.model_copy(
+            update={"error": f"{name}: no such recording among the batch's files"}
+        )
     try:
         result = transcriber.transcribe(path, question=row.question or None)
     except (FileNotFoundError, ValueError) as exc:
-        return row.model_copy(update={"error": str(exc)})
+        # the transcriber names the full path; the row names the cell as written
+        return row.model_copy(update={"error": str(exc).replace(str(path), name)})
     if not result.usable:
         why = ", ".join(result.problems)
         return row.model_copy(update={"error": f"{row.audio}: no usable answer heard ({why})"})
