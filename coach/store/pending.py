@@ -90,11 +90,7 @@ class PendingWrites:
                 data = self.path.read_bytes()
             except FileNotFoundError:
                 return
-            rest = [
-                line
-                for line in data.splitlines()
-                if line.strip() and _op_id(line) not in done
-            ]
+            rest = [line for line in data.splitlines() if line.strip() and _op_id(line) not in done]
             if not rest:
                 self.path.unlink(missing_ok=True)
                 return
