@@ -86,8 +86,9 @@ def read_batch(
     """All rows of ``path`` in file order; raises BatchInputError for file-level problems.
 
     ``sheet``: the worksheet of an .xlsx (default: the active one). ``audio_dir``: the
-    only folder recordings named in the ``audio`` column are read from (default: the
-    input's own folder). ``notes``: receives what the report should say about the file."""
+    only folder recordings named in the ``audio`` column (relative to the input's folder)
+    are read from (default: the input's own folder). ``notes``: receives what the report
+    should say about the file."""
     table = read_table(path, settings, sheet=sheet)
     if notes is not None:
         notes.extend(table.notes)
@@ -116,8 +117,15 @@ def read_batch(
     if any(r.audio for r in rows):
         from coach.batch.spoken import transcribe_rows
 
-        rows = transcribe_rows(rows, audio_dir or path.parent, settings)
+        rows = transcribe_rows(rows, path.parent, settings, root=audio_dir)
     return rows
+
+
+def count_rows(path: Path, settings: Settings, *, sheet: str | None = None) -> int:
+    """How many rows ``read_batch`` will give, without transcribing any recording (a
+    progress bar's total); raises BatchInputError as it would."""
+    table = read_table(path, settings, sheet=sheet)
+    return len(table.records) + len(table.broken)
 
 
 def read_table(path: Path, settings: Settings, *, sheet: str | None = None) -> RawTable:

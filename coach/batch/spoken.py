@@ -6,8 +6,9 @@ speech model's prompt. A recording that is missing, unreadable or not usable (no
 heard, a loop, the wrong script), or a machine without the voice extra and pack, gives that
 row an error saying why; the other rows are graded as usual.
 
-Recordings are read only from one folder (``base``: the input file's own, ``--audio-dir``
-on the command line, the upload's folder in the UI). A name that leads out of it, by an
+Names are relative to the input file's folder (``base``), and recordings are read only
+from inside one folder (``root``: the input file's own unless ``--audio-dir`` names
+another on the command line; the upload's folder in the UI). A name that leads out of it, by an
 absolute path, ``..`` or a link, is that row's error before the file system is asked, so
 the message is the same whether such a file exists or not: an uploaded table must not be
 a way to read, or probe for, the server's files.
@@ -23,7 +24,9 @@ from coach.progress import progress_bar
 from coach.speech.transcriber import Transcriber, VoiceUnavailable
 
 
-def transcribe_rows(rows: list[BatchRow], base: Path, settings: Settings) -> list[BatchRow]:
+def transcribe_rows(
+    rows: list[BatchRow], base: Path, settings: Settings, root: Path | None = None
+) -> list[BatchRow]:
     spoken = [r for r in rows if r.audio and not r.error]
     if not spoken:
         return rows
@@ -42,21 +45,21 @@ def transcribe_rows(rows: list[BatchRow], base: Path, settings: Settings) -> lis
         }
     else:
         bar = progress_bar(spoken, desc="transcribe", unit="recording", settings=settings)
-        done = {row.index: _transcribed(row, base, transcriber) for row in bar}
+        done = {row.index: _transcribed(row, base, root or base, transcriber) for row in bar}
     return [done.get(r.index, r) for r in rows]
 
 
-def recording_path(name: str, base: Path) -> Path | None:
-    """Where the recording ``name`` lies inside ``base``, or None when it would lead out
-    of it (absolute path elsewhere, ``..``, a link pointing out)."""
-    root = base.resolve()
-    path = (root / name).resolve()
-    return path if path.is_relative_to(root) else None
+def recording_path(name: str, base: Path, root: Path) -> Path | None:
+    """Where the recording ``name`` (relative to ``base``) lies, or None when it leads
+    out of ``root`` (an absolute path elsewhere, ``..``, a link pointing out)."""
+    inside = root.resolve()
+    path = (base.resolve() / name).resolve()
+    return path if path.is_relative_to(inside) else None
 
 
-def _transcribed(row: BatchRow, base: Path, transcriber: Transcriber) -> BatchRow:
+def _transcribed(row: BatchRow, base: Path, root: Path, transcriber: Transcriber) -> BatchRow:
     name = row.audio or ""
-    path = recording_path(name, base)
+    path = recording_path(name, base, root)
     if path is None:
         return row.model_copy(
             update={

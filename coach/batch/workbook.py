@@ -26,6 +26,7 @@ from coach.batch.models import BatchInputError
 from coach.config import Settings
 
 _MERGE_TAG = "mergeCell"
+_CELL_TAG = "c"
 
 
 @dataclass
@@ -107,28 +108,38 @@ def read_sheet(
                 )
             if not blank:
                 rows.append((number, list(values)))
-        declared = worksheet.max_column or 0
-        if declared > max_columns:
+        merged, widest = _scan_xml(worksheet, max_columns)
+        if widest:
             notes.append(
-                f"{path.name}{where} has cells up to column {get_column_letter(declared)}; only "
-                f"columns A-{get_column_letter(max_columns)} were read "
-                "(COACH_BATCH_MAX_COLUMNS)."
+                f"{path.name}{where} has cells up to column {widest}; only columns "
+                f"A-{get_column_letter(max_columns)} were read (COACH_BATCH_MAX_COLUMNS)."
             )
-        merged = _merged_ranges(worksheet)
         return SheetRows(title=worksheet.title, rows=rows, notes=notes, merged=merged)
 
 
-def _merged_ranges(worksheet: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
-    """Every ``<mergeCell ref=…>`` of the sheet, streamed (elements are cleared as they
-    end, so memory stays flat whatever the sheet's size)."""
-    from openpyxl.utils.cell import range_boundaries
+def _scan_xml(
+    worksheet: Any, max_columns: int
+) -> tuple[list[tuple[str, tuple[int, int, int, int]]], str | int]:
+    """Every ``<mergeCell ref=…>`` of the sheet, and the column letters of its widest
+    cell when that lies past ``max_columns`` (else 0): streamed, elements cleared as they
+    end, so memory stays flat whatever the sheet's size. Not from the sheet's declared
+    dimension, which files written by scripts often leave out."""
+    from openpyxl.utils.cell import column_index_from_string, range_boundaries
     from openpyxl.xml.functions import iterparse
 
     found: list[tuple[str, tuple[int, int, int, int]]] = []
+    widest: tuple[int, str] = (0, "")
     # openpyxl's read-only sheets keep the XML source private; this is how they read it.
     with worksheet._get_source() as source:
         for _event, element in iterparse(source):
-            if element.tag.rsplit("}", 1)[-1] == _MERGE_TAG and element.get("ref"):
+            name = element.tag.rsplit("}", 1)[-1]
+            if name == _CELL_TAG:
+                letters = (element.get("r") or "").rstrip("0123456789")
+                if len(letters) >= len(widest[1]) and letters:
+                    index = column_index_from_string(letters)
+                    if index > max(widest[0], max_columns):
+                        widest = (index, letters)
+            elif name == _MERGE_TAG and element.get("ref"):
                 ref = element.get("ref")
                 try:
                     bounds = range_boundaries(ref)
@@ -137,7 +148,7 @@ def _merged_ranges(worksheet: Any) -> list[tuple[str, tuple[int, int, int, int]]
                 if None not in bounds:
                     found.append((ref, bounds))  # type: ignore[arg-type]
             element.clear()
-    return found
+    return found, widest[1] or 0
 
 
 def apply_merges(

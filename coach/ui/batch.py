@@ -50,7 +50,7 @@ async def _grade_upload(
     services: AppServices, uploads: list[Path], work: Path, use_llm: bool, lang: Lang
 ) -> AsyncIterator[tuple[str, list[str] | None]]:
     from coach.batch.models import BatchError
-    from coach.batch.reader import read_batch
+    from coach.batch.reader import count_rows
     from coach.batch.run import arun_batch
 
     settings = services.settings
@@ -61,7 +61,7 @@ async def _grade_upload(
     try:
         source = await asyncio.to_thread(receive_batch_upload, uploads, work, settings)
         output = work / f"{source.stem}.graded.csv"
-        total = len(await asyncio.to_thread(read_batch, source, settings, audio_dir=source.parent))
+        total = await asyncio.to_thread(count_rows, source, settings)
         grader = await asyncio.to_thread(services.grader, use_llm)
     except (UploadError, BatchError, OSError) as exc:
         yield failed(exc)
