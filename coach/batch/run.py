@@ -272,11 +272,11 @@ async def _run_locked(
     try:
         skipped = sum(1 for r in rows if r.id in journal.done)
         pending = [r for r in rows if r.id not in journal.done]
-        if pending and grader is None:
+        if grader is None and any(not r.error for r in pending):
             grader = _default_grader(settings, use_llm, notes)
         add_references = getattr(grader, "add_references", None)
         if add_references is not None:  # the same IDF pool whatever is resumed
-            add_references([r.reference for r in rows if r.reference])
+            add_references([r.reference for r in rows if r.reference and not r.error])
         for note in notes:
             if progress:
                 tqdm.write(note)
@@ -294,10 +294,9 @@ async def _run_locked(
             ) as bar,
         ):
             if pending:
-                assert grader is not None
                 finished = _row_finished(on_progress, journal, len(rows))
                 await _grade_in_chunks(
-                    pending, grader, journal, concurrency, bar, settings, finished
+                    pending, grader or _NoGrader(), journal, concurrency, bar, settings, finished
                 )
         fell_back = sum(
             GradeFlag.LLM_UNAVAILABLE in journal.done[r.id].flags
@@ -488,6 +487,14 @@ async def grade_row(
         logger.warning("Grading row %s failed; the batch goes on", row.id, exc_info=True)
         return result_from_error(row, f"grading failed: {type(exc).__name__}: {exc}")
     return result_from_grade(row, grade)
+
+
+class _NoGrader:
+    """Every row left is an error row (refused by the reader): no model is loaded for
+    them, and ``grade_row`` never calls this."""
+
+    async def agrade(self, question: str, answer: str, **_kw: object) -> Grade:
+        raise AssertionError("an error row is never graded")
 
 
 def _takes_timeout(grader: AsyncGrader) -> bool:
