@@ -232,7 +232,7 @@ class HistoryStore:
         if self._told_busy:
             return
         self._told_busy = True
-        what = "Your answer" if kind == "add_answer" else "The interview's progress"
+        what = "your answer" if kind == "add_answer" else "the interview's progress"
         self.notices.append(
             f"The history database is in use by another program; {what} is kept in "
             f"{self.pending.path.name} beside it and will be added to the history as soon "
