@@ -61,8 +61,10 @@ class FakeGrader:
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> Grade:
         self.calls.append(answer)
+        self.llm_timeout = llm_timeout
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

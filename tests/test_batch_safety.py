@@ -430,12 +430,14 @@ def test_binary_junk_is_still_refused(tmp_path: Path, settings: Settings) -> Non
         read_batch(source, settings)
 
 
-def test_csv_with_more_cells_than_the_header_on_one_line_still_reads(
+def test_csv_with_more_cells_than_the_header_on_one_line_is_refused(
     tmp_path: Path, settings: Settings
 ) -> None:
-    """Only a record spanning lines is suspect; a stray extra cell keeps its old reading."""
-    source = write_text(tmp_path / "in.csv", f"question,answer\n{Q},{GOOD},note\n")
-    assert [r.answer for r in read_batch(source, settings)] == [GOOD]
+    """A stray extra cell is an unquoted comma that cut the answer (issue 29): refused
+    with its line; trailing empty cells stay harmless."""
+    source = write_text(tmp_path / "in.csv", f"question,answer\n{Q},{GOOD},note\n{Q},{GOOD},,\n")
+    with pytest.raises(BatchInputError, match=r"line 2 has 3\)"):
+        read_batch(source, settings)
 
 
 def test_text_glued_to_a_closing_quote_is_refused(tmp_path: Path, settings: Settings) -> None:

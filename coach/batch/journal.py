@@ -28,6 +28,15 @@ from coach.batch.models import BatchBusy, BatchError, BatchResult, JournalError
 
 JOURNAL_KIND = "coach-batch-journal"
 _HASH_CHUNK = 1 << 20
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+"""A journal is opened without following a link in its last component: a link put
+there after the checks must not make coach write into the file it points to."""
+
+
+def _open_regular(path: Path, mode: str) -> IO[str]:
+    flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW
+    flags |= os.O_APPEND if mode == "a" else os.O_TRUNC
+    return os.fdopen(os.open(path, flags, 0o644), mode, encoding="utf-8")
 
 
 class JournalHeader(BaseModel):
@@ -36,6 +45,8 @@ class JournalHeader(BaseModel):
     input: str
     input_sha256: str
     use_llm: bool
+    sheet: str | None = None
+    """The worksheet graded (``--sheet``); None for the active one or a text file."""
     created: str = ""
 
 
@@ -63,14 +74,19 @@ class Journal:
                 f"An interrupted run left a journal at {path}. Pass --resume to finish it "
                 "(only the missing rows are graded), or delete that file to start over."
             )
+        if path.is_symlink():
+            raise JournalError(
+                f"The journal {path} is a symbolic link; coach only reads and writes a "
+                "journal it created itself. Remove the link or choose another --output."
+            )
         if path.exists() and b"\n" not in path.read_bytes():
             path.unlink()  # killed while writing the header: nothing was graded yet
         if path.exists():
             done = _load(path, header)
-            return cls(path, path.open("a", encoding="utf-8"), done)
+            return cls(path, _open_regular(path, "a"), done)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = header.model_copy(update={"created": datetime.now(UTC).isoformat()})
-        handle = path.open("w", encoding="utf-8")
+        handle = _open_regular(path, "w")
         journal = cls(path, handle, {})
         journal._write_line(header.model_dump_json())
         _fsync_dir(path.parent)
@@ -117,7 +133,7 @@ def _load(path: Path, expected: JournalHeader) -> dict[str, BatchResult]:
     # Everything after the last newline is a line the killed run never finished.
     complete, torn = lines[:-1], lines[-1]
     if torn:
-        with path.open("r+b") as handle:
+        with os.fdopen(os.open(path, os.O_RDWR | _NOFOLLOW), "r+b") as handle:
             handle.truncate(len(data) - len(torn))
             handle.flush()
             os.fsync(handle.fileno())
@@ -134,6 +150,11 @@ def _load(path: Path, expected: JournalHeader) -> dict[str, BatchResult]:
             f"{header.input_sha256[:12]}…) than {expected.input} (sha256 "
             f"{expected.input_sha256[:12]}…): the file changed or another batch wrote to "
             "this output. Delete the journal to start over, or use another --output."
+        )
+    if header.sheet != expected.sheet:
+        raise JournalError(
+            f"The journal {path} was written for the sheet {header.sheet or '(the active one)'}"
+            f"; resume with the same --sheet, or delete it to start over."
         )
     if header.use_llm != expected.use_llm:
         was = "with the LLM" if header.use_llm else "with --no-llm"

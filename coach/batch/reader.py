@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import logging
-import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from coach.batch.models import BatchInputError, BatchRow
+from coach.batch.workbook import apply_merges, read_sheet
 from coach.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ _SIGNATURES = {
     b"\x1f\x8b": "a gzip archive",
 }
 """Leading bytes of files people save with a .csv name by mistake, to say what it holds."""
+_SHOWN_LINES = 5
+"""How many offending lines a file-level message lists before "and N more"."""
 _FORMULA_SHOWN_CHARS = 60
 """How much of a formula a row's error quotes (enough to recognise it)."""
 _COLUMN_HELP = (
@@ -68,11 +70,28 @@ class RawTable:
     cell_problems: dict[int, dict[str, str]] = field(default_factory=dict)
     """Cells that hold something other than a value (XLSX formulas without a saved
     result): {line: {column: why}}; such a row gets the reason instead of "empty"."""
+    notes: list[str] = field(default_factory=list)
+    """What the run's report should say about how the file was read (which sheet, cells
+    past the column cap, merged cells filled)."""
 
 
-def read_batch(path: Path, settings: Settings) -> list[BatchRow]:
-    """All rows of ``path`` in file order; raises BatchInputError for file-level problems."""
-    table = read_table(path, settings)
+def read_batch(
+    path: Path,
+    settings: Settings,
+    *,
+    sheet: str | None = None,
+    audio_dir: Path | None = None,
+    notes: list[str] | None = None,
+) -> list[BatchRow]:
+    """All rows of ``path`` in file order; raises BatchInputError for file-level problems.
+
+    ``sheet``: the worksheet of an .xlsx (default: the active one). ``audio_dir``: the
+    only folder recordings named in the ``audio`` column (relative to the input's folder)
+    are read from (default: the input's own folder). ``notes``: receives what the report
+    should say about the file."""
+    table = read_table(path, settings, sheet=sheet)
+    if notes is not None:
+        notes.extend(table.notes)
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing == ["answer"] and SPOKEN_ANSWER in table.columns:
         missing = []
@@ -98,11 +117,18 @@ def read_batch(path: Path, settings: Settings) -> list[BatchRow]:
     if any(r.audio for r in rows):
         from coach.batch.spoken import transcribe_rows
 
-        rows = transcribe_rows(rows, path.parent, settings)
+        rows = transcribe_rows(rows, path.parent, settings, root=audio_dir)
     return rows
 
 
-def read_table(path: Path, settings: Settings) -> RawTable:
+def count_rows(path: Path, settings: Settings, *, sheet: str | None = None) -> int:
+    """How many rows ``read_batch`` will give, without transcribing any recording (a
+    progress bar's total); raises BatchInputError as it would."""
+    table = read_table(path, settings, sheet=sheet)
+    return len(table.records) + len(table.broken)
+
+
+def read_table(path: Path, settings: Settings, *, sheet: str | None = None) -> RawTable:
     if not path.is_file():
         raise BatchInputError(f"Batch file {path} does not exist (or is not a file).")
     kind = FORMATS.get(path.suffix.lower())
@@ -120,8 +146,10 @@ def read_table(path: Path, settings: Settings) -> RawTable:
             f"{path} is {size} bytes, over the limit of {settings.batch.max_input_bytes} "
             "(COACH_BATCH_MAX_INPUT_BYTES); split it or raise the limit."
         )
+    if sheet is not None and kind != "xlsx":
+        raise BatchInputError(f"--sheet names a worksheet of an .xlsx file; {path} is not one.")
     if kind == "xlsx":
-        table = _read_xlsx(path)
+        table = _read_xlsx(path, settings, sheet)
     else:
         text = decode_text(path.read_bytes(), path, settings)
         table = _read_jsonl(path, text) if kind == "jsonl" else _read_csv(path, text)
@@ -236,16 +264,19 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str
     Parsed strictly: the lenient default reads an unclosed quote as a cell running to the
     next quote or the end of the file, which silently merges every row in between into
     one answer. ``strict=True`` raises there instead; a multi-line record with more
-    cells than the header is the same fault where the quotes happened to pair up."""
+    cells than the header is the same fault where the quotes happened to pair up. A
+    record whose cell count differs from the header's (an unquoted comma in an answer
+    cuts it there and grades the first piece) refuses the file with its lines."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list[str]]] = []
     width: int | None = None
+    mismatched: list[tuple[int, int]] = []
     while True:
         start = reader.line_num + 1
         try:
             values = next(reader)
         except StopIteration:
-            return rows
+            break
         except csv.Error as exc:
             raise BatchInputError(_csv_error(path, exc, start, reader.line_num)) from exc
         if width is None and not _is_blank(values):
@@ -258,12 +289,36 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str
                 'into one cell. Close the quote (a quote inside a cell is written twice: ""), '
                 "then rerun; nothing was graded."
             )
+        elif width is not None and not _is_blank(values) and _wrong_width(values, width):
+            mismatched.append((start, len(values)))
         rows.append((len(rows) + 1, values))
+    if mismatched and width is not None:
+        raise BatchInputError(_width_error(path, mismatched, width, delimiter))
+    return rows
 
 
 def _spills(values: list[str], width: int) -> bool:
     """More non-empty cells than the header names (trailing empty cells are harmless)."""
     return any(v.strip() for v in values[width:])
+
+
+def _wrong_width(values: list[str], width: int) -> bool:
+    """More non-empty cells than the header names, or fewer cells (trailing empty cells,
+    as some spreadsheets write them, are harmless)."""
+    return len(values) < width or _spills(values, width)
+
+
+def _width_error(path: Path, mismatched: list[tuple[int, int]], width: int, delimiter: str) -> str:
+    name = {",": "comma", "\t": "tab", ";": "semicolon"}[delimiter]
+    shown = ", ".join(f"line {line} has {cells}" for line, cells in mismatched[:_SHOWN_LINES])
+    more = f" and {len(mismatched) - _SHOWN_LINES} more" if len(mismatched) > _SHOWN_LINES else ""
+    rows = "row does" if len(mismatched) == 1 else f"{len(mismatched)} rows do"
+    return (
+        f"{path}: {rows} not have the header's {width} cells ({shown}{more}). A {name} "
+        "inside an answer splits it into two cells unless the cell is quoted, and a line "
+        f'break cuts a row in two: put such cells in double quotes ("a{delimiter} b"), or '
+        "save the file from a spreadsheet as CSV, then rerun; nothing was graded."
+    )
 
 
 def _csv_error(path: Path, exc: csv.Error, start: int, line: int) -> str:
@@ -287,6 +342,33 @@ def _csv_error(path: Path, exc: csv.Error, start: int, line: int) -> str:
     return f"{path} line {line} is not readable as CSV ({reason}); nothing was graded."
 
 
+class _Object(dict[str, Any]):
+    """A JSON object that remembers its keys as written, duplicates included (a plain
+    dict keeps the last of two equal keys without a word)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+def _clashing_keys(value: dict[str, Any]) -> str | None:
+    """Why a line is refused when two of its keys name the same column coach reads
+    (``answer`` and ``Answer``, or ``answer`` twice) with different values: which one
+    is meant is a guess, and the other would be dropped silently."""
+    seen: dict[str, tuple[str, Any]] = {}
+    for key, item in getattr(value, "pairs", value.items()):
+        name = str(key).strip().lower()
+        if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+            continue
+        if name in seen and seen[name][1] != item:
+            return (
+                f"the keys {seen[name][0]!r} and {key!r} both name the column {name!r} with "
+                "different values; keep one of them (coach cannot tell which is meant)"
+            )
+        seen.setdefault(name, (str(key), item))
+    return None
+
+
 def _read_jsonl(path: Path, text: str) -> RawTable:
     records: list[tuple[int, dict[str, Any]]] = []
     broken: list[tuple[int, str]] = []
@@ -295,12 +377,16 @@ def _read_jsonl(path: Path, text: str) -> RawTable:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line, object_pairs_hook=_Object)
         except json.JSONDecodeError as exc:
             broken.append((number, f"line {number} is not valid JSON ({exc.msg})"))
             continue
         if not isinstance(value, dict):
             broken.append((number, f"line {number} is not a JSON object"))
+            continue
+        clash = _clashing_keys(value)
+        if clash:
+            broken.append((number, clash))
             continue
         record = {str(k).strip().lower(): v for k, v in value.items()}
         columns.update(dict.fromkeys(record))
@@ -314,32 +400,19 @@ def _read_jsonl(path: Path, text: str) -> RawTable:
     return RawTable(columns=list(columns), records=records, broken=broken)
 
 
-def _xlsx_rows(path: Path, *, data_only: bool) -> tuple[str, list[tuple[int, list[Any]]]]:
-    """(sheet title, numbered rows) of the first worksheet: cached results of formulas
-    with ``data_only``, the formulas themselves without."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=data_only)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-        raise BatchInputError(
-            f"{path} is not an Excel .xlsx workbook ({type(exc).__name__}: {exc})."
-        ) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        rows = [(n, list(values)) for n, values in enumerate(sheet.iter_rows(values_only=True), 1)]
-        return sheet.title, rows
-    finally:
-        workbook.close()
-
-
-def _read_xlsx(path: Path) -> RawTable:
-    title, rows = _xlsx_rows(path, data_only=True)
-    table = _records(path, rows, where=f" (sheet {title!r})")
+def _read_xlsx(path: Path, settings: Settings, sheet: str | None) -> RawTable:
+    rows = read_sheet(path, settings, sheet=sheet, data_only=True)
+    where = f" (sheet {rows.title!r})"
+    notes = list(rows.notes)
+    if rows.rows:
+        header_line, header = rows.rows[0]
+        columns = _normalise_columns(path, header, where)
+        notes += apply_merges(path, rows, header_line, columns, REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+    table = _records(path, rows.rows, where=where)
+    table.notes = notes
     blanks = _blank_cells(table)
     if blanks:  # a formula without a saved result reads as None: look at the formulas
-        table.cell_problems = _formula_cells(path, blanks)
+        table.cell_problems = _formula_cells(path, settings, rows.title, blanks)
     return table
 
 
@@ -354,12 +427,14 @@ def _blank_cells(table: RawTable) -> dict[tuple[int, int], str]:
     }
 
 
-def _formula_cells(path: Path, blanks: dict[tuple[int, int], str]) -> dict[int, dict[str, str]]:
+def _formula_cells(
+    path: Path, settings: Settings, sheet: str, blanks: dict[tuple[int, int], str]
+) -> dict[int, dict[str, str]]:
     """Which of ``blanks`` hold a formula whose result the file does not store (a file
     written by a script, not saved by Excel), and what to do about it."""
     from openpyxl.utils import get_column_letter
 
-    _title, rows = _xlsx_rows(path, data_only=False)
+    rows = read_sheet(path, settings, sheet=sheet, data_only=False).rows
     problems: dict[int, dict[str, str]] = defaultdict(dict)
     for line, values in rows:
         for i, value in enumerate(values):
@@ -421,9 +496,35 @@ def _to_row(
             f"answer is {len(answer)} characters, over the limit of "
             f"{settings.batch.max_answer_chars} (COACH_BATCH_MAX_ANSWER_CHARS)"
         )
+    problems += _reference_problems(row.reference or "", settings)
     if problems:
         row.error = "; ".join(problems)
     return row
+
+
+def _reference_problems(reference: str, settings: Settings) -> list[str]:
+    """A reference cell's size is its row's grading time (every reference is encoded and
+    matched token by token), so a cell past the bounds is that row's error."""
+    if not reference:
+        return []
+    from coach.grading.reference import split_references
+
+    limits = settings.batch
+    problems = []
+    if len(reference) > limits.max_reference_chars:
+        problems.append(
+            f"reference is {len(reference)} characters, over the limit of "
+            f"{limits.max_reference_chars} (COACH_BATCH_MAX_REFERENCE_CHARS); keep the "
+            "reference answers that matter"
+        )
+    count = len(split_references(reference[: limits.max_reference_chars * 2]))
+    if count > limits.max_references:
+        problems.append(
+            f"reference holds {count} reference answers (parts between --- lines), over the "
+            f"limit of {limits.max_references} (COACH_BATCH_MAX_REFERENCES); keep the best "
+            "few, or check that the --- lines are meant as separators"
+        )
+    return problems
 
 
 def _check_unique_ids(path: Path, rows: list[BatchRow]) -> None:

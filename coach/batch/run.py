@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import statistics
@@ -39,11 +40,13 @@ from coach.batch.models import (
     BatchResult,
     BatchRow,
 )
+from coach.batch.paths import RunFiles, check_run_files
 from coach.batch.reader import read_batch
 from coach.batch.report import render_report
 from coach.common.files import write_text_atomic
 from coach.config import Settings, get_settings
 from coach.corpus.topics import tag
+from coach.grading.flags import GradeFlag
 from coach.grading.models import AsyncGrader, Grade
 from coach.progress import progress_bar
 
@@ -139,6 +142,8 @@ def run_batch(
     grader: AsyncGrader | None = None,
     progress: bool = True,
     on_progress: OnProgress | None = None,
+    sheet: str | None = None,
+    audio_dir: Path | None = None,
 ) -> BatchReport:
     """Grade every row of ``input_path`` into ``output_path`` (+ an HTML report beside it).
 
@@ -161,6 +166,8 @@ def run_batch(
                 grader=grader,
                 progress=progress,
                 on_progress=on_progress,
+                sheet=sheet,
+                audio_dir=audio_dir,
             )
         )
     except KeyboardInterrupt as exc:
@@ -182,6 +189,8 @@ async def arun_batch(
     grader: AsyncGrader | None = None,
     progress: bool = True,
     on_progress: OnProgress | None = None,
+    sheet: str | None = None,
+    audio_dir: Path | None = None,
 ) -> BatchReport:
     """``run_batch`` for callers already inside an event loop (the UI)."""
     started = time.perf_counter()
@@ -192,14 +201,22 @@ async def arun_batch(
     output_format(output_path)
     if output_path.resolve() == input_path.resolve():
         raise BatchError(f"--output {output_path} is the input file; choose another name.")
-    rows = read_batch(input_path, settings)
-    journal_path = settings.paths.batch_journal(output_path)
-    report_path = settings.paths.batch_report(output_path)
+    files = RunFiles.of(output_path, settings)
+    check_run_files(input_path, files)
+    notes: list[str] = []
+    rows = read_batch(input_path, settings, sheet=sheet, audio_dir=audio_dir, notes=notes)
+    journal_path, report_path = files.journal, files.report
     check_output_location(output_path, report_path)
+    if grader is None and any(not r.error and not r.reference for r in rows):
+        _check_index_usable(settings)
     header = JournalHeader(
-        input=str(input_path), input_sha256=file_sha256(input_path), use_llm=use_llm
+        input=str(input_path),
+        input_sha256=file_sha256(input_path),
+        use_llm=use_llm,
+        sheet=sheet,
     )
-    with output_lock(settings.paths.batch_lock(output_path), output_path):
+    with output_lock(files.lock, output_path):
+        check_run_files(input_path, files)  # a link may have appeared meanwhile
         check_replaceable(
             [output_path, report_path], overwrite=overwrite, own=journal_path.exists()
         )
@@ -207,6 +224,7 @@ async def arun_batch(
         return await _run_locked(
             rows,
             journal,
+            notes=notes,
             input_path=input_path,
             output_path=output_path,
             report_path=report_path,
@@ -235,6 +253,7 @@ async def _run_locked(
     rows: list[BatchRow],
     journal: Journal,
     *,
+    notes: list[str],
     input_path: Path,
     output_path: Path,
     report_path: Path,
@@ -248,17 +267,16 @@ async def _run_locked(
     started: float,
 ) -> BatchReport:
     """Grade, write, clean up: everything that happens while this run owns the output."""
-    notes: list[str] = []
     if resume and not journal.done:
         notes.append("Nothing to resume: no finished rows in a journal; graded every row.")
     try:
         skipped = sum(1 for r in rows if r.id in journal.done)
         pending = [r for r in rows if r.id not in journal.done]
-        if pending and grader is None:
+        if grader is None and any(not r.error for r in pending):
             grader = _default_grader(settings, use_llm, notes)
         add_references = getattr(grader, "add_references", None)
         if add_references is not None:  # the same IDF pool whatever is resumed
-            add_references([r.reference for r in rows if r.reference])
+            add_references([r.reference for r in rows if r.reference and not r.error])
         for note in notes:
             if progress:
                 tqdm.write(note)
@@ -276,11 +294,21 @@ async def _run_locked(
             ) as bar,
         ):
             if pending:
-                assert grader is not None
                 finished = _row_finished(on_progress, journal, len(rows))
                 await _grade_in_chunks(
-                    pending, grader, journal, concurrency, bar, settings, finished
+                    pending, grader or _NoGrader(), journal, concurrency, bar, settings, finished
                 )
+        fell_back = sum(
+            GradeFlag.LLM_UNAVAILABLE in journal.done[r.id].flags
+            for r in pending
+            if r.id in journal.done
+        )
+        if use_llm and fell_back:
+            notes.append(
+                f"{fell_back} rows were graded by the rubric alone (flag llm_unavailable): the "
+                f"model server was down or gave no verdict within {settings.llm.timeout:g} s "
+                "(COACH_LLM_TIMEOUT, each row's bound)."
+            )
         grading_seconds = time.perf_counter() - grading_started
     finally:
         journal.close()
@@ -389,7 +417,9 @@ async def _grade_in_chunks(
             except Exception:
                 logger.warning("Prefetching a chunk failed; its rows go one by one", exc_info=True)
         try:
-            await _grade_all(chunk, grader, journal, concurrency, bar, finished)
+            await _grade_all(
+                chunk, grader, journal, concurrency, bar, finished, settings.llm.timeout
+            )
         finally:
             if clear is not None:
                 clear()
@@ -402,6 +432,7 @@ async def _grade_all(
     concurrency: int,
     bar: tqdm,
     finished: Callable[[], None],
+    llm_timeout: float | None = None,
 ) -> None:
     """``concurrency`` workers share one queue, so at most that many rows are in flight
     (the bound a semaphore would give, without one task object per row of a huge file).
@@ -415,7 +446,7 @@ async def _grade_all(
         nonlocal errors
         while not queue.empty():
             row = queue.get_nowait()
-            result = await grade_row(grader, row)
+            result = await grade_row(grader, row, llm_timeout=llm_timeout)
             journal.append(result)
             errors += result.status == "error"
             bar.set_postfix(errors=errors, refresh=False)
@@ -438,16 +469,42 @@ async def _grade_all(
         raise first from group_error
 
 
-async def grade_row(grader: AsyncGrader, row: BatchRow) -> BatchResult:
-    """Never raises for one bad row: its error goes into the output and the batch goes on."""
+async def grade_row(
+    grader: AsyncGrader, row: BatchRow, *, llm_timeout: float | None = None
+) -> BatchResult:
+    """Never raises for one bad row: its error goes into the output and the batch goes on.
+
+    ``llm_timeout``: how long the model's verdict on this row may take (retries
+    included) before the row keeps the rubric's evidence grade, flagged
+    ``llm_unavailable``, as a single ``coach grade`` does: a server that accepts requests
+    but answers a byte at a time must not stall the batch."""
     if row.error:
         return result_from_error(row, row.error)
+    bound = {"llm_timeout": llm_timeout} if _takes_timeout(grader) else {}
     try:
-        grade = await grader.agrade(row.question, row.answer, reference=row.reference)
+        grade = await grader.agrade(row.question, row.answer, reference=row.reference, **bound)
     except Exception as exc:  # one row's failure must not stop the batch
         logger.warning("Grading row %s failed; the batch goes on", row.id, exc_info=True)
         return result_from_error(row, f"grading failed: {type(exc).__name__}: {exc}")
     return result_from_grade(row, grade)
+
+
+class _NoGrader:
+    """Every row left is an error row (refused by the reader): no model is loaded for
+    them, and ``grade_row`` never calls this."""
+
+    async def agrade(self, question: str, answer: str, **_kw: object) -> Grade:
+        raise AssertionError("an error row is never graded")
+
+
+def _takes_timeout(grader: AsyncGrader) -> bool:
+    """coach's Grader bounds the model's verdict itself (``llm_timeout``); a grader that
+    does not take it (a test fake, another tool's) is called as the protocol says."""
+    try:
+        parameters = inspect.signature(grader.agrade).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "llm_timeout" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _topic(row: BatchRow, grade: Grade | None = None) -> str:
@@ -490,6 +547,18 @@ def result_from_error(row: BatchRow, message: str) -> BatchResult:
     return BatchResult(
         id=row.id, question=row.question, topic=_topic(row), status="error", error=message
     )
+
+
+def _check_index_usable(settings: Settings) -> None:
+    """Rows without a reference are graded against the index, which Chroma opens for
+    writing even to search: a read-only or full data folder would fail every such row
+    one by one. Said once, before grading (exit 1 from the CLI)."""
+    from coach.store.data_dir import DataDirError, check_data_dir
+
+    try:
+        check_data_dir(settings, "grade rows that have no reference (they use the index)")
+    except DataDirError as exc:
+        raise BatchError(f"{exc} Nothing was graded.") from exc
 
 
 def _default_grader(settings: Settings, use_llm: bool, notes: list[str]) -> AsyncGrader:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from coach.cli.checks import require_writable_data_dir
 from coach.cli.output import fail, print_json, print_notes
 from coach.config import Settings, get_settings
 from coach.grading.flags import GradeFlag
@@ -59,6 +60,18 @@ def grade(
             "--overwrite", help="Batch: replace an existing output file and its HTML report."
         ),
     ] = False,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="Batch, .xlsx: the worksheet to grade (default: the active one)."),
+    ] = None,
+    audio_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--audio-dir",
+            help="Batch: the folder recordings in the audio column are read from (default: "
+            "the input's folder); a name leading out of it is that row's error.",
+        ),
+    ] = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Rubric only; no model server.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Grade as JSON.")] = False,
 ) -> None:
@@ -68,8 +81,12 @@ def grade(
             fail("Give either --question/--answer or --input/--output, not both.")
         if input_path is None or output_path is None:
             fail("Batch grading needs both --input FILE and --output FILE.")
-        _grade_file(input_path, output_path, not no_llm, concurrency, resume, overwrite)
+        _grade_file(
+            input_path, output_path, not no_llm, concurrency, resume, overwrite, sheet, audio_dir
+        )
         return
+    if sheet is not None or audio_dir is not None:
+        fail("--sheet and --audio-dir are for batch grading (--input/--output).")
     if question is None or answer is None:
         fail("Give --question and --answer (or --input FILE --output FILE for a batch).")
     if answer == "-":
@@ -90,6 +107,8 @@ def _grade_one(
     from coach.index.store import StoreError
 
     settings = get_settings()
+    if reference is None:
+        require_writable_data_dir(settings, "grade against the index")
     server_down = _server_down(settings) if use_llm else None
     try:
         # Every wait is bounded: the health check by llm_health_timeout, the LLM's
@@ -148,6 +167,8 @@ def _grade_file(
     concurrency: int | None,
     resume: bool,
     overwrite: bool,
+    sheet: str | None = None,
+    audio_dir: Path | None = None,
 ) -> None:
     try:
         from coach.batch.models import BatchError
@@ -163,6 +184,8 @@ def _grade_file(
             concurrency=concurrency,
             resume=resume,
             overwrite=overwrite,
+            sheet=sheet,
+            audio_dir=audio_dir,
         )
     except BatchError as exc:
         fail(str(exc))

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from coach.cli.checks import require_writable_data_dir
 from coach.cli.output import fail, print_json, warn
 from coach.config import get_settings
 
@@ -80,8 +81,10 @@ def search(
 
     if mode not in ("hybrid", "dense", "bm25"):
         fail(f"--mode must be hybrid, dense or bm25, not {mode!r}")
+    settings = get_settings()
+    require_writable_data_dir(settings, "search the index")
     try:
-        searcher = HybridSearcher(get_settings())
+        searcher = HybridSearcher(settings)
         hits = searcher.search(query, k, Filters(topic=topic, source=source), mode)  # type: ignore[arg-type]
     except StoreError as exc:
         fail(str(exc))

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
+from coach.cli.checks import require_writable_data_dir
 from coach.cli.output import fail, warn
-from coach.config import get_settings
+from coach.config import Settings, get_settings
 
 app = typer.Typer()
 
@@ -43,6 +44,9 @@ def ui(
         notes = check_exposure(settings, host, port)
     except ExposureError as exc:
         fail(str(exc), 2)
+    require_writable_data_dir(settings, "start the UI (it writes the history and batch results)")
+    for note in _open_history(settings):
+        warn(note)
     for level, text in notes:
         if level == "warning":
             bar = "!" * 78
@@ -57,3 +61,15 @@ def ui(
         pass
     finally:
         web_app.close()
+
+
+def _open_history(settings: Settings) -> list[str]:
+    """Open the history once at start: a file from a newer coach stops the UI here with
+    its message (never half-used by an interview); a damaged one is moved aside, said."""
+    from coach.store.history import HistoryError, HistoryStore
+
+    try:
+        store = HistoryStore.open(settings)
+    except HistoryError as exc:
+        fail(str(exc))
+    return store.take_notices()

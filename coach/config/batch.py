@@ -31,3 +31,17 @@ class BatchSettings(Section):
     fit equally well (short GBK text also decodes as Korean cp949), these win."""
     report_text_chars: int = 400
     """Answers and feedback longer than this are cut in the HTML report's row table."""
+    max_rows: int = Field(default=100_000, ge=1)
+    """Rows of a worksheet read at most (counted as the sheet numbers them). A workbook
+    is read as a stream, so a sheet that declares a million rows costs nothing until
+    they are read; a non-blank row past this refuses the file (split it)."""
+    max_columns: int = Field(default=64, ge=1, le=16_384)
+    """Columns of a worksheet read at most. One stray cell at column XFD used to make
+    every row 16,384 cells wide (4 GB for 20,000 rows); cells past this are not read and
+    the report says so. The header must lie within these columns."""
+    max_reference_chars: int = Field(default=20_000, ge=1)
+    """A ``reference`` cell longer than this gets a per-row error: every reference is
+    encoded and matched token by token, so its size is the row's grading time."""
+    max_references: int = Field(default=10, ge=1)
+    """Reference answers (parts between ``---`` lines) one cell may hold; 500 separators
+    made 2,004 key points and five times the time, for no better grade."""

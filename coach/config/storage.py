@@ -30,6 +30,16 @@ class StorageSettings(Section):
     """vLLM lives in its own venv (its pins clash with the app's); default
     ``$COACH_DATA_DIR/vllm-venv``."""
     history_db_name: str = "history.sqlite3"
+    history_busy_timeout: float = Field(default=5.0, ge=0)
+    """Seconds a history write waits while another program holds the database (SQLite
+    retries in that time); after it the write goes to the pending file below, so the
+    answer is never lost and the candidate is not kept waiting."""
+    history_pending_suffix: str = ".pending.jsonl"
+    """Beside the history file (history.sqlite3.pending.jsonl): writes made while the
+    database was busy, replayed into it at the next start or write."""
+    min_free_bytes: int = Field(default=20_000_000, ge=0)
+    """Below this much free space in the data folder, commands that write there (search,
+    grade, the UI) stop at start with one message instead of failing half-way."""
     anchors_file_name: str = "anchors.jsonl"
     """Anchor answers per card (full / partial / wrong), beside the index: written by
     `coach anchors generate`, read by the grader and the question-bank tab."""

@@ -31,5 +31,11 @@ class UiSettings(Section):
     the session cookie cross the network in clear text."""
     language: Literal["zh", "en"] = "zh"
     search_k: int = Field(default=10, ge=1, le=100)
+    max_upload_bytes: int = Field(default=500_000_000, ge=1)
+    """Largest upload (a file, or all files of one upload together, a .zip unpacked
+    included); Gradio stops a larger one while it arrives, before anything is copied.
+    A batch table in it still has COACH_BATCH_MAX_INPUT_BYTES; the rest is recordings."""
+    max_upload_files: int = Field(default=2_000, ge=1)
+    """Files one batch upload (or its .zip) may hold: a table and its recordings."""
     batch_poll_seconds: float = 0.5
     """How often the batch tab re-reads the journal to show progress."""

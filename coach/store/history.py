@@ -7,24 +7,65 @@ when the grader failed).
 
 One connection per call keeps the store safe to share between Gradio's worker threads
 (sqlite3 connections are not); SQLite's own locking serialises writers.
+
+What the file itself can do wrong (coach/store/pending.py has the why of the first):
+- held by another program: a write waits ``COACH_HISTORY_BUSY_TIMEOUT`` seconds, then is
+  kept in the pending file and replayed at the next start or write; ``notices`` says so;
+- damaged (not a database, malformed): moved aside as ``history.sqlite3.corrupt-<time>``
+  and a fresh history started, said in ``notices``;
+- written by a newer coach (schema steps unknown here): refused when the store opens
+  (``HistoryError``), before anything is written to it.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from coach.config import Settings
 from coach.grading.models import Grade
-from coach.store.migrations import migrate
+from coach.store.migrations import NewerSchema, migrate
+from coach.store.pending import PendingWrite, PendingWrites
 
+logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+_T = TypeVar("_T")
+_BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+_DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+_SIDECARS = ("-journal", "-wal", "-shm")
+_RAISE = object()
+
+
+class HistoryError(RuntimeError):
+    """The history file cannot be used; the message says why and what to do."""
+
+
+class HistoryBusy(HistoryError):
+    """Another program holds the history database; reading it has to wait."""
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        _code(exc) in _BUSY_CODES or "locked" in str(exc)
+    )
+
+
+def _is_damaged(exc: sqlite3.Error) -> bool:
+    return _code(exc) in _DAMAGED_CODES or "not a database" in str(exc) or "malformed" in str(exc)
 
 
 def utc_now() -> datetime:
@@ -67,45 +108,246 @@ class HistoryStore:
         self.path = path
         self.settings = settings
         self.clock = clock
+        self.notices: list[str] = []
+        """What the candidate should be told (the chat shows them): writes kept aside
+        while the database was busy, a damaged file moved aside, a replay done."""
+        self._ids: dict[int, int] = {}
+        """Local ids of rows inserted while busy -> their rowids once replayed."""
+        self._ready = False
+        self._told_busy = False
+        self._lock = threading.RLock()
+        self.pending = PendingWrites(
+            path.with_name(path.name + settings.storage.history_pending_suffix)
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            migrate(db)
+        with self._lock:
+            self._open()
+            self._replay(wait=True)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock = utc_now) -> HistoryStore:
         return cls(settings.paths.history_db, settings, clock)
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+    def _db(self, timeout: float | None = None) -> Iterator[sqlite3.Connection]:
+        wait = self.settings.storage.history_busy_timeout if timeout is None else timeout
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=wait)
         try:
             db.execute("PRAGMA foreign_keys = ON")
             yield db
         finally:
             db.close()
 
+    def _open(self, timeout: float | None = None) -> None:
+        """Migrate (once per store); a busy file leaves the store not ready (writes go to
+        the pending file), a damaged one is moved aside, a newer one refused."""
+        if self._ready:
+            return
+        try:
+            with self._db(timeout) as db:
+                migrate(db)
+                problem = db.execute("PRAGMA quick_check").fetchone()[0]
+                if problem != "ok":
+                    raise sqlite3.DatabaseError(f"database disk image is malformed ({problem})")
+        except NewerSchema as exc:
+            raise HistoryError(
+                f"The history file {self.path} was written by a newer version of coach (its "
+                f"schema has the steps {exc}, which this version does not know), so it is "
+                "not used: update coach, or set COACH_DATA_DIR to another folder. The file "
+                "was not changed."
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            if _is_busy(exc):
+                logger.warning("The history %s is busy; writes wait in the pending file", self.path)
+                return
+            if not _is_damaged(exc):
+                raise
+            self._set_aside(exc)
+            with self._db(timeout) as db:
+                migrate(db)
+        self._ready = True
+
+    def _set_aside(self, exc: sqlite3.Error) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        os.replace(self.path, target)
+        for sidecar in _SIDECARS:
+            extra = self.path.with_name(self.path.name + sidecar)
+            if extra.exists():
+                os.replace(extra, target.with_name(target.name + sidecar))
+        message = (
+            f"The interview history file was damaged ({exc}); it was moved to {target.name} "
+            "beside it, and a new, empty history was started."
+        )
+        logger.warning("%s (%s)", message, target)
+        self.notices.append(message)
+
     def _now(self) -> str:
         return self.clock().isoformat()
 
-    # --- writes (each one commits before returning) -------------------------------------
+    def take_notices(self) -> list[str]:
+        """The notices not yet shown, once each."""
+        with self._lock:
+            notices, self.notices = self.notices, []
+        return notices
+
+    # --- the write path: straight in, or kept aside while the database is busy ---------
+    def _resolve(self, params: list[Any], ids: list[int]) -> list[Any] | None:
+        """``params`` with local ids replaced by rowids; None when one is not known yet."""
+        resolved = list(params)
+        for i in ids:
+            value = resolved[i]
+            if isinstance(value, int) and value < 0:
+                if value not in self._ids:
+                    return None
+                resolved[i] = self._ids[value]
+        return resolved
+
+    def _write(
+        self, kind: str, sql: str, params: list[Any], ids: tuple[int, ...] = (), insert=False
+    ) -> int:
+        """Run one write and return its rowid; when the database stays busy past the
+        bounded wait (or earlier writes still wait), keep it in the pending file and
+        return a local id instead. Never loses the write."""
+        with self._lock:
+            if self.pending.exists():
+                self._replay(wait=False)
+            if not self._ready:
+                self._open(timeout=0 if self.pending.exists() else None)
+            resolved = self._resolve(params, list(ids))
+            if self._ready and resolved is not None and not self.pending.exists():
+                try:
+                    with self._db() as db:
+                        cursor = db.execute(sql, resolved)
+                        self._told_busy = False
+                        return int(cursor.lastrowid or 0)
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+            local = self.pending.add(kind, sql, params, list(ids), insert)
+            self._tell_busy(kind)
+            return local
+
+    def _tell_busy(self, kind: str) -> None:
+        if self._told_busy:
+            return
+        self._told_busy = True
+        what = "your answer" if kind == "add_answer" else "the interview's progress"
+        self.notices.append(
+            f"The history database is in use by another program; {what} is kept in "
+            f"{self.pending.path.name} beside it and will be added to the history as soon "
+            "as it is free (at the latest when coach starts again). Nothing is lost."
+        )
+
+    def _replay(self, *, wait: bool) -> None:
+        """Apply the pending writes in order, in one transaction, each once (the
+        ``replayed`` table remembers them); busy: they wait for the next try."""
+        writes = self.pending.read()
+        if not writes:
+            if self.pending.exists():
+                self.pending.remove([])
+            return
+        if not self._ready:
+            self._open(timeout=None if wait else 0)
+            if not self._ready:
+                return
+        try:
+            with self._db(None if wait else 0) as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._apply(db, writes)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                return
+            self._give_up_replay(exc)
+            return
+        except sqlite3.DatabaseError as exc:
+            self._give_up_replay(exc)
+            return
+        self.pending.remove(writes)
+        answers = sum(w.kind == "add_answer" for w in writes)
+        self._told_busy = False
+        self.notices.append(
+            f"The history database is free again: {len(writes)} writes kept while it was "
+            f"busy ({answers} answers) are now in it."
+        )
+
+    def _apply(self, db: sqlite3.Connection, writes: list[PendingWrite]) -> None:
+        done = {
+            op_id: row_id
+            for op_id, row_id in db.execute("SELECT op_id, row_id FROM replayed").fetchall()
+        }
+        for write in writes:
+            if write.op_id in done:
+                if write.local_id is not None:
+                    self._ids[write.local_id] = done[write.op_id]
+                continue
+            params = self._resolve(write.params, write.ids)
+            if params is None:
+                logger.warning("A pending %s names a row that was never written", write.kind)
+                continue
+            cursor = db.execute(write.sql, params)
+            row_id = int(cursor.lastrowid or 0) if write.local_id is not None else None
+            if write.local_id is not None and row_id is not None:
+                self._ids[write.local_id] = row_id
+            db.execute("INSERT INTO replayed (op_id, row_id) VALUES (?, ?)", (write.op_id, row_id))
+
+    def _give_up_replay(self, exc: sqlite3.Error) -> None:
+        """The pending writes do not fit the database (it was replaced meanwhile): keep
+        them in a file of their own rather than retry for ever."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.pending.set_aside(f".failed-{stamp}")
+        logger.warning("Pending history writes could not be replayed (%s); kept in %s", exc, target)
+        self.notices.append(
+            f"Writes kept while the history was busy could not be added to it ({exc}); they "
+            f"are kept in {target.name} beside it."
+        )
+
+    def _read(self, query: Callable[[sqlite3.Connection], _T], busy: Any = _RAISE) -> _T:
+        """Run a read; while the database is busy return ``busy`` when given (a default
+        that lets an interview go on), else raise HistoryBusy."""
+        with self._lock:
+            if not self._ready:
+                self._open(timeout=0 if self.pending.exists() else None)
+            waiting = self.pending.exists() or not self._ready
+        try:
+            if not self._ready:
+                raise sqlite3.OperationalError("database is locked")
+            with self._db(0 if waiting else None) as db:
+                return query(db)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            if busy is not _RAISE:
+                return busy
+            raise HistoryBusy(
+                "The interview history is in use by another program right now; try again "
+                "in a moment (answers given meanwhile are kept and added when it is free)."
+            ) from exc
+
+    # --- writes (each one commits before returning, or waits in the pending file) -----
     def start_session(
         self, *, topic: str | None, difficulty: str | None, planned: int, language: str
     ) -> str:
         session_id = uuid.uuid4().hex
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO sessions (id, started_at, topic, difficulty, planned_questions,"
-                " language) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, self._now(), topic, difficulty, planned, language),
-            )
+        self._write(
+            "start_session",
+            "INSERT INTO sessions (id, started_at, topic, difficulty, planned_questions,"
+            " language) VALUES (?, ?, ?, ?, ?, ?)",
+            [session_id, self._now(), topic, difficulty, planned, language],
+        )
         return session_id
 
     def end_session(self, session_id: str) -> None:
-        with self._db() as db:
-            db.execute(
-                "UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
-                (self._now(), session_id),
-            )
+        self._write(
+            "end_session",
+            "UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+            [self._now(), session_id],
+        )
 
     def add_question(
         self,
@@ -117,52 +359,67 @@ class HistoryStore:
         topic: str | None = None,
         parent_id: int | None = None,
     ) -> int:
-        with self._db() as db:
-            cursor = db.execute(
-                "INSERT INTO questions (session_id, parent_id, kind, card_id, topic, text,"
-                " asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (session_id, parent_id, kind, card_id, topic, text, self._now()),
-            )
-            return int(cursor.lastrowid or 0)
+        return self._write(
+            "add_question",
+            "INSERT INTO questions (session_id, parent_id, kind, card_id, topic, text,"
+            " asked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [session_id, parent_id, kind, card_id, topic, text, self._now()],
+            ids=(1,),
+            insert=True,
+        )
 
     def revise_question(self, question_id: int, text: str) -> None:
         """The model's phrasing replaced the card's text while the candidate read it."""
-        with self._db() as db:
-            db.execute("UPDATE questions SET text = ? WHERE id = ?", (text, question_id))
+        self._write(
+            "revise_question",
+            "UPDATE questions SET text = ? WHERE id = ?",
+            [text, question_id],
+            ids=(1,),
+        )
 
     def set_outcome(self, question_id: int, outcome: str) -> None:
         """answered / skipped / revealed."""
-        with self._db() as db:
-            db.execute("UPDATE questions SET outcome = ? WHERE id = ?", (outcome, question_id))
+        self._write(
+            "set_outcome",
+            "UPDATE questions SET outcome = ? WHERE id = ?",
+            [outcome, question_id],
+            ids=(1,),
+        )
 
     def add_answer(self, question_id: int, text: str) -> int:
-        with self._db() as db:
-            cursor = db.execute(
-                "INSERT INTO answers (question_id, text, answered_at) VALUES (?, ?, ?)",
-                (question_id, text, self._now()),
-            )
-            return int(cursor.lastrowid or 0)
+        return self._write(
+            "add_answer",
+            "INSERT INTO answers (question_id, text, answered_at) VALUES (?, ?, ?)",
+            [question_id, text, self._now()],
+            ids=(0,),
+            insert=True,
+        )
 
     def add_grade(self, answer_id: int, grade: Grade) -> None:
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO grades (answer_id, score, evidence, content_depth, llm_score,"
-                " confidence, grade_json, graded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    answer_id,
-                    grade.score,
-                    grade.evidence,
-                    grade.depth,
-                    grade.llm_score,
-                    grade.confidence,
-                    grade.model_dump_json(),
-                    self._now(),
-                ),
-            )
+        self._write(
+            "add_grade",
+            "INSERT INTO grades (answer_id, score, evidence, content_depth, llm_score,"
+            " confidence, grade_json, graded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                answer_id,
+                grade.score,
+                grade.evidence,
+                grade.depth,
+                grade.llm_score,
+                grade.confidence,
+                grade.model_dump_json(),
+                self._now(),
+            ],
+            ids=(0,),
+        )
 
     def add_grade_error(self, answer_id: int, error: str) -> None:
-        with self._db() as db:
-            db.execute("UPDATE answers SET grade_error = ? WHERE id = ?", (error, answer_id))
+        self._write(
+            "add_grade_error",
+            "UPDATE answers SET grade_error = ? WHERE id = ?",
+            [error, answer_id],
+            ids=(1,),
+        )
 
     def record_review(self, card_id: str, score: float | None) -> Review:
         """Move the card between Leitner boxes: a pass goes up one box, a fail (None for
@@ -173,31 +430,35 @@ class HistoryStore:
         passed = score is not None and score >= self.settings.interview.pass_score
         box = min((current.box if current else 1) + 1, len(intervals)) if passed else 1
         due = now + timedelta(days=intervals[box - 1])
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO reviews (card_id, box, due_at, last_score, reviewed_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(card_id) DO UPDATE SET box = excluded.box,"
-                " due_at = excluded.due_at, last_score = excluded.last_score,"
-                " reviewed_at = excluded.reviewed_at",
-                (card_id, box, due.isoformat(), score, now.isoformat()),
-            )
+        self._write(
+            "record_review",
+            "INSERT INTO reviews (card_id, box, due_at, last_score, reviewed_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(card_id) DO UPDATE SET box = excluded.box,"
+            " due_at = excluded.due_at, last_score = excluded.last_score,"
+            " reviewed_at = excluded.reviewed_at",
+            [card_id, box, due.isoformat(), score, now.isoformat()],
+        )
         return Review(card_id=card_id, box=box, due_at=due, last_score=score, reviewed_at=now)
 
-    # --- reads -------------------------------------------------------------------------
+    # --- reads (while the database is busy: the reviews read as none, others raise) ----
     def review(self, card_id: str) -> Review | None:
-        with self._db() as db:
-            row = db.execute(
+        row = self._read(
+            lambda db: db.execute(
                 "SELECT card_id, box, due_at, last_score, reviewed_at FROM reviews"
                 " WHERE card_id = ?",
                 (card_id,),
-            ).fetchone()
+            ).fetchone(),
+            busy=None,
+        )
         return _review(row) if row else None
 
     def reviews(self) -> dict[str, Review]:
-        with self._db() as db:
-            rows = db.execute(
+        rows = self._read(
+            lambda db: db.execute(
                 "SELECT card_id, box, due_at, last_score, reviewed_at FROM reviews"
-            ).fetchall()
+            ).fetchall(),
+            busy=[],
+        )
         return {r[0]: _review(r) for r in rows}
 
     def due_cards(self, now: datetime | None = None) -> list[Review]:
@@ -208,13 +469,17 @@ class HistoryStore:
 
     def answers_for(self, question_id: int) -> list[dict[str, object]]:
         """Answers to one question with their grade (None until graded)."""
-        with self._db() as db:
-            rows = db.execute(
+        resolved = self._resolve([question_id], [0])
+        if resolved is None:
+            return []  # asked while the database was busy: not in it yet
+        rows = self._read(
+            lambda db: db.execute(
                 "SELECT a.id, a.text, a.grade_error, g.grade_json FROM answers a"
                 " LEFT JOIN grades g ON g.answer_id = a.id WHERE a.question_id = ?"
                 " ORDER BY a.id",
-                (question_id,),
+                (resolved[0],),
             ).fetchall()
+        )
         return [
             {
                 "answer_id": r[0],
@@ -226,8 +491,8 @@ class HistoryStore:
         ]
 
     def sessions(self, limit: int = 50) -> list[SessionRow]:
-        with self._db() as db:
-            rows = db.execute(
+        rows = self._read(
+            lambda db: db.execute(
                 "SELECT s.id, s.started_at, s.ended_at, s.topic, s.difficulty,"
                 " s.planned_questions, COUNT(g.id), AVG(g.score) FROM sessions s"
                 " LEFT JOIN questions q ON q.session_id = s.id AND q.kind = 'main'"
@@ -236,6 +501,7 @@ class HistoryStore:
                 " GROUP BY s.id ORDER BY s.started_at DESC LIMIT ?",
                 (limit,),
             ).fetchall()
+        )
         return [
             SessionRow(
                 id=r[0],
@@ -252,14 +518,15 @@ class HistoryStore:
 
     def topic_progress(self) -> list[ProgressPoint]:
         """Per session and topic, the mean score of graded main questions, oldest first."""
-        with self._db() as db:
-            rows = db.execute(
+        rows = self._read(
+            lambda db: db.execute(
                 "SELECT s.id, s.started_at, COALESCE(q.topic, ''), AVG(g.score), COUNT(g.id)"
                 " FROM grades g JOIN answers a ON a.id = g.answer_id"
                 " JOIN questions q ON q.id = a.question_id"
                 " JOIN sessions s ON s.id = q.session_id"
                 " WHERE q.kind = 'main' GROUP BY s.id, q.topic ORDER BY s.started_at",
             ).fetchall()
+        )
         return [
             ProgressPoint(
                 session_id=r[0],
@@ -273,11 +540,12 @@ class HistoryStore:
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for tests and the history tab's summary line)."""
-        with self._db() as db:
-            return {
+        return self._read(
+            lambda db: {
                 table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
                 for table in ("sessions", "questions", "answers", "grades", "reviews")
             }
+        )
 
 
 def _review(row: tuple) -> Review:

@@ -97,6 +97,18 @@ def m004_signals(db: sqlite3.Connection) -> None:
         db.execute(f"ALTER TABLE grades ADD COLUMN {column} REAL")
 
 
+@migration
+def m005_replayed(db: sqlite3.Connection) -> None:
+    """Writes replayed from the pending file (coach/store/pending.py), so a replay cut
+    short after its commit is never applied twice, and the rows it made keep their ids."""
+    db.execute("CREATE TABLE replayed (op_id TEXT PRIMARY KEY, row_id INTEGER)")
+
+
+class NewerSchema(RuntimeError):
+    """The history file was written by a newer coach: its schema has steps this version
+    does not know, so writing to it could lose or corrupt what that version keeps."""
+
+
 def applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -106,9 +118,13 @@ def applied(db: sqlite3.Connection) -> set[str]:
 
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction; returns the
-    names applied now (empty on a rerun)."""
+    names applied now (empty on a rerun). Raises NewerSchema, changing nothing, when the
+    file holds steps this version does not know."""
     done = applied(db)
     db.commit()
+    unknown = sorted(done - {fn.__name__ for fn in MIGRATIONS})
+    if unknown:
+        raise NewerSchema(", ".join(unknown))
     ran: list[str] = []
     for fn in MIGRATIONS:
         if fn.__name__ in done:

@@ -15,8 +15,8 @@ from coach.interview.charts import signal_figure
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event
 from coach.interview.report import to_html, to_markdown
-from coach.ui.render import render_event, render_report_summary
-from coach.ui.strings import Lang
+from coach.ui.render import esc, render_event, render_report_summary
+from coach.ui.strings import Lang, t
 
 STREAMED = ("question", "follow_up", "coach")
 Chat = list[dict[str, Any]]
@@ -53,11 +53,18 @@ async def stream_into_chat(
                 placeholder = len(chat) - 1
             if event.kind in ("question", "follow_up"):
                 asked[(event.kind, event.turn)] = len(chat) - 1
+        for text in _store_notices(engine):  # e.g. the answer kept while the history was busy
+            chat.append({"role": "assistant", "content": t(lang, "notice", text=esc(text))})
         graded = graded or event.kind == "grade"
         if event.kind == "report":
             finished = True
             chat[-1]["content"] = render_report_summary(engine.report(), lang)
         yield chat, graded, finished
+
+
+def _store_notices(engine: InterviewEngine) -> list[str]:
+    take = getattr(engine.services.store, "take_notices", None)
+    return take() if take is not None else []
 
 
 def write_report(engine: InterviewEngine, settings: Settings, lang: Lang) -> tuple[list[str], Any]:

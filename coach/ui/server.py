@@ -162,6 +162,8 @@ def launch(
         show_error=True,
         inbrowser=False,
         allowed_paths=served_dirs(settings),
+        # a larger upload is stopped while it arrives, before anything is copied
+        max_file_size=settings.ui.max_upload_bytes,
         ssl_certfile=str(https[0]) if https else None,
         ssl_keyfile=str(https[1]) if https else None,
         # Gradio only uses this for its start-up request to itself on localhost, which

@@ -9,6 +9,7 @@ import gradio as gr
 
 from coach.ui.batch import grade_file
 from coach.ui.context import UiContext, lang_of
+from coach.ui.files import RECORDING_SUFFIXES, TABLE_SUFFIXES
 from coach.ui.strings import t
 
 
@@ -16,9 +17,10 @@ def build_batch_tab(ctx: UiContext) -> Any:
     lang0, services = ctx.lang0, ctx.services
     with gr.Tab(t(lang0, "tab_batch"), id="batch") as tab:
         help_text = gr.Markdown(t(lang0, "batch_help"))
-        upload = gr.File(
+        upload = gr.File(  # a table, with its recordings selected together, or one .zip
             label=t(lang0, "batch_file"),
-            file_types=[".csv", ".jsonl", ".xlsx"],
+            file_types=[*TABLE_SUFFIXES, ".zip", *RECORDING_SUFFIXES],
+            file_count="multiple",
             type="filepath",
             elem_id="batch-file",
         )
@@ -39,7 +41,7 @@ def build_batch_tab(ctx: UiContext) -> Any:
     words(run, "batch_run", "value")
     words(results, "batch_results")
 
-    async def on_batch(path: str | None, llm: bool, lang_label: str):
+    async def on_batch(path: str | list[str] | None, llm: bool, lang_label: str):
         async for shown, files in grade_file(services, path, llm, lang_of(lang_label)):
             yield shown, files
 

@@ -1,0 +1,113 @@
+"""Writes the history database could not take (another program held it), kept in a
+file beside it until it can.
+
+Why a file and not a longer wait: the interview engine writes an answer *before* it
+grades it, so that nothing typed is lost; a database held by another process (a backup
+tool, a second coach, ``sqlite3`` left open in a ``BEGIN EXCLUSIVE``) made that write
+wait 30 s and then fail, and the answer was lost after all. Now a write waits a bounded
+time (``COACH_HISTORY_BUSY_TIMEOUT``), then lands here as one fsynced JSON line; the
+store replays the lines into the database, in order and exactly once, at its next start
+or write.
+
+Rows inserted here get a local id (negative, so never a real SQLite rowid); later writes
+that name it (the grade of a pending answer) are kept here too and resolved on replay.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import uuid
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from pydantic import BaseModel, Field
+
+_LOCK_SUFFIX = ".lock"
+_LOCAL_ID_BITS = 52
+"""Local ids are negative random integers: unique across processes sharing the file,
+and exact in JSON (below 2**53)."""
+
+
+class PendingWrite(BaseModel):
+    """One SQL write that waits for the database."""
+
+    op_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    kind: str
+    """The store method that made it (add_answer, add_grade, ...), for the notices."""
+    sql: str
+    params: list[Any]
+    ids: list[int] = Field(default_factory=list)
+    """Positions in ``params`` that hold a row id (local ids are resolved on replay)."""
+    local_id: int | None = None
+    """For an INSERT: the id handed to the caller in place of the rowid."""
+
+
+class PendingWrites:
+    """The pending file: appended under a file lock, read and removed as a whole."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = FileLock(path.with_name(path.name + _LOCK_SUFFIX), thread_local=False)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def add(self, kind: str, sql: str, params: list[Any], ids: list[int], insert: bool) -> int:
+        """Keep one write durably; returns its local id (0 for an UPDATE)."""
+        local_id = -(secrets.randbits(_LOCAL_ID_BITS) + 1) if insert else None
+        write = PendingWrite(kind=kind, sql=sql, params=params, ids=ids, local_id=local_id)
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, (write.model_dump_json() + "\n").encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return local_id or 0
+
+    def read(self) -> list[PendingWrite]:
+        """Every complete line; a torn last line (killed mid-write) is skipped."""
+        with self._lock:
+            try:
+                data = self.path.read_bytes()
+            except FileNotFoundError:
+                return []
+        writes = []
+        for line in data.splitlines():
+            with suppress(ValueError):
+                writes.append(PendingWrite.model_validate(json.loads(line)))
+        return writes
+
+    def remove(self, replayed: list[PendingWrite]) -> None:
+        """Drop the replayed lines; lines added meanwhile (another process) stay."""
+        done = {w.op_id for w in replayed}
+        with self._lock:
+            try:
+                data = self.path.read_bytes()
+            except FileNotFoundError:
+                return
+            rest = [line for line in data.splitlines() if line.strip() and _op_id(line) not in done]
+            if not rest:
+                self.path.unlink(missing_ok=True)
+                return
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_bytes(b"\n".join(rest) + b"\n")
+            os.replace(tmp, self.path)
+
+    def set_aside(self, suffix: str) -> Path:
+        """Move the file out of the way (its writes cannot be replayed); returns where."""
+        target = self.path.with_name(self.path.name + suffix)
+        with self._lock:
+            os.replace(self.path, target)
+        return target
+
+
+def _op_id(line: bytes) -> str | None:
+    try:
+        return json.loads(line).get("op_id")
+    except (ValueError, AttributeError):
+        return None

@@ -1,0 +1,167 @@
+"""The history file doing something wrong: held by another program, damaged, or written
+by a newer coach. An answer is never lost, a damaged file never stops an interview, and
+a newer file is never half-used."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from coach.config import Settings
+from coach.store.history import HistoryError, HistoryStore
+
+from .batch_fakes import keyword_grade
+
+
+@pytest.fixture
+def quick(settings: Settings) -> Settings:
+    """A short bounded wait, so a busy test takes a fraction of a second."""
+    return settings.model_copy(
+        update={"storage": settings.storage.model_copy(update={"history_busy_timeout": 0.2})}
+    )
+
+
+@contextmanager
+def held(path: Path) -> Iterator[None]:
+    """Another program holds the database (``BEGIN EXCLUSIVE``), as in the probe."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_an_answer_given_while_the_history_is_held_is_kept_and_replayed(
+    tmp_path: Path, quick: Settings
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    store = HistoryStore(path, quick)
+    session = store.start_session(topic=None, difficulty=None, planned=1, language="zh")
+    question = store.add_question(session, "什么是过拟合？", card_id="c1")
+    assert store.take_notices() == []
+    with held(path):
+        started = time.perf_counter()
+        answer = store.add_answer(question, "模型记住了训练集的噪声。")
+        waited = time.perf_counter() - started
+        store.add_grade(answer, keyword_grade("q", "正则化 Dropout"))
+        store.set_outcome(question, "answered")
+        review = store.record_review("c1", 5.0)
+    assert waited < 2, "bounded wait, not SQLite's 30 s"
+    assert answer < 0, "a local id while the database is busy"
+    assert review.box >= 1
+    notices = store.take_notices()
+    assert len(notices) == 1 and "kept in history.sqlite3.pending.jsonl" in notices[0]
+    assert "模型记住了" in store.pending.path.read_text("utf-8")
+
+    # the next start replays them, in order, with the grade tied to its answer
+    again = HistoryStore(path, quick)
+    assert again.counts() == {
+        "sessions": 1,
+        "questions": 1,
+        "answers": 1,
+        "grades": 1,
+        "reviews": 1,
+    }
+    [saved] = again.answers_for(question)
+    assert saved["text"] == "模型记住了训练集的噪声。" and saved["grade"] is not None
+    assert not again.pending.exists()
+    assert any("are now in it" in n for n in again.take_notices())
+    # a third start replays nothing twice
+    assert HistoryStore(path, quick).counts()["answers"] == 1
+
+
+def test_writes_after_the_lock_is_released_replay_first_in_the_same_process(
+    tmp_path: Path, quick: Settings
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    store = HistoryStore(path, quick)
+    session = store.start_session(topic=None, difficulty=None, planned=2, language="zh")
+    with held(path):
+        question = store.add_question(session, "Q1")
+        answer = store.add_answer(question, "A1")
+    store.add_grade(answer, keyword_grade("q", "Dropout"))  # free again: replays, then writes
+    assert not store.pending.exists()
+    [saved] = store.answers_for(question)
+    assert saved["text"] == "A1" and saved["grade"] is not None
+
+
+def test_a_store_opened_while_the_file_is_held_still_keeps_the_answer(
+    tmp_path: Path, quick: Settings
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    HistoryStore(path, quick)
+    with held(path):
+        store = HistoryStore(path, quick)
+        assert store.reviews() == {}, "the interview can still choose its cards"
+        session = store.start_session(topic=None, difficulty=None, planned=1, language="zh")
+        question = store.add_question(session, "Q")
+        store.add_answer(question, "kept")
+    assert HistoryStore(path, quick).counts()["answers"] == 1
+
+
+def test_a_damaged_history_is_moved_aside_and_a_fresh_one_started(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(bytes(range(256)) * 64)
+    store = HistoryStore(path, settings)
+    session = store.start_session(topic=None, difficulty=None, planned=1, language="zh")
+    store.add_answer(store.add_question(session, "Q"), "A")
+    assert store.counts()["answers"] == 1
+    [aside] = list(tmp_path.glob("history.sqlite3.corrupt-*"))
+    assert aside.read_bytes() == bytes(range(256)) * 64, "the damaged file is kept"
+    [notice] = store.take_notices()
+    assert "damaged" in notice and aside.name in notice and str(tmp_path) not in notice
+
+
+def test_a_history_from_a_newer_coach_is_refused_and_left_unchanged(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    HistoryStore(path, settings)
+    with sqlite3.connect(path) as db:  # a newer coach added a step and a column
+        db.execute("INSERT INTO _migrations VALUES ('m099_clarity_again', '2030-01-01')")
+        db.execute("ALTER TABLE grades ADD COLUMN clarity_v2 REAL NOT NULL DEFAULT 0")
+    before = path.read_bytes()
+    with pytest.raises(HistoryError, match=r"newer version of coach .*m099_clarity_again"):
+        HistoryStore(path, settings)
+    assert path.read_bytes() == before
+
+
+def test_an_interview_answer_submitted_while_the_history_is_held_is_saved_and_said(
+    tmp_path: Path, quick: Settings
+) -> None:
+    """The probe: BEGIN EXCLUSIVE held by another process made the submit wait 30 s and
+    fail with "database is locked", and the answer was not saved."""
+    from coach.interview.engine import InterviewEngine, Services
+    from coach.interview.models import InterviewConfig
+    from coach.ui.chat import stream_into_chat
+
+    from .interview_fakes import CARDS, KeywordGrader
+    from .test_ui import collect
+
+    path = tmp_path / "history.sqlite3"
+    services = Services(
+        settings=quick,
+        cards=CARDS,
+        grader=KeywordGrader(CARDS),
+        store=HistoryStore(path, quick),
+        chat_model=None,
+    )
+    engine = InterviewEngine(services, InterviewConfig(topic="推理与部署", questions=1))
+    chat: list[dict] = []
+    collect(stream_into_chat(engine.start(), engine, "zh", chat))
+    with held(path):
+        collect(stream_into_chat(engine.answer("int8 量化"), engine, "zh", chat))
+    contents = [m["content"] for m in chat]
+    assert any("得分" in c for c in contents), "graded as usual"
+    assert any("history.sqlite3.pending.jsonl" in c and "Nothing is lost" in c for c in contents)
+    store = HistoryStore(path, quick)
+    assert store.counts()["answers"] == 1 and store.counts()["grades"] == 1
