@@ -15,7 +15,7 @@ from coach.grading.flags import GradeFlag
 from coach.grading.grader import Grader
 from coach.grading.injection import injection_spans
 from coach.grading.noise import noise_spans
-from coach.grading.substance import specific_terms
+from coach.grading.substance import rarest_term, specific_terms
 
 from .conftest import MODELS_DIR
 
@@ -63,6 +63,13 @@ def test_specific_terms_are_rare_words_numbers_and_english_terms(settings: Setti
     talk = specific_terms("这个问题很重要，要结合业务场景，综合考虑各种因素，持续迭代。", settings)
     assert len(talk) <= 1
     assert not specific_terms("我们要高度重视，做到有章可循、保驾护航。", settings) - {"保驾护航"}
+
+
+def test_a_follow_up_asks_about_the_rarest_named_term_as_written() -> None:
+    sentence = "比如 Llama、Qwen 的 batch size；再在 125M 的小模型上用 Optuna 做贝叶斯优化"
+    terms = ["125m", "batch", "llama", "optuna", "qwen", "贝叶斯优化"]
+    assert rarest_term(terms, sentence) == "Optuna"
+    assert rarest_term(["125m", "3%"], sentence) == ""
 
 
 def test_noise_is_found_but_english_code_and_links_are_not(settings: Settings) -> None:

@@ -20,11 +20,10 @@ from pydantic import BaseModel, Field
 
 from coach.config import Settings
 from coach.grading.flags import GradeFlag
-from coach.grading.models import PointResult
-from coach.grading.substance import Substance
+from coach.grading.models import COVERAGE_CREDIT, PointResult
+from coach.grading.substance import Substance, rarest_term
 
 MESSAGES_FILE = Path(__file__).with_name("messages.toml")
-_CREDIT = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
 _QUOTE_CHARS = 60
 
 
@@ -97,9 +96,9 @@ def explain(
         parts.append(m["stuffing"])
     best: dict[int, PointResult] = {}
     for g, r in zip(groups, points, strict=True):
-        if g not in best or _CREDIT[r.status] > _CREDIT[best[g].status]:
+        if g not in best or COVERAGE_CREDIT[r.status] > COVERAGE_CREDIT[best[g].status]:
             best[g] = r
-    by_status = {k: [r for r in best.values() if r.status == k] for k in _CREDIT}
+    by_status = {k: [r for r in best.values() if r.status == k] for k in COVERAGE_CREDIT}
     contradicted = [r for r in points if r.contradicted]
     strong = [r for r in by_status["covered"] if r.evidence]
     if strong:
@@ -144,5 +143,5 @@ def _first_term(substance: Substance | None, sentence: str) -> str:
         return ""
     for s in substance.sentences:
         if s.text == sentence and s.terms:
-            return s.terms[0]
+            return rarest_term(s.terms, sentence)
     return ""

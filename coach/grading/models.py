@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 
 Coverage = Literal["covered", "partial", "missed"]
+COVERAGE_CREDIT: dict[str, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
+"""What a point made in full, in part or not at all counts towards the answer."""
 Signal = Literal["rubric", "llm"]
 
 

@@ -27,7 +27,7 @@ from coach.grading.evidence_score import Evidence, EvidenceScorer
 from coach.grading.explain import explain, messages, says_dont_know
 from coach.grading.flags import GradeFlag
 from coach.grading.injection import injection_spans
-from coach.grading.models import Coverage, PointResult, ReferenceUsed
+from coach.grading.models import COVERAGE_CREDIT, Coverage, PointResult, ReferenceUsed
 from coach.grading.noise import without_noise
 from coach.grading.polarity import content_terms, contradiction, lexicon
 from coach.grading.reference import Reference
@@ -36,7 +36,6 @@ from coach.grading.substance import Substance, SubstanceMeter
 
 _LIST_MARK = re.compile(r"^\s*(?:\d+[.、)]|[-*+•])\s*")
 _CLAUSE_END = re.compile(r"(?<=[，；：;:])")
-_CREDIT: dict[Coverage, float] = {"covered": 1.0, "partial": 0.5, "missed": 0.0}
 
 
 def _squash(text: str) -> str:
@@ -511,7 +510,7 @@ class Rubric:
         credit: dict[int, float] = {}
         contradicted_groups: set[int] = set()
         for g, r in zip(groups, results, strict=True):
-            credit[g] = max(credit.get(g, 0.0), _CREDIT[r.status])
+            credit[g] = max(credit.get(g, 0.0), COVERAGE_CREDIT[r.status])
             if r.contradicted:
                 contradicted_groups.add(g)
         supported = sum(1 for g, c in credit.items() if c > 0)

@@ -95,6 +95,18 @@ def _zipf(word: str, language: str) -> float:
     return zipf_frequency(word, language)
 
 
+def rarest_term(terms: list[str], sentence: str) -> str:
+    """The term a follow-up should ask about: a named thing, not a number, the rarest in
+    general language (Optuna before batch size), as the sentence writes it (Llama, not
+    llama). Empty when only numbers are left."""
+    named = [t for t in terms if not _NUMBER.fullmatch(t)]
+    if not named:
+        return ""
+    best = min(named, key=lambda t: (_zipf(t, "en" if t.isascii() else "zh"), -len(t)))
+    found = re.search(re.escape(best), sentence, re.IGNORECASE)
+    return found.group() if found else best
+
+
 def specific_terms(text: str, settings: Settings, protected: tuple[str, ...] = ()) -> set[str]:
     """Numbers with their units, words rare in general language, and English compounds
     (warm-up, bf16, gpt-4: their parts are common words, the whole is a term).
