@@ -86,6 +86,7 @@ class LlmBreaker:
         if not self.not_asked:
             return None
         return (
-            f"{self.give_up_message()} {self.not_asked} rows were graded that way; check "
-            "the server (coach serve-model), then grade them again."
+            f"{self.give_up_message()} {self.not_asked} rows were graded that way; for the "
+            "model's verdict on them, check the server (coach serve-model) and grade the "
+            "file again with --overwrite."
         )
