@@ -105,6 +105,7 @@ class KeywordGrader:
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> AsyncIterator[tuple[Grade, bool]]:
         grade = await self.agrade(question, answer, reference=reference, card_id=card_id)
         if self.provisional:
@@ -119,7 +120,9 @@ class KeywordGrader:
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> Grade:
+        """``llm_timeout`` is ignored: this grader has no LLM."""
         self.calls.append(
             {"question": question, "answer": answer, "reference": reference, "card_id": card_id}
         )

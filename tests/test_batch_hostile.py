@@ -17,7 +17,7 @@ from openpyxl import Workbook
 
 from coach.batch.models import BatchError, BatchInputError, JournalError
 from coach.batch.reader import read_batch
-from coach.batch.run import arun_batch
+from coach.batch.run import arun_batch, run_batch
 from coach.config import Settings
 from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
@@ -318,6 +318,134 @@ def test_a_stalled_model_server_is_bounded_per_row_with_the_evidence_grade(
     assert [r["status"] for r in rows] == ["ok"] * 3
     assert all("llm_unavailable" in r["flags"] for r in rows)
     assert any("3 rows were graded by the rubric alone" in n for n in report.notes)
+
+
+class ScriptedServerGrader(FakeGrader):
+    """A model server scripted per call: ``stall`` (the verdict never comes, only the
+    row's ``llm_timeout`` ends the wait), ``fail`` (refused at once) or ``ok`` (a
+    verdict, signal ``llm``); the last entry repeats. Honours the contract as coach's
+    Grader does: ``llm_timeout=0`` sends no request. Records each row's bound and wait."""
+
+    def __init__(self, script: list[str]):
+        super().__init__()
+        self.script = script
+        self.timeouts: list[float | None] = []
+        self.waited: list[float] = []
+        self.requests = 0
+
+    async def agrade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+        llm_timeout: float | None = None,
+    ) -> Grade:
+        grade = keyword_grade(question, answer, reference)
+        self.timeouts.append(llm_timeout)
+        started = time.perf_counter()
+        if llm_timeout == 0:
+            grade.flags.append(GradeFlag.LLM_UNAVAILABLE)
+        else:
+            outcome = self.script[min(self.requests, len(self.script) - 1)]
+            self.requests += 1
+            await asyncio.sleep(0)  # let the other workers run, as a real request does
+            if outcome == "stall":
+                try:
+                    async with asyncio.timeout(llm_timeout):
+                        await asyncio.sleep(3600)
+                except TimeoutError:
+                    grade.flags.append(GradeFlag.LLM_UNAVAILABLE)
+            elif outcome == "fail":
+                grade.flags.append(GradeFlag.LLM_UNAVAILABLE)
+            else:
+                grade.signals.append("llm")
+        self.waited.append(time.perf_counter() - started)
+        return grade
+
+
+def _rows(n: int) -> list[list[str]]:
+    return [["id", "question", "answer"], *([str(i), Q, GOOD] for i in range(n))]
+
+
+def test_a_model_server_that_keeps_stalling_is_given_up_on_and_the_rest_do_not_wait(
+    tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1,000 rows x 120 s / 4 workers is hours; after COACH_BATCH_LLM_GIVE_UP_AFTER rows
+    in a row without a verdict, the rest get the evidence grade at once."""
+    timeout, give_up, total = 0.3, 3, 12
+    settings = with_batch(settings, llm_give_up_after=give_up).model_copy(
+        update={"llm": settings.llm.model_copy(update={"timeout": timeout})}
+    )
+    source = write_csv(tmp_path / "in.csv", _rows(total))
+    grader = ScriptedServerGrader(["stall"])
+    started = time.perf_counter()
+    report = run_batch(
+        source, tmp_path / "out.csv", settings=settings, grader=grader, concurrency=1
+    )
+    elapsed = time.perf_counter() - started
+
+    assert grader.timeouts == [timeout] * give_up + [0.0] * (total - give_up)
+    assert grader.requests == give_up, "no request after the breaker tripped"
+    assert max(grader.waited[give_up:]) < timeout / 10, "the rest do not wait"
+    assert elapsed < timeout * total, "less than every row waiting its full bound"
+    rows = read_output_csv(tmp_path / "out.csv")
+    assert [r["status"] for r in rows] == ["ok"] * total
+    assert all("llm_unavailable" in r["flags"] for r in rows)
+    assert all(float(r["score"]) > 0 for r in rows), "the evidence grade, not an error"
+    [gave_up] = [n for n in report.notes if "COACH_BATCH_LLM_GIVE_UP_AFTER" in n]
+    assert f"for {give_up} rows in a row" in gave_up
+    assert f"{total - give_up} rows were graded that way" in gave_up
+    assert any(f"{give_up} rows were graded by the rubric alone" in n for n in report.notes)
+    shown = capsys.readouterr()
+    assert (shown.out + shown.err).count("COACH_BATCH_LLM_GIVE_UP_AFTER") == 1, "said once"
+    assert "COACH_BATCH_LLM_GIVE_UP_AFTER" in (tmp_path / "out.report.html").read_text("utf-8")
+
+
+def test_a_failing_server_is_given_up_on_under_concurrency_too(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Rows in flight when the breaker trips keep their own bound; every row started
+    after it goes without the model."""
+    give_up, total, workers = 3, 40, 4
+    settings = with_batch(settings, llm_give_up_after=give_up)
+    source = write_csv(tmp_path / "in.csv", _rows(total))
+    grader = ScriptedServerGrader(["fail"])
+    report = run_batch(
+        source,
+        tmp_path / "out.csv",
+        settings=settings,
+        grader=grader,
+        concurrency=workers,
+        progress=False,
+    )
+    asked = [t for t in grader.timeouts if t != 0]
+    assert give_up <= len(asked) <= give_up + workers - 1
+    assert grader.timeouts.count(0.0) == total - len(asked)
+    assert any(f"{total - len(asked)} rows were graded that way" in n for n in report.notes)
+
+
+def test_a_verdict_between_failures_keeps_the_model_asked(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Only failures *in a row* give up: a server that answers now and then is slow or
+    flaky, not gone, and its verdicts are worth the wait."""
+    give_up = 3
+    settings = with_batch(settings, llm_give_up_after=give_up)
+    source = write_csv(tmp_path / "in.csv", _rows(9))
+    grader = ScriptedServerGrader(["fail", "fail", "ok"] * 3)
+    report = run_batch(
+        source,
+        tmp_path / "out.csv",
+        settings=settings,
+        grader=grader,
+        concurrency=1,
+        progress=False,
+    )
+    assert 0 not in grader.timeouts and grader.requests == 9
+    assert not any("COACH_BATCH_LLM_GIVE_UP_AFTER" in n for n in report.notes)
+    assert any("6 rows were graded by the rubric alone" in n for n in report.notes)
 
 
 # --- recordings: only from the batch's own folder ------------------------------------------

@@ -101,6 +101,7 @@ class OracleGrader:
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> Grade:
         if self.needs_reference:
             assert reference, "Mohler rows must be graded against their own reference"

@@ -252,7 +252,7 @@ def test_a_verdict_that_never_comes_is_cut_off_at_the_timeout(settings: Settings
 
     grader = Grader(settings, use_llm=False)
     started = time.monotonic()
-    outcome = asyncio.run(grader._bounded(asyncio.Event().wait(), LLM_TIMEOUT))
+    outcome = asyncio.run(grader._bounded(asyncio.Event().wait, LLM_TIMEOUT))
     assert LLM_TIMEOUT <= time.monotonic() - started < LLM_TIMEOUT + SLACK_SECONDS
     assert outcome[0] is None and outcome[2] == ["llm_unavailable"]
     assert f"did not answer within {LLM_TIMEOUT:g} s (COACH_LLM_TIMEOUT)" in outcome[1][0]

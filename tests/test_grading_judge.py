@@ -242,3 +242,39 @@ def test_judge_model_keeps_its_schema_when_a_caller_adds_to_the_body(settings: S
 
     model = judge_chat_model(settings, extra_body={"cache_salt": "s"})
     assert model.extra_body == {"response_format": response_format(), "cache_salt": "s"}
+
+
+@pytest.mark.parametrize("mode", ["judge", "scorer"])
+def test_no_time_for_the_verdict_means_the_model_is_not_asked(
+    settings: Settings, mode: str
+) -> None:
+    """``llm_timeout=0`` (what a batch gives rows once its server has failed too many in
+    a row): the rubric's grade, flagged llm_unavailable, and no request is even sent."""
+    from types import SimpleNamespace
+
+    from coach.grading.grader import Grader
+
+    s = settings.model_copy(
+        update={"grading": settings.grading.model_copy(update={"llm_mode": mode})}
+    )
+    asked: list[str] = []
+
+    async def verdict(question: str, *_rest: object) -> tuple[None, list[str], list[str]]:
+        asked.append(question)
+        return None, [], []
+
+    grader = Grader(s, chat_model=ScriptedModel(responses=["unused"]))
+    llm = SimpleNamespace(ajudge=verdict, ascore=verdict)
+    grader.judge, grader.scorer = (llm, None) if mode == "judge" else (None, llm)  # type: ignore[assignment]
+    grader.references = SimpleNamespace(find=lambda *_a, **_kw: _reference())  # type: ignore[assignment]
+    grader.rubric = SimpleNamespace(grade=lambda *_a: _rubric(score=4.0))  # type: ignore[assignment]
+    grader._pooled = True  # no corpus to pool in this isolated data folder
+
+    grade = asyncio.run(grader.agrade("如何处理过拟合？", "用 Dropout。", llm_timeout=0))
+    assert asked == [], "no request for a verdict nobody waits for"
+    assert grade.flags == ["llm_unavailable"] and grade.llm_score is None
+    assert grade.score == combine(_rubric(score=4.0), None, s, notes=[]).score
+    assert any("not asked" in n for n in grade.notes)
+    # with time allowed, the same grader does ask
+    asyncio.run(grader.agrade("如何处理过拟合？", "用 Dropout。", llm_timeout=1.0))
+    assert asked == ["如何处理过拟合？"]

@@ -4,6 +4,7 @@ a newer file is never half-used."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -165,3 +166,98 @@ def test_an_interview_answer_submitted_while_the_history_is_held_is_saved_and_sa
     assert any("history.sqlite3.pending.jsonl" in c and "Nothing is lost" in c for c in contents)
     store = HistoryStore(path, quick)
     assert store.counts()["answers"] == 1 and store.counts()["grades"] == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("zh", "历史记录正被另一个程序占用"), ("en", "in use by another program")]
+)
+def test_the_history_tab_says_the_history_is_busy_instead_of_an_error(
+    quick: Settings, lang: str, words: str
+) -> None:
+    """Reads other than reviews raise HistoryBusy while another program holds the file;
+    the tab said only "Error". Now: a line in the UI's language, and what it showed
+    stays; the next refresh after the file is free shows the history again."""
+    from coach.ui.services import AppServices
+    from coach.ui.tabs.history import history_view
+
+    services = AppServices(quick)
+    store = services.store
+    session = store.start_session(topic=None, difficulty=None, planned=1, language=lang)
+    store.add_question(session, "什么是过拟合？", card_id="c1")
+    with held(store.path):
+        plot, sessions, due, status = history_view(services, lang)  # type: ignore[arg-type]
+    assert words in status and status.startswith("⚠️")
+    assert [plot, sessions, due] == [{"__type__": "update"}] * 3, "what it showed stays"
+
+    plot, sessions, due, status = history_view(services, lang)  # type: ignore[arg-type]
+    assert status == ""
+    assert len(sessions) == 1 and plot is not None
+
+
+def _pending_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".pending" in p.name)
+
+
+def test_no_pending_or_lock_file_is_left_once_the_writes_are_replayed(
+    tmp_path: Path, quick: Settings
+) -> None:
+    """``history.sqlite3.pending.jsonl.lock`` stayed in the data folder for good."""
+    path = tmp_path / "history.sqlite3"
+    store = HistoryStore(path, quick)
+    assert _pending_files(tmp_path) == [], "a store never busy makes no lock file"
+    session = store.start_session(topic=None, difficulty=None, planned=1, language="zh")
+    question = store.add_question(session, "什么是过拟合？", card_id="c1")
+    with held(path):
+        store.add_answer(question, "模型记住了训练集的噪声。")
+    assert _pending_files(tmp_path) == [
+        "history.sqlite3.pending.jsonl",
+        "history.sqlite3.pending.jsonl.lock",
+    ], "both stay while a write waits"
+    HistoryStore(path, quick)  # replays
+    assert _pending_files(tmp_path) == []
+
+
+def test_a_lock_file_left_by_an_older_coach_is_removed_at_the_next_start(
+    tmp_path: Path, quick: Settings
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    HistoryStore(path, quick)
+    (tmp_path / "history.sqlite3.pending.jsonl.lock").write_bytes(b"")
+    HistoryStore(path, quick)
+    assert _pending_files(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock: the lock file is removed on POSIX")
+def test_removing_the_lock_file_keeps_the_lock_exclusive(tmp_path: Path) -> None:
+    """A process that opened the lock file and waits on it while the holder removes it
+    must not end up holding the deleted file while a newcomer locks a new one."""
+    import fcntl
+    import threading
+
+    from coach.store.pending import PendingLock
+
+    lock = PendingLock(tmp_path / "p.jsonl.lock", tmp_path / "p.jsonl")
+    inside = threading.Event()
+    checked: list[bool] = []
+
+    def waiter() -> None:
+        with lock.held():
+            # this holder's lock must be on the file at the path: a newcomer cannot take it
+            fd = os.open(lock.path, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                checked.append(False)
+            except BlockingIOError:
+                checked.append(True)
+            finally:
+                os.close(fd)
+            inside.set()
+
+    with lock.held():
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.3)  # the waiter has opened the file and blocks on it
+        assert not inside.is_set()
+    thread.join(timeout=10)
+    assert checked == [True]
+    assert not lock.path.exists(), "removed again by the waiter: nothing pending"

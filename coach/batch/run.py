@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import os
 import statistics
@@ -31,6 +30,7 @@ from pathlib import Path
 from langchain_core.callbacks import get_usage_metadata_callback
 from tqdm import tqdm
 
+from coach.batch.breaker import LlmBreaker
 from coach.batch.export import output_format, write_results
 from coach.batch.journal import Journal, JournalHeader, file_sha256, output_lock
 from coach.batch.models import (
@@ -46,7 +46,6 @@ from coach.batch.report import render_report
 from coach.common.files import write_text_atomic
 from coach.config import Settings, get_settings
 from coach.corpus.topics import tag
-from coach.grading.flags import GradeFlag
 from coach.grading.models import AsyncGrader, Grade
 from coach.progress import progress_bar
 
@@ -280,6 +279,11 @@ async def _run_locked(
         for note in notes:
             if progress:
                 tqdm.write(note)
+        breaker = LlmBreaker(
+            settings.batch.llm_give_up_after,
+            settings.llm.timeout,
+            announce=tqdm.write if progress else None,
+        )
         grading_started = time.perf_counter()
         with (
             get_usage_metadata_callback() as usage,
@@ -296,19 +300,24 @@ async def _run_locked(
             if pending:
                 finished = _row_finished(on_progress, journal, len(rows))
                 await _grade_in_chunks(
-                    pending, grader or _NoGrader(), journal, concurrency, bar, settings, finished
+                    pending,
+                    grader or _NoGrader(),
+                    journal,
+                    concurrency,
+                    bar,
+                    settings,
+                    finished,
+                    breaker,
                 )
-        fell_back = sum(
-            GradeFlag.LLM_UNAVAILABLE in journal.done[r.id].flags
-            for r in pending
-            if r.id in journal.done
-        )
-        if use_llm and fell_back:
+        if use_llm and breaker.unavailable:
             notes.append(
-                f"{fell_back} rows were graded by the rubric alone (flag llm_unavailable): the "
-                f"model server was down or gave no verdict within {settings.llm.timeout:g} s "
-                "(COACH_LLM_TIMEOUT, each row's bound)."
+                f"{breaker.unavailable} rows were graded by the rubric alone (flag "
+                "llm_unavailable): the model server was down or gave no verdict within "
+                f"{settings.llm.timeout:g} s (COACH_LLM_TIMEOUT, each row's bound)."
             )
+        gave_up = breaker.report_note()
+        if use_llm and gave_up:
+            notes.append(gave_up)
         grading_seconds = time.perf_counter() - grading_started
     finally:
         journal.close()
@@ -396,9 +405,11 @@ async def _grade_in_chunks(
     bar: tqdm,
     settings: Settings,
     finished: Callable[[], None],
+    breaker: LlmBreaker,
 ) -> None:
     """Rows in chunks of ``batch_prefetch_rows``; a grader that can (coach's) encodes
-    each chunk's answers ahead in full batches, which is most of the no-LLM speed."""
+    each chunk's answers ahead in full batches, which is most of the no-LLM speed. One
+    ``breaker`` spans the chunks: a server given up on stays given up on."""
     prefetch = getattr(grader, "prefetch", None)
     clear = getattr(grader, "clear_prefetched", None)
     size = settings.batch.prefetch_rows
@@ -417,9 +428,7 @@ async def _grade_in_chunks(
             except Exception:
                 logger.warning("Prefetching a chunk failed; its rows go one by one", exc_info=True)
         try:
-            await _grade_all(
-                chunk, grader, journal, concurrency, bar, finished, settings.llm.timeout
-            )
+            await _grade_all(chunk, grader, journal, concurrency, bar, finished, breaker)
         finally:
             if clear is not None:
                 clear()
@@ -432,11 +441,13 @@ async def _grade_all(
     concurrency: int,
     bar: tqdm,
     finished: Callable[[], None],
-    llm_timeout: float | None = None,
+    breaker: LlmBreaker,
 ) -> None:
     """``concurrency`` workers share one queue, so at most that many rows are in flight
     (the bound a semaphore would give, without one task object per row of a huge file).
-    A TaskGroup cancels every worker if one fails (e.g. the disk is full)."""
+    A TaskGroup cancels every worker if one fails (e.g. the disk is full). Each row's
+    wait for the model is the ``breaker``'s: the LLM timeout, or none once the server
+    has failed too many rows in a row."""
     queue: asyncio.Queue[BatchRow] = asyncio.Queue()
     for row in pending:
         queue.put_nowait(row)
@@ -446,7 +457,9 @@ async def _grade_all(
         nonlocal errors
         while not queue.empty():
             row = queue.get_nowait()
-            result = await grade_row(grader, row, llm_timeout=llm_timeout)
+            timeout = breaker.row_timeout(row)
+            result = await grade_row(grader, row, llm_timeout=timeout)
+            breaker.record(result, timeout=timeout)
             journal.append(result)
             errors += result.status == "error"
             bar.set_postfix(errors=errors, refresh=False)
@@ -477,12 +490,13 @@ async def grade_row(
     ``llm_timeout``: how long the model's verdict on this row may take (retries
     included) before the row keeps the rubric's evidence grade, flagged
     ``llm_unavailable``, as a single ``coach grade`` does: a server that accepts requests
-    but answers a byte at a time must not stall the batch."""
+    but answers a byte at a time must not stall the batch. 0: the model is not asked."""
     if row.error:
         return result_from_error(row, row.error)
-    bound = {"llm_timeout": llm_timeout} if _takes_timeout(grader) else {}
     try:
-        grade = await grader.agrade(row.question, row.answer, reference=row.reference, **bound)
+        grade = await grader.agrade(
+            row.question, row.answer, reference=row.reference, llm_timeout=llm_timeout
+        )
     except Exception as exc:  # one row's failure must not stop the batch
         logger.warning("Grading row %s failed; the batch goes on", row.id, exc_info=True)
         return result_from_error(row, f"grading failed: {type(exc).__name__}: {exc}")
@@ -493,18 +507,16 @@ class _NoGrader:
     """Every row left is an error row (refused by the reader): no model is loaded for
     them, and ``grade_row`` never calls this."""
 
-    async def agrade(self, question: str, answer: str, **_kw: object) -> Grade:
+    async def agrade(
+        self,
+        question: str,
+        answer: str,
+        *,
+        reference: str | None = None,
+        card_id: str | None = None,
+        llm_timeout: float | None = None,
+    ) -> Grade:
         raise AssertionError("an error row is never graded")
-
-
-def _takes_timeout(grader: AsyncGrader) -> bool:
-    """coach's Grader bounds the model's verdict itself (``llm_timeout``); a grader that
-    does not take it (a test fake, another tool's) is called as the protocol says."""
-    try:
-        parameters = inspect.signature(grader.agrade).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "llm_timeout" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _topic(row: BatchRow, grade: Grade | None = None) -> str:

@@ -45,3 +45,10 @@ class BatchSettings(Section):
     max_references: int = Field(default=10, ge=1)
     """Reference answers (parts between ``---`` lines) one cell may hold; 500 separators
     made 2,004 key points and five times the time, for no better grade."""
+    llm_give_up_after: int = Field(default=3, ge=1)
+    """Rows in a row whose model call timed out or failed (flag ``llm_unavailable``)
+    after which a batch stops asking the model server: the rest of its rows get the
+    evidence grade at once, flagged ``llm_unavailable``, and the report says why. A
+    server that keeps stalling would otherwise cost every row the full
+    ``COACH_LLM_TIMEOUT`` (1,000 rows x 120 s / 4 workers is over eight hours); three
+    failures in a row, with no verdict between them, are rarely chance."""

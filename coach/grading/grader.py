@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from coach.config import Settings, get_settings
@@ -129,7 +129,8 @@ class Grader:
 
         ``llm_timeout``: seconds the LLM's verdict may take in all (retries included)
         before the rubric's grade is final, flagged ``llm_unavailable``; None leaves only
-        the per-call timeouts (a batch's calls also wait behind each other).
+        the per-call timeouts (a batch's calls also wait behind each other); 0: the model
+        is not asked at all (see ``models.AsyncGrader``).
         """
         from coach.grading.combine import combine, combine_scored
 
@@ -141,8 +142,9 @@ class Grader:
         only_rubric = self.judge is None and self.scorer is None
         yield combine(rubric_result, None, self.settings, notes=[]), only_rubric
         if self.scorer is not None:
+            scorer = self.scorer
             llm_score, notes, flags = await self._bounded(
-                self.scorer.ascore(
+                lambda: scorer.ascore(
                     question, rubric_result.graded_text or answer, ref, rubric_result.flags
                 ),
                 llm_timeout,
@@ -151,21 +153,30 @@ class Grader:
             return
         if self.judge is None:
             return
+        judge = self.judge
         verdict, notes, flags = await self._bounded(
-            self.judge.ajudge(question, answer, ref, rubric_result), llm_timeout
+            lambda: judge.ajudge(question, answer, ref, rubric_result), llm_timeout
         )
         grade = combine(rubric_result, verdict, self.settings, notes=notes)
         grade.flags.extend(f for f in flags if f not in grade.flags)
         yield grade, True
 
     async def _bounded(
-        self, call: Awaitable[_Outcome], timeout: float | None
+        self, call: Callable[[], Awaitable[_Outcome]], timeout: float | None
     ) -> _Outcome | tuple[None, list[str], list[str]]:
         """The scorer's or judge's outcome, or (None, note, flag) when it takes longer
-        than ``timeout`` seconds: a server that accepts the request but never answers."""
+        than ``timeout`` seconds: a server that accepts the request but never answers.
+        A timeout of 0 or less never starts the call (``call`` is a factory for that
+        reason): no request is sent that nobody would wait for."""
+        if timeout is not None and timeout <= 0:
+            note = (
+                "The model server was not asked (no time was allowed for its verdict); "
+                "graded by the rubric alone."
+            )
+            return None, [note], [GradeFlag.LLM_UNAVAILABLE]
         try:
             async with asyncio.timeout(timeout):
-                return await call
+                return await call()
         except TimeoutError:
             note = (
                 f"The model server at {self.settings.llm.base_url} did not answer within "

@@ -99,7 +99,15 @@ class Grade(BaseModel):
 
 class AsyncGrader(Protocol):
     """What batch grading and the interview engine need of ``grader.Grader``; tests pass
-    fakes. Declared once, beside the Grade it returns."""
+    fakes. Declared once, beside the Grade it returns.
+
+    ``llm_timeout`` is part of the contract because a batch must bound each row's wait
+    for the model whatever grader it is given (a server that accepts a request and then
+    trickles would otherwise stall every row): seconds the LLM's verdict may take in all,
+    retries included, before the rubric's (evidence) grade stands, flagged
+    ``llm_unavailable``; ``None`` leaves only the per-call timeouts; ``0`` (no time at
+    all) means the model is not asked, which is how a batch stops waiting for a server
+    that keeps failing. A grader without an LLM ignores it."""
 
     async def agrade(
         self,
@@ -108,6 +116,7 @@ class AsyncGrader(Protocol):
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> Grade: ...
 
 
@@ -122,4 +131,5 @@ class StagedGrader(AsyncGrader, Protocol):
         *,
         reference: str | None = None,
         card_id: str | None = None,
+        llm_timeout: float | None = None,
     ) -> AsyncIterator[tuple[Grade, bool]]: ...

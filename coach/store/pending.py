@@ -11,6 +11,11 @@ or write.
 
 Rows inserted here get a local id (negative, so never a real SQLite rowid); later writes
 that name it (the grade of a pending answer) are kept here too and resolved on replay.
+
+The file is guarded by a lock file beside it (``...pending.jsonl.lock``), which exists
+only while something is pending or a process is using it: it is removed, still locked,
+when the pending file is gone (``PendingLock``), so the data folder holds no stray file
+once the writes are replayed.
 """
 
 from __future__ import annotations
@@ -19,12 +24,18 @@ import json
 import os
 import secrets
 import uuid
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 from pydantic import BaseModel, Field
+
+try:
+    import fcntl
+except ImportError:  # Windows: filelock's lock, whose file is its own business
+    fcntl = None  # type: ignore[assignment]
 
 _LOCK_SUFFIX = ".lock"
 _LOCAL_ID_BITS = 52
@@ -46,12 +57,65 @@ class PendingWrite(BaseModel):
     """For an INSERT: the id handed to the caller in place of the rowid."""
 
 
+class PendingLock:
+    """An exclusive lock on ``path`` (a lock file), removed on release when ``guarded``
+    (the pending file) no longer exists.
+
+    Why not filelock's FileLock, as before: on Unix it must leave its file in place
+    (a process waiting on the file's inode would otherwise get a lock on a deleted file
+    while a newcomer locks a new one: two holders), so every store start left
+    ``history.sqlite3.pending.jsonl.lock`` in the data folder. Here a holder removes the
+    file while it still holds the lock, and every acquirer checks, once it has the lock,
+    that its descriptor is still the file at ``path``; if not (the holder it waited for
+    removed it), it tries again on the new one. So the file can go and the lock stays
+    exclusive. Where ``flock`` is missing (Windows) filelock's own lock is used.
+    """
+
+    def __init__(self, path: Path, guarded: Path) -> None:
+        self.path = path
+        self.guarded = guarded
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if fcntl is None:
+            with FileLock(self.path, thread_local=False):
+                yield
+            return
+        fd = self._acquire()
+        try:
+            yield
+        finally:
+            try:
+                if not self.guarded.exists():
+                    self.path.unlink(missing_ok=True)  # still held: see the class's why
+            finally:
+                os.close(fd)  # releases the lock
+
+    def _acquire(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        while True:
+            fd = os.open(self.path, flags, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                locked = os.fstat(fd)
+                try:
+                    current = os.stat(self.path, follow_symlinks=False)
+                except FileNotFoundError:
+                    current = None
+            except BaseException:
+                os.close(fd)
+                raise
+            if current is not None and os.path.samestat(locked, current):
+                return fd
+            os.close(fd)  # the holder we waited for removed this file: lock the new one
+
+
 class PendingWrites:
     """The pending file: appended under a file lock, read and removed as a whole."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = FileLock(path.with_name(path.name + _LOCK_SUFFIX), thread_local=False)
+        self.lock = PendingLock(path.with_name(path.name + _LOCK_SUFFIX), path)
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -60,7 +124,7 @@ class PendingWrites:
         """Keep one write durably; returns its local id (0 for an UPDATE)."""
         local_id = -(secrets.randbits(_LOCAL_ID_BITS) + 1) if insert else None
         write = PendingWrite(kind=kind, sql=sql, params=params, ids=ids, local_id=local_id)
-        with self._lock:
+        with self.lock.held():
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
                 os.write(fd, (write.model_dump_json() + "\n").encode("utf-8"))
@@ -70,8 +134,15 @@ class PendingWrites:
         return local_id or 0
 
     def read(self) -> list[PendingWrite]:
-        """Every complete line; a torn last line (killed mid-write) is skipped."""
-        with self._lock:
+        """Every complete line; a torn last line (killed mid-write) is skipped.
+
+        Nothing pending and no lock file (every start of a store that was never busy)
+        takes no lock: taking it would create the lock file only to remove it. A lock
+        file without a pending file (left by an older coach, or a process killed while
+        holding it) is taken once, which removes it."""
+        if not self.path.exists() and not self.lock.path.exists():
+            return []
+        with self.lock.held():
             try:
                 data = self.path.read_bytes()
             except FileNotFoundError:
@@ -85,7 +156,7 @@ class PendingWrites:
     def remove(self, replayed: list[PendingWrite]) -> None:
         """Drop the replayed lines; lines added meanwhile (another process) stay."""
         done = {w.op_id for w in replayed}
-        with self._lock:
+        with self.lock.held():
             try:
                 data = self.path.read_bytes()
             except FileNotFoundError:
@@ -101,7 +172,7 @@ class PendingWrites:
     def set_aside(self, suffix: str) -> Path:
         """Move the file out of the way (its writes cannot be replayed); returns where."""
         target = self.path.with_name(self.path.name + suffix)
-        with self._lock:
+        with self.lock.held():
             os.replace(self.path, target)
         return target
 
