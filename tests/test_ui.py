@@ -285,4 +285,19 @@ def test_bank_tab_reviews_generated_cards(tmp_path: Path, settings: Settings) ->
     again = browse.reject_pending(services, pipeline_id, "en")
     assert not again.done and "rejected" in again.message
     assert browse.accept_all_pending(services, "en").message.startswith("0 cards")
-    assert build_app(settings, services).title == "coach", "the tab builds with the store"
+    config = build_app(settings, services).config
+    ids = {c["id"]: c for c in config["components"]}
+
+    def inside(node: dict, tab: bool = False) -> set:
+        props = ids.get(node["id"], {}).get("props", {})
+        here = tab or (
+            ids.get(node["id"], {}).get("type") == "tabitem" and props.get("id") == "corpus"
+        )
+        found = {props.get("elem_id")} if here else set()
+        for child in node.get("children", []):
+            found |= inside(child, here)
+        return found
+
+    assert {"review", "review-list", "review-accept"} <= inside(config["layout"]), (
+        "the review is in the question-bank tab"
+    )

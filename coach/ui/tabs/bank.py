@@ -55,7 +55,7 @@ def build_bank_tab(ctx: UiContext) -> Any:
             wrong = gr.Textbox(label=t(lang0, "anchor_wrong"), lines=3)
             anchors_status = gr.Markdown()
             save = gr.Button(t(lang0, "anchors_save"), elem_id="anchors-save")
-    _review_section(ctx)
+        _review_section(ctx)
     words = ctx.translate
     words(tab, "tab_corpus")
     words(anchors_box, "anchors_title")
