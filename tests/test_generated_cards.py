@@ -108,3 +108,96 @@ def test_generated_cards_join_the_corpus_at_ingest(settings: Settings) -> None:
     (card,) = _generated_cards(corpus, settings)
     assert card.title == "张量并行是怎么切分权重并通信的？"
     assert card.topic == "分布式训练"  # "notes" says nothing: the top heading does
+
+
+# --- review: what the question-bank tab does with the store -----------------------------
+
+
+def _stored(settings: Settings) -> tuple[list[generated.Section], str]:
+    """The store as ``coach generate-cards`` leaves it: one card written, not accepted."""
+    sections = _sections()
+    record = card_from_reply(GOOD, sections[0], "qwen")
+    generated.append(settings.paths.generated_cards_file, record)
+    return sections, record.card_id
+
+
+def test_an_edit_is_kept_in_the_store_and_reaches_the_card(settings: Settings) -> None:
+    sections, card_id = _stored(settings)
+    path = settings.paths.generated_cards_file
+    change = generated.CardEdit.parse(
+        "  张量并行怎样切分权重？为什么要 AllReduce？ ",
+        "按行或按列切权重；切行后各卡输出相加。",
+        "- 按行或按列切分权重\n\n2. 切行时输出相加，需要 AllReduce\n- 按行或按列切分权重\n",
+    )
+    assert change.key_points == ["按行或按列切分权重", "切行时输出相加，需要 AllReduce"]
+    generated.edit(path, card_id, change)
+    (record,) = generated.load(path).values()
+    assert record.edited and not record.accepted
+    assert record.question == "张量并行怎样切分权重？为什么要 AllReduce？"
+    (card,) = generated.as_cards(generated.load(path), sections, accept_all=False)
+    assert card.question == record.question and card.answer == record.answer
+    assert [p.label for p in card.key_points] == change.key_points
+    assert card.id == card_id, "an edit keeps the card's id (its history stays with it)"
+    assert generated.pending(generated.load(path), sections) == [record]
+
+
+def test_an_empty_or_ungradable_edit_is_refused_and_nothing_is_stored(settings: Settings) -> None:
+    _, card_id = _stored(settings)
+    path = settings.paths.generated_cards_file
+    before = path.read_text("utf-8")
+    refusals = {
+        ("   ", "答案", "要点"): "empty_question",
+        ("问题？", " ", "\n- \n"): "nothing_to_grade",
+        ("问" * 501, "答案", ""): "too_long",
+        ("问题？", "答案", "\n".join(f"要点{i}" for i in range(13))): "too_long",
+    }
+    for (question, answer, points), code in refusals.items():
+        try:
+            generated.CardEdit.parse(question, answer, points)
+        except generated.ReviewError as exc:
+            assert exc.code == code
+        else:
+            raise AssertionError(f"{code} was not refused")
+    try:
+        generated.edit(path, "nope", generated.CardEdit.parse("问？", "答", ""))
+    except generated.ReviewError as exc:
+        assert exc.code == "unknown"
+    assert path.read_text("utf-8") == before
+    # An answer alone is enough to grade on.
+    generated.edit(path, card_id, generated.CardEdit.parse("问？", "答。", ""))
+
+
+def test_accept_and_reject_as_the_cli_and_the_tab_share_them(settings: Settings) -> None:
+    sections = _sections(
+        NOTES + "\n## 流水线并行\n\n" + "流水线并行把模型按层切成多段。" * 12 + "\n"
+    )
+    first, second = sections
+    path = settings.paths.generated_cards_file
+    generated.append(path, card_from_reply(GOOD, first, "qwen"))
+    pipeline = json.dumps(
+        {
+            "question": "什么是流水线并行？",
+            "answer": "流水线并行把模型按层切成多段。",
+            "key_points": ["流水线并行把模型按层切成多段", "按层切成多段"],
+        },
+        ensure_ascii=False,
+    )
+    generated.append(path, card_from_reply(pipeline, second, "qwen"))
+    ids = [r.card_id for r in generated.load(path).values()]
+    assert len(ids) == 2 and len(generated.pending(generated.load(path), sections)) == 2
+
+    assert generated.accept(path, {ids[0], "other"}) == (1, {"other"})
+    assert generated.accept(path, {ids[0]}) == (0, set()), "accepting twice changes nothing"
+    generated.reject(path, ids[1])
+    store = generated.load(path)
+    assert generated.pending(store, sections) == []
+    (card,) = generated.as_cards(store, sections, accept_all=False)
+    assert card.id == ids[0] and askable(card)
+    assert generated.accept(path, None) == (0, set()), "a rejected card is never accepted"
+    try:
+        generated.edit(path, ids[1], generated.CardEdit.parse("问？", "答", ""))
+    except generated.ReviewError as exc:
+        assert exc.code == "was_rejected"
+    # --retry asks again where the model failed, not where a person said no.
+    report = generate_cards(sections, settings, FakeListChatModel(responses=["unused"]), retry=True)
+    assert (report.written, report.rejected, report.skipped) == (0, 0, 2)

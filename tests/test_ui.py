@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import csv
+import json
 from pathlib import Path
 
 from coach.config import Settings
@@ -190,3 +191,113 @@ def test_batch_tab_shows_the_runners_progress(
     assert statuses[0] == "graded 0/2"
     assert "graded 1/2" in statuses[1:-1]
     assert statuses[-1].startswith("Done: 2 rows, 0 errors")
+
+
+def test_bank_tab_reviews_generated_cards(tmp_path: Path, settings: Settings) -> None:
+    """The question-bank tab's review of generated cards, on the store ``coach
+    generate-cards`` writes: listed with their source text, an empty question refused
+    with a message and nothing stored, an edit kept, one accepted into interviews (and
+    its topic into the direction lists), one rejected."""
+    from coach.corpus import generated
+    from coach.corpus.catalog import Catalog
+    from coach.corpus.parser import make_splitter, parse_text
+    from coach.index.ingest import _generated_cards
+    from coach.interview.selection import askable
+    from coach.llm.card_writer import card_from_reply
+    from coach.ui import browse
+    from coach.ui.context import UiContext
+    from tests.test_generated_cards import GOOD, NOTES
+
+    settings.corpus.generate_min_chars = 100
+    notes = (
+        NOTES + "\n## 流水线并行\n\n" + "流水线并行把模型按层切成多段，各段放在不同 GPU 上。" * 6
+    )
+    catalog = Catalog()
+    catalog.documents["/x/notes/train.md"] = parse_text(
+        "notes/train.md", notes, make_splitter(600, 80)
+    )
+
+    class Services(AppServices):
+        def reindex(self) -> None:  # what ingest writes, without embedding
+            corpus = catalog.build(0.72)
+            corpus.cards.extend(_generated_cards(corpus, self.settings))
+            self.settings.paths.corpus_file.parent.mkdir(parents=True, exist_ok=True)
+            self.settings.paths.corpus_file.write_text(corpus.model_dump_json(), "utf-8")
+            self.reindexed = getattr(self, "reindexed", 0) + 1
+            self.__dict__.pop("corpus", None)
+
+    services = Services(settings, grader=FakeGrader())
+    assert browse.pending_rows(services)[0][0] == 0, "no index yet: the row says what to run"
+    services.reindex()
+    path = settings.paths.generated_cards_file
+    first, second = generated.sections(services.corpus.chunks, 100)
+    generated.append(path, card_from_reply(GOOD, first, "qwen"))
+    other = json.dumps(
+        {
+            "question": "什么是流水线并行？",
+            "answer": "把模型按层切成多段，放在不同 GPU 上。",
+            "key_points": ["模型按层切成多段", "各段放在不同 GPU 上"],
+        },
+        ensure_ascii=False,
+    )
+    generated.append(path, card_from_reply(other, second, "qwen"))
+    services.reindex()
+    assert not any(askable(c) for c in services.cards), "generated: never asked yet"
+
+    rows = browse.pending_rows(services)
+    assert [r[2] for r in rows] == ["张量并行是怎么切分权重并通信的？", "什么是流水线并行？"]
+    assert rows[0][3].startswith("notes/train.md:4-"), "the source span, from line 4"
+    tensor_id, pipeline_id = rows[0][-1], rows[1][-1]
+    question, answer, points, origin, source = browse.pending_card(services, tensor_id, "en")
+    assert question == "张量并行是怎么切分权重并通信的？"
+    assert points.splitlines()[0] == "权重矩阵按行或按列切到多张 GPU 上"
+    assert "notes/train.md:4-" in origin and "qwen" in origin
+    assert "Megatron-LM" in source, "the section the card came from is shown beside it"
+
+    runs = services.reindexed
+    refused = browse.save_pending(services, tensor_id, "  ", answer, points, "en")
+    assert not refused.done and refused.message == "❌ The question cannot be empty."
+    refused = browse.accept_pending(services, tensor_id, "", answer, points, "zh")
+    assert not refused.done and "问题不能为空" in refused.message
+    assert services.reindexed == runs, "a refused accept changes nothing"
+    assert not generated.load(path)[first.key].edited
+    assert browse.save_pending(services, "", "q", "a", "", "en").message.startswith("Pick")
+
+    saved = browse.save_pending(services, tensor_id, "张量并行如何切分？", answer, points, "en")
+    assert saved.done
+    assert browse.pending_card(services, tensor_id, "en")[0] == "张量并行如何切分？"
+    assert "Edited" in browse.pending_card(services, tensor_id, "en")[3]
+
+    accepted = browse.accept_pending(
+        services, tensor_id, "张量并行如何切分权重？", answer, points, "en"
+    )
+    assert accepted.done and accepted.message.startswith("1 cards accepted")
+    (card,) = [c for c in services.cards if c.id == tensor_id]
+    assert askable(card) and card.question == "张量并行如何切分权重？", "asked as edited"
+    ctx = UiContext(settings, services, None, "zh", [])
+    ctx.topic_fields.append(object())
+    (update,) = ctx.refresh_topics("zh")
+    assert ("分布式训练", "分布式训练") in update["choices"], "its topic joins the list"
+
+    assert browse.reject_pending(services, pipeline_id, "en").done
+    assert browse.pending_rows(services) == []
+    assert all(c.id != pipeline_id for c in services.cards), "rejected: out of the bank"
+    again = browse.reject_pending(services, pipeline_id, "en")
+    assert not again.done and "rejected" in again.message
+    assert browse.accept_all_pending(services, "en").message.startswith("0 cards")
+    config = build_app(settings, services).config
+    ids = {c["id"]: c for c in config["components"]}
+
+    def inside(node: dict, tab: bool = False) -> set:
+        props = ids.get(node["id"], {}).get("props", {})
+        here = tab or (
+            ids.get(node["id"], {}).get("type") == "tabitem" and props.get("id") == "corpus"
+        )
+        found = {props.get("elem_id")} if here else set()
+        for child in node.get("children", []):
+            found |= inside(child, here)
+        return found
+
+    assert {"review", "review-list", "review-accept"} <= inside(config["layout"]), (
+        "the review is in the question-bank tab"
+    )

@@ -203,17 +203,10 @@ def accept_cards(
     from coach.index.ingest import ingest as run_ingest
 
     settings = get_settings()
-    path = settings.paths.generated_cards_file
-    store = generated.load(path)
-    wanted = set(ids or [])
-    changed = 0
-    for record in store.values():
-        if not record.rejected and not record.accepted and (accept_all or record.card_id in wanted):
-            record.accepted = True
-            changed += 1
-    unknown = wanted - {r.card_id for r in store.values()}
+    changed, unknown = generated.accept(
+        settings.paths.generated_cards_file, None if accept_all else set(ids or [])
+    )
     if unknown:
         warn(f"Not generated cards: {', '.join(sorted(unknown))}")
-    generated.rewrite(path, store)
     run_ingest([], settings)
     typer.echo(f"{changed} generated cards accepted")

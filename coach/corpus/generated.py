@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from coach.corpus.models import ArticleChunk, KeyPoint, QuestionCard, SourceSpan
 
@@ -56,13 +57,98 @@ class GeneratedCard(BaseModel):
     model: str = ""
     rejected: str = ""
     """Why the reply made no card (no JSON, points not in the section, ...); the section
-    is not asked again unless ``--retry`` is given."""
+    is not asked again unless ``--retry`` is given. ``REJECTED_BY_PERSON`` when someone
+    turned the card down in the question-bank tab (``--retry`` leaves those alone)."""
+    edited: bool = False
+    """A person changed the question, answer or key points (the tab says so)."""
 
     @property
     def card_id(self) -> str:
         from coach.corpus.parser import stable_id
 
         return stable_id(self.file, str(self.start_line), "generated")
+
+
+REJECTED_BY_PERSON = "rejected by a person"
+"""The ``rejected`` reason the question-bank tab writes."""
+MAX_QUESTION_CHARS = 500
+MAX_ANSWER_CHARS = 8000
+MAX_KEY_POINTS = 12
+MAX_KEY_POINT_CHARS = 300
+"""Bounds on what a person may type into a card: what the box accepts is what the store,
+the index and every grading prompt then carry."""
+_BULLET = re.compile(r"^\s*(?:[-*+•·]|\d{1,2}[.)、．])\s*")
+
+
+class ReviewError(ValueError):
+    """A review action that cannot be done. ``code`` names the problem so that the UI can
+    say it in the user's language (strings ``review_<code>``); the message is English."""
+
+    def __init__(self, code: str, message: str, **values: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
+        """What the message names, for the translated string to name too."""
+
+
+class CardEdit(BaseModel):
+    """What a person may change in a generated card: the question-bank tab's form.
+
+    Key points arrive as the box's lines (a pasted list keeps working: bullets and
+    numbers are taken off). An empty question, or a card with nothing to grade against,
+    is refused rather than stored: an interview would then ask nothing, or grade on
+    nothing."""
+
+    question: str
+    answer: str = ""
+    key_points: list[str] = Field(default_factory=list)
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("key_points", mode="before")
+    @classmethod
+    def _lines(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.splitlines()
+        if not isinstance(value, list):
+            return value
+        points: list[str] = []
+        for item in value:
+            point = _BULLET.sub("", str(item)).strip()
+            if point and point not in points:
+                points.append(point)
+        return points
+
+    @classmethod
+    def parse(cls, question: str, answer: str, key_points: str) -> CardEdit:
+        """The form's three boxes, checked; ReviewError names the first problem."""
+        change = cls(question=question or "", answer=answer or "", key_points=key_points or "")  # type: ignore[arg-type]
+        if not change.question:
+            raise ReviewError("empty_question", "the question is empty")
+        if not change.answer and not change.key_points:
+            raise ReviewError(
+                "nothing_to_grade", "give a reference answer or at least one key point"
+            )
+        too_long = (
+            len(change.question) > MAX_QUESTION_CHARS
+            or len(change.answer) > MAX_ANSWER_CHARS
+            or len(change.key_points) > MAX_KEY_POINTS
+            or any(len(p) > MAX_KEY_POINT_CHARS for p in change.key_points)
+        )
+        if too_long:
+            raise ReviewError(
+                "too_long",
+                f"at most {MAX_QUESTION_CHARS} characters of question, {MAX_ANSWER_CHARS} "
+                f"of answer, {MAX_KEY_POINTS} key points of {MAX_KEY_POINT_CHARS}",
+                question=MAX_QUESTION_CHARS,
+                answer=MAX_ANSWER_CHARS,
+                points=MAX_KEY_POINTS,
+                point=MAX_KEY_POINT_CHARS,
+            )
+        return change
 
 
 def sections(chunks: list[ArticleChunk], min_chars: int) -> list[Section]:
@@ -148,3 +234,69 @@ def as_cards(
             )
         )
     return cards
+
+
+def pending(records: dict[str, GeneratedCard], current: list[Section]) -> list[GeneratedCard]:
+    """Cards waiting for a person: written, neither accepted nor turned down, and whose
+    section is still as it was (a changed section's card is out of the corpus anyway)."""
+    hashes = {s.key: s.text_hash for s in current}
+    return [
+        r
+        for r in records.values()
+        if not r.rejected and not r.accepted and hashes.get(r.key) == r.text_hash
+    ]
+
+
+def _find(records: dict[str, GeneratedCard], card_id: str) -> GeneratedCard:
+    record = next((r for r in records.values() if r.card_id == card_id), None)
+    if record is None:
+        raise ReviewError("unknown", f"{card_id} is not a generated card")
+    if record.rejected:
+        raise ReviewError("was_rejected", f"{card_id} was rejected ({record.rejected})")
+    return record
+
+
+def edit(path: Path, card_id: str, change: CardEdit) -> GeneratedCard:
+    """Store a person's question, reference answer and key points for one card.
+
+    Kept in the same store the generator writes (so `coach cards` and the next ingest
+    see the edit); the section hash is untouched, so the card stays tied to its source."""
+    records = load(path)
+    record = _find(records, card_id)
+    if (record.question, record.answer, record.key_points) != (
+        change.question,
+        change.answer,
+        change.key_points,
+    ):
+        record.question, record.answer = change.question, change.answer
+        record.key_points = list(change.key_points)
+        record.edited = True
+        rewrite(path, records)
+    return record
+
+
+def accept(path: Path, card_ids: set[str] | None) -> tuple[int, set[str]]:
+    """Accept these cards (None: every card written); the number newly accepted and the
+    ids that are not generated cards. Shared by `coach accept-cards` and the tab."""
+    records = load(path)
+    changed = 0
+    for record in records.values():
+        wanted = card_ids is None or record.card_id in card_ids
+        if wanted and not record.rejected and not record.accepted:
+            record.accepted = True
+            changed += 1
+    unknown = set(card_ids or ()) - {r.card_id for r in records.values()}
+    if changed:
+        rewrite(path, records)
+    return changed, unknown
+
+
+def reject(path: Path, card_id: str) -> GeneratedCard:
+    """Turn one card down: it leaves the corpus, and no `generate-cards` run (``--retry``
+    included) writes its section again while the section's text stays the same."""
+    records = load(path)
+    record = _find(records, card_id)
+    record.rejected = REJECTED_BY_PERSON
+    record.accepted = False
+    rewrite(path, records)
+    return record

@@ -144,13 +144,14 @@ def generate_cards(
     concurrency: int = 8,
     retry: bool = False,
 ) -> GenerationReport:
-    """Ask for a card for every section not yet in the store (``retry``: rejected ones
-    too); at most ``limit`` requests this run."""
+    """Ask for a card for every section not yet in the store (``retry``: those the
+    model's reply was rejected for too); at most ``limit`` requests this run."""
     store = generated.load(settings.paths.generated_cards_file)
     done = {
         key
         for key, record in store.items()
-        if not (retry and record.rejected)
+        # --retry asks again where the model failed, never where a person said no
+        if not (retry and record.rejected and record.rejected != generated.REJECTED_BY_PERSON)
         and any(s.key == key and s.text_hash == record.text_hash for s in all_sections)
     }
     todo = [s for s in all_sections if s.key not in done][:limit]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from coach.ui.render import esc
 from coach.ui.services import AppServices, NotReady
@@ -106,3 +106,140 @@ def save_anchors(
     except AnchorError as exc:
         return t(lang, "error", text=str(exc))
     return t(lang, "anchors_saved", path=services.anchor_store.path)
+
+
+# --- generated cards waiting for review (issue 28) -------------------------------------
+# The store ``coach generate-cards`` writes is the one place a generated card lives: the
+# tab reads it, writes a person's edits, acceptances and rejections back to it, and then
+# brings the index in line as ``coach accept-cards`` does, so the CLI and the tab never
+# disagree about a card.
+
+
+def _review_store(services: AppServices) -> tuple[Any, dict[str, Any], list[Any]]:
+    from coach.corpus import generated
+
+    path = services.settings.paths.generated_cards_file
+    current = generated.sections(
+        services.corpus.chunks, services.settings.corpus.generate_min_chars
+    )
+    return path, generated.load(path), current
+
+
+def _span(record: Any) -> str:
+    return f"{record.file}:{record.start_line}-{record.end_line}"
+
+
+def pending_rows(services: AppServices) -> list[list[Any]]:
+    """One row per generated card waiting for review: #, topic, question, source,
+    key points, id (the last column is what a click selects)."""
+    from coach.corpus import generated
+
+    try:
+        _, records, current = _review_store(services)
+    except NotReady as exc:
+        return [[0, "", str(exc), "", "", ""]]
+    return [
+        [i, r.topic, r.question, _span(r), len(r.key_points), r.card_id]
+        for i, r in enumerate(generated.pending(records, current), 1)
+    ]
+
+
+def pending_card(services: AppServices, card_id: str, lang: Lang) -> tuple[str, str, str, str, str]:
+    """The form for one card: question, reference answer, key points (one a line), where
+    it came from, and the section's text the model was given (to check it against)."""
+    try:
+        _, records, current = _review_store(services)
+    except NotReady as exc:
+        return "", "", "", str(exc), ""
+    record = next((r for r in records.values() if r.card_id == card_id), None)
+    if record is None:
+        return "", "", "", t(lang, "review_pick"), ""
+    section = next((s for s in current if s.key == record.key), None)
+    origin = t(lang, "review_origin", source=esc(_span(record)), model=esc(record.model or "?"))
+    if record.edited:
+        origin += " " + t(lang, "review_edited")
+    return (
+        record.question,
+        record.answer,
+        "\n".join(record.key_points),
+        origin,
+        section.text if section is not None else "",
+    )
+
+
+class Outcome(NamedTuple):
+    """What a review action did: ``done`` False means refused and nothing was stored
+    (the tab keeps the form as typed so it can be put right)."""
+
+    done: bool
+    message: str
+
+
+def _review_error(exc: Exception, lang: Lang) -> str:
+    """The refusal in the user's language (the English message where none is written)."""
+    from coach.ui.strings import keys
+
+    key = f"review_{getattr(exc, 'code', '')}"
+    if key in keys(lang):
+        return t(lang, "error", text=t(lang, key, **getattr(exc, "values", {})))
+    return t(lang, "error", text=esc(str(exc)))
+
+
+def save_pending(
+    services: AppServices, card_id: str, question: str, answer: str, points: str, lang: Lang
+) -> Outcome:
+    """Store a person's edit of one card."""
+    from coach.corpus import generated
+
+    if not card_id:
+        return Outcome(False, t(lang, "review_pick"))
+    try:
+        change = generated.CardEdit.parse(question, answer, points)
+        generated.edit(services.settings.paths.generated_cards_file, card_id, change)
+    except generated.ReviewError as exc:
+        return Outcome(False, _review_error(exc, lang))
+    return Outcome(True, t(lang, "review_saved"))
+
+
+def accept_pending(
+    services: AppServices, card_id: str, question: str, answer: str, points: str, lang: Lang
+) -> Outcome:
+    """Accept one card as the form shows it (the edit is saved first, and refused as a
+    save would be); then the index is brought in line so the next interview can ask it."""
+    from coach.corpus import generated
+
+    if not card_id:
+        return Outcome(False, t(lang, "review_pick"))
+    path = services.settings.paths.generated_cards_file
+    try:
+        generated.edit(path, card_id, generated.CardEdit.parse(question, answer, points))
+        changed, _ = generated.accept(path, {card_id})
+    except generated.ReviewError as exc:
+        return Outcome(False, _review_error(exc, lang))
+    if changed:
+        services.reindex()
+    return Outcome(True, t(lang, "review_accepted", count=changed))
+
+
+def accept_all_pending(services: AppServices, lang: Lang) -> Outcome:
+    """Every card written and not turned down, as stored (`coach accept-cards --all`)."""
+    from coach.corpus import generated
+
+    changed, _ = generated.accept(services.settings.paths.generated_cards_file, None)
+    if changed:
+        services.reindex()
+    return Outcome(True, t(lang, "review_accepted", count=changed))
+
+
+def reject_pending(services: AppServices, card_id: str, lang: Lang) -> Outcome:
+    """Turn one card down; it leaves the corpus and is not generated again."""
+    from coach.corpus import generated
+
+    if not card_id:
+        return Outcome(False, t(lang, "review_pick"))
+    try:
+        generated.reject(services.settings.paths.generated_cards_file, card_id)
+    except generated.ReviewError as exc:
+        return Outcome(False, _review_error(exc, lang))
+    services.reindex()
+    return Outcome(True, t(lang, "review_rejected"))

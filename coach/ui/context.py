@@ -8,6 +8,7 @@ the tabs' own; each tab registers its components here as it builds them, and the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,19 @@ class UiContext:
     lang0: Lang
     topics: list[str] = field(default_factory=list)
     translate: Translator = field(default_factory=Translator)
+    topic_fields: list[Any] = field(default_factory=list)
+    """Every tab's topic dropdown: accepting a generated card may bring a new topic, and
+    the question-bank tab then updates them all (``refresh_topics``)."""
+
+    def refresh_topics(self, lang: Lang) -> list[Any]:
+        """Re-read the topics from the cards (in place: language switches use them too);
+        one update per ``topic_fields`` entry."""
+        from coach.interview.selection import topics_of
+        from coach.ui.services import NotReady
+
+        with contextlib.suppress(NotReady):  # no index yet: no topics to add
+            self.topics[:] = topics_of(self.services.cards)
+        return [gr.update(choices=self.topic_choices(lang)) for _ in self.topic_fields]
 
     def topic_choices(self, lang: Lang) -> list[tuple[str, str]]:
         return [(t(lang, "all_topics"), ALL), *((name, name) for name in self.topics)]

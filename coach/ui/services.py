@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from coach.config import Settings
+from coach.corpus.catalog import Corpus
 from coach.corpus.models import QuestionCard
 from coach.interview.engine import Services
 from coach.store.history import HistoryStore
@@ -31,20 +32,41 @@ class AppServices:
         self._graders: dict[bool, Any] = {True: grader} if grader is not None else {}
         self._chat_model = chat_model
         self._searcher = searcher
+        self._searcher_owned = searcher is None
+        """Built here (so rebuilt after a reindex), not injected by a test."""
         self._lock = threading.Lock()
+        self._reindex_lock = threading.Lock()
 
     @cached_property
     def store(self) -> HistoryStore:
         return HistoryStore.open(self.settings)
 
     @cached_property
-    def cards(self) -> list[QuestionCard]:
+    def corpus(self) -> Corpus:
         from coach.corpus.catalog import load_corpus
 
         try:
-            return load_corpus(self.settings.paths.corpus_file).cards
+            return load_corpus(self.settings.paths.corpus_file)
         except FileNotFoundError as exc:
             raise NotReady(str(exc)) from exc
+
+    @property
+    def cards(self) -> list[QuestionCard]:
+        return self.corpus.cards
+
+    def reindex(self) -> None:
+        """Bring the index in line with the generated-cards store (what `coach
+        accept-cards` runs after it), then drop what was loaded from the old index so the
+        next interview and search see the change without a restart. Only the changed
+        cards are embedded again."""
+        from coach.index.ingest import ingest
+
+        with self._reindex_lock:
+            ingest([], self.settings)
+            with self._lock:
+                self.__dict__.pop("corpus", None)
+                if self._searcher_owned:
+                    self._searcher = None
 
     @cached_property
     def anchor_store(self) -> Any:

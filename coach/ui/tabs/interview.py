@@ -86,7 +86,10 @@ def build_interview_tab(ctx: UiContext) -> Any:
 def _layout(ctx: UiContext) -> InterviewView:
     lang0, settings = ctx.lang0, ctx.settings
     with gr.Row():
-        topic = gr.Dropdown(ctx.topic_choices(lang0), value=ALL, label=t(lang0, "topic"))
+        topic = gr.Dropdown(
+            ctx.topic_choices(lang0), value=ALL, label=t(lang0, "topic"), elem_id="topic"
+        )
+        ctx.topic_fields.append(topic)
         count = gr.Slider(
             1,
             settings.interview.max_questions,
