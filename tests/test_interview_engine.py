@@ -267,6 +267,27 @@ def test_depth_follow_up_when_every_point_is_covered_but_the_score_is_low(
     assert events[-1].kind == "report", "depth is asked once, then the program moves on"
 
 
+def test_a_follow_up_about_own_content_is_graded_on_its_own_question(
+    settings: Settings, store: HistoryStore
+) -> None:
+    grader = KeywordGrader(CARDS)
+    engine = make_engine(
+        settings.model_copy(update={"interview_depth_score": 11.0}),
+        store,
+        grader=grader,
+        topic="推理与部署",
+        questions=1,
+    )
+    run(engine.start())
+    run(engine.answer("int8 and calibration"))
+    follow_up = engine.current_turn
+    assert follow_up.kind == "follow_up" and follow_up.targets == []
+    run(engine.answer("because of outliers"))
+    call = grader.calls[-1]
+    assert call["question"] == follow_up.text, "graded on the follow-up's own question"
+    assert call["card_id"] is None and call["reference"], "the card's points as reference"
+
+
 def test_badly_answered_questions_come_back_first(settings: Settings, store: HistoryStore) -> None:
     quick = settings.model_copy(update={"interview_follow_ups": 0})
     engine = make_engine(quick, store, topic=None, questions=3)

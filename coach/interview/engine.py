@@ -468,10 +468,13 @@ class InterviewEngine:
     async def _grades(
         self, turn: Turn, card: QuestionCard, text: str
     ) -> AsyncIterator[tuple[Grade, bool]]:
-        """A follow-up is graded against the points it probed, a main question against
-        its card."""
+        """A main question is graded against its card. A follow-up is graded on its own
+        question against the points it probed, or, when it asked about the candidate's
+        own content, against the card's points as material: graded as the card's main
+        question, an answer about QLoRA after a LoRA question sat closer to other cards
+        and was flagged off-topic (1.0) with a point of the card made."""
         grader = self.services.grader
-        points = [p for p in card.key_points if p.label in turn.targets]
+        points = [p for p in card.key_points if p.label in turn.targets] or card.key_points
         if turn.kind == "follow_up" and points:
             stages = grader.astages(turn.text, text, reference=reference_from_points(points))
         else:
