@@ -56,6 +56,8 @@ def _same_file(a: Path, b: Path) -> bool:
 def check_run_files(input_path: Path, files: RunFiles) -> None:
     """Raise BatchError when the input is one of the run's own files, or when one of
     them is a symbolic link."""
+    if _same_file(input_path, files.output):
+        raise BatchError(f"--output {files.output} is the input file; choose another name.")
     for role, path in files.roles():
         if _same_file(input_path, path):
             raise BatchError(

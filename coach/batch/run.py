@@ -198,8 +198,6 @@ async def arun_batch(
     if concurrency < 1:
         raise BatchError(f"concurrency must be at least 1, not {concurrency}.")
     output_format(output_path)
-    if output_path.resolve() == input_path.resolve():
-        raise BatchError(f"--output {output_path} is the input file; choose another name.")
     files = RunFiles.of(output_path, settings)
     check_run_files(input_path, files)
     notes: list[str] = []
