@@ -120,6 +120,7 @@ def test_talk_about_scores_is_not_an_injection(answer: str) -> None:
 def test_dont_know_is_short_and_says_so() -> None:
     assert says_dont_know("不知道", 30)
     assert says_dont_know("这个我不太清楚，没接触过。", 30)
+    assert says_dont_know("这个我也不太清楚。", 30)
     assert not says_dont_know("不知道大家有没有注意到，学习率才是最关键的超参数，" * 2, 30)
 
 
