@@ -37,12 +37,25 @@ def _pos_tokenizer() -> posseg.POSTokenizer:
 
 def words(text: str) -> list[str]:
     """Precise-mode words."""
-    return _tokenizer().lcut(text)
+    return list(_words(text))
 
 
 def search_words(text: str) -> list[str]:
     """Search-mode words: a long word and its parts."""
-    return _tokenizer().lcut_for_search(text)
+    return list(_search_words(text))
+
+
+# Why caches: every answer to a card is compared with the same key points, whose words
+# were cut again for each (a sixth of a warm grade's time). Bounded: a batch's answers
+# pass through too.
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_tokenizer().lcut(text))
+
+
+@lru_cache(maxsize=8192)
+def _search_words(text: str) -> tuple[str, ...]:
+    return tuple(_tokenizer().lcut_for_search(text))
 
 
 @lru_cache(maxsize=256)
