@@ -229,3 +229,33 @@ def test_anchors_take_part_in_a_real_grade(tmp_path: Path) -> None:
     assert again.evidence.calibrated == (expected is not None)
     if expected is not None:  # the anchors were ordered and far enough apart
         assert again.evidence.score == pytest.approx(expected, abs=1e-4)
+
+
+def test_scorer_asks_once_per_prompt_and_keeps_a_bounded_cache(settings: Settings) -> None:
+    """The same answer to the same card gets the same LLM signal: a CPU server's batched
+    arithmetic moved one prompt's score between calls, enough to rank a noisy copy of an
+    answer above the answer (eval/hostile.jsonl with the 1.5B pack)."""
+    import asyncio
+
+    from coach.grading.scorer import LlmScorer
+
+    card = make_card()
+    ref = anchored_reference(card, make_anchors(card))
+    small = settings.model_copy(update={"grading_scorer_cache_size": 2})
+    model = FakeListChatModel(responses=["3", "5", "1", "4"])
+    scorer = LlmScorer(small, chat_model=model)
+
+    def score(answer: str) -> float | None:
+        return asyncio.run(scorer.ascore(card.question, answer, ref, [])).score
+
+    assert score("甲") == 6.0
+    assert score("甲") == 6.0, "asked again: the cached score, not the model's next reply"
+    assert score("乙") == 10.0
+    assert score("丙") == 2.0  # the cache holds two: 甲 is dropped
+    assert score("甲") == 8.0
+    off = LlmScorer(
+        settings.model_copy(update={"grading_scorer_cache_size": 0}),
+        chat_model=FakeListChatModel(responses=["3", "5"]),
+    )
+    again = [asyncio.run(off.ascore(card.question, "甲", ref, [])).score for _ in range(2)]
+    assert again == [6.0, 10.0]

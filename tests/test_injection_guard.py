@@ -262,6 +262,20 @@ def test_scorer_cannot_lift_a_decisive_flag(settings: Settings, flag: str, cap: 
     assert lower.score < 0.8
 
 
+def test_a_mostly_wrong_answer_stays_capped_with_the_llm(settings: Settings) -> None:
+    """The reference copied with every claim negated scored 2.0 without the LLM and 4.35
+    with it (eval/hostile.jsonl, 2026-12-07): the cap for a mostly contradicted answer
+    was left out of the LLM's path."""
+    rubric = _rubric(5.0, ["contradiction"]).model_copy(
+        update={"wrong_share": 1.0, "correctness_factor": 0.6}
+    )
+    for llm in (0.0, 5.0, 10.0):
+        grade = combine_scored(rubric, llm, settings, [], [])
+        assert grade.score <= settings.grading.mostly_wrong_cap
+        judged = combine(rubric, _verdict(llm), settings, [])
+        assert judged.score <= settings.grading.mostly_wrong_cap
+
+
 def test_judge_flagging_injection_alone_also_blocks_the_lift(settings: Settings) -> None:
     grade = combine(_rubric(1.0, []), _verdict(10, injection=True), settings, [])
     assert "injection" in grade.flags and grade.score <= 1.0

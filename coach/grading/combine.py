@@ -101,7 +101,13 @@ def combine_scored(
     if llm_score is None:
         return grade
     grade.score = formula.final_score(
-        rubric.base, rubric.content, rubric.correctness_factor, grade.flags, settings, llm_score
+        rubric.base,
+        rubric.content,
+        rubric.correctness_factor,
+        grade.flags,
+        settings,
+        llm_score,
+        rubric.wrong_share,
     )
     grade.signals = ["rubric", "llm"]
     grade.llm_score = round(llm_score, 3)

@@ -11,8 +11,10 @@ question; the candidate's answer comes last.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -87,6 +89,17 @@ def scorer_chat_model(settings: Settings, **overrides: Any) -> BaseChatModel:
 class LlmScorer(CoolingModelCaller):
     def __init__(self, settings: Settings, *, chat_model: BaseChatModel | None = None) -> None:
         super().__init__(settings, scorer_chat_model, chat_model)
+        self._scores: OrderedDict[str, float] = OrderedDict()
+        """Scores by prompt, oldest first (``grading.scorer_cache_size``)."""
+
+    def _remember(self, key: str, score: float) -> None:
+        size = self.settings.grading.scorer_cache_size
+        if size <= 0:
+            return
+        self._scores[key] = score
+        self._scores.move_to_end(key)
+        while len(self._scores) > size:
+            self._scores.popitem(last=False)
 
     def messages(self, question: str, answer: str, ref: Reference) -> list[BaseMessage]:
         limit = self.settings.grading.answer_max_chars
@@ -118,11 +131,16 @@ class LlmScorer(CoolingModelCaller):
                 [GradeFlag.LLM_UNAVAILABLE],
             )
         s = self.settings
+        messages = self.messages(question, answer, ref)
+        key = _prompt_key(messages)
+        if key in self._scores:
+            self._scores.move_to_end(key)
+            return ScorerOutcome(self._scores[key], [], [])
         try:
             tries = retrying(s.grading.judge_attempts, s.grading.judge_backoff, logger)
             async for attempt in tries:
                 with attempt:
-                    reply = await self.model.ainvoke(self.messages(question, answer, ref))
+                    reply = await self.model.ainvoke(messages)
         except Exception as exc:  # any server trouble: the evidence score stands
             note = self.failed("scorer", "evidence score", exc)
             return ScorerOutcome(None, [note], [GradeFlag.LLM_UNAVAILABLE])
@@ -140,4 +158,16 @@ class LlmScorer(CoolingModelCaller):
                 ],
                 [GradeFlag.LLM_INVALID_OUTPUT],
             )
-        return ScorerOutcome(round(10 * value / SCALE, 3), [], [])
+        score = round(10 * value / SCALE, 3)
+        self._remember(key, score)
+        return ScorerOutcome(score, [], [])
+
+
+def _prompt_key(messages: list[BaseMessage]) -> str:
+    """A digest of the whole prompt (the model's identity is the scorer's own)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for message in messages:
+        digest.update(message.type.encode())
+        digest.update(str(message.content).encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
