@@ -45,3 +45,40 @@ def test_split_label_handles_both_bracket_styles() -> None:
     assert split_label("数据增强 (Data Augmentation)") == ("数据增强", "Data Augmentation")
     assert split_label("F1 分数") == ("F1 分数", None)
     assert split_label("数据（中文括号）") == ("数据（中文括号）", None)
+
+
+def test_english_labels_in_bold_letters_or_with_commas() -> None:
+    """Labels typed in mathematical bold letters read as plain ones (a candidate types
+    plain letters); a short English label may name several things with commas."""
+    answer = (
+        "1. 𝐁𝐢𝐚𝐬-𝐕𝐚𝐫𝐢𝐚𝐧𝐜𝐞 𝐓𝐫𝐚𝐝𝐞𝐨𝐟𝐟: Simpler models underfit, complex ones overfit.\n"
+        "2. Mean, Median, and Mode: Three ways to summarise the centre of a sample.\n"
+        "3. In this case, the value we report is: the median.\n"
+    )
+    points = extract_key_points(answer)
+    assert [(p.label, p.explanation) for p in points] == [
+        ("Bias-Variance Tradeoff", "Simpler models underfit, complex ones overfit."),
+        ("Mean, Median, and Mode", "Three ways to summarise the centre of a sample."),
+        ("In this case, the value we report is: the median.", ""),
+    ]
+
+
+def test_a_label_item_explained_on_the_next_line() -> None:
+    """``1. Portable`` with its explanation on the next, unindented line is one point:
+    Markdown reads the two lines as one paragraph. A line after an item that is already
+    a sentence stays out, as a closing remark."""
+    answer = (
+        "Why pick a JVM language:\n"
+        "1. Portable\nThe same bytecode runs on every platform.\n\n"
+        "2. Mature tooling\nProfilers and debuggers have existed for decades.\n"
+    )
+    points = extract_key_points(answer)
+    assert [(p.label, p.explanation) for p in points] == [
+        ("Portable", "The same bytecode runs on every platform."),
+        ("Mature tooling", "Profilers and debuggers have existed for decades."),
+    ]
+    closing = extract_key_points("- Use a cache.\n- Batch the requests.\nBoth cut latency.\n")
+    assert [(p.label, p.explanation) for p in closing] == [
+        ("Use a cache.", ""),
+        ("Batch the requests.", ""),
+    ]

@@ -11,7 +11,7 @@ import pytest
 from coach.corpus.catalog import Catalog
 from coach.corpus.keypoints import extract_key_points
 from coach.corpus.parser import make_splitter, parse_text, structural_topic
-from coach.corpus.shapes import asks, question_text
+from coach.corpus.shapes import asks, is_navigation, question_text
 
 SPLITTER = make_splitter(600, 80)
 
@@ -53,6 +53,18 @@ def test_question_text_drops_numbering_emoji_and_links() -> None:
     assert question_text("Q01 · LoRA 原理") == "LoRA 原理"
     assert question_text("1) What is X? [[src](http://a.b)]") == "What is X?"
     assert question_text("**1.2 什么是 点对点通信？**") == "什么是 点对点通信？"
+
+
+def test_a_word_that_starts_with_q_or_a_number_keeps_it() -> None:
+    """The numbering pattern took the Q of "QLoRA" and the 4 of "4bit" for numbering."""
+    assert question_text("## QLoRA 是什么？") == "QLoRA 是什么？"
+    assert question_text("Quantization 有哪些方法？") == "Quantization 有哪些方法？"
+    assert question_text("### 4bit 量化会损失多少精度？") == "4bit 量化会损失多少精度？"
+    assert question_text("3D 并行是什么？") == "3D 并行是什么？"
+    assert question_text("Q: 什么是 MoE？") == "什么是 MoE？"
+    assert question_text("Q3. 什么是 MoE？") == "什么是 MoE？"
+    assert question_text("12、什么是 MoE？") == "什么是 MoE？"
+    assert question_text("3 什么是 MoE？") == "什么是 MoE？"
 
 
 NOTES = """# 分布式训练
@@ -302,3 +314,78 @@ def test_what_public_banks_write_around_their_answers() -> None:
     code_only = cards["Find the duplicates in a list?"]
     assert code_only.answer == "print(set(x))" and code_only.key_points == []
     assert [p.label for p in cards["用栈实现队列"].key_points] == ["思路", "复杂度"]
+
+
+# --- page layout and transcripts, from the public banks' shapes --------------------------
+
+
+def test_page_layout_around_answers_is_dropped() -> None:
+    """Handbook-style pages separate questions with ``---``, leave "代码" sub-headings empty
+    once the code is set apart, and end with links back to the index: none of it is part
+    of an answer or a key point."""
+    text = (
+        "## Q01 · 合并区间\n\n> [LeetCode 56](https://example.org/56) · 难度：⭐⭐\n\n"
+        "### 🎯 思路\n\n先按左端点排序，再逐个合并重叠的区间。\n\n"
+        "### 🛠 代码\n\n```python\ndef merge(xs): ...\n```\n\n"
+        "### 📊 复杂度\n\n- 时间：O(n log n)\n\n---\n\n"
+        "## Q02 · 旋转数组\n\n***\n\n三次反转：整体反转，再分别反转两段。\n\n___\n\n"
+        "[⬅ 回到 algorithms](README.md) · [⬅ 回到首页](../README.md)\n"
+    )
+    merge, rotate = parse(text).cards
+    assert merge.answer.endswith("- 时间：O(n log n)") and "代码" not in merge.answer
+    assert merge.code == ["def merge(xs): ..."]
+    assert [p.label for p in merge.key_points] == ["思路", "复杂度"]
+    assert rotate.answer == "三次反转：整体反转，再分别反转两段。"
+    assert [p.text() for p in rotate.key_points] == ["三次反转：整体反转，再分别反转两段。"]
+
+
+@pytest.mark.parametrize(
+    ("line", "navigates"),
+    [
+        ("⬅ 回到首页", True),
+        ("[⬅ 回到 notes](README.md) · [⬅ 回到首页](../README.md)", True),
+        ("返回目录", True),
+        ("[Back to top](#top)", True),
+        ("回到正题：梯度为什么会消失", False),
+        ("返回 (loss, reward)", False),
+        ("Back to basics: what a tensor is.", False),
+        ("---", False),
+    ],
+)
+def test_navigation_lines(line: str, navigates: bool) -> None:
+    assert is_navigation(line) is navigates
+
+
+def test_interview_transcripts_ask_without_the_speaker() -> None:
+    """Transcript-style notes put the speaker in front of each question ("面试官：",
+    "追问：", "Q1："); the card asks the question itself."""
+    text = (
+        "## 项目：客服机器人\n\n"
+        "**面试官：为什么要把检索和生成拆开部署？**\n\n"
+        "> 两者扩缩容节奏不同，拆开后可以独立限流。\n\n"
+        "**追问：拆开后延迟怎么控制？**  \n并行预取候选文档，超时就降级到缓存结果。\n\n"
+        "## 高频问答\n\n### Q1：向量库要不要分租户？\n\n要，按租户分区并在查询时强制过滤。\n"
+    )
+    assert [c.title for c in parse(text).cards] == [
+        "为什么要把检索和生成拆开部署？",
+        "拆开后延迟怎么控制？",
+        "向量库要不要分租户？",
+    ]
+    assert question_text("面试官:如何评估召回？") == "如何评估召回？"
+    assert question_text("### 继续追问：如何回滚？") == "如何回滚？"
+    assert question_text("问：什么是 MoE？") == "什么是 MoE？"
+    assert question_text("Q: What is beam search?") == "What is beam search?"
+
+
+def test_a_lone_asking_sub_heading_is_part_of_the_answer_above() -> None:
+    """A numbered question with 思路 / 复杂度 parts and one "为什么…？" aside is one card: the
+    aside needs the question above for context. Sub-headings that are mostly questions
+    still make the heading above only their title."""
+    text = (
+        "## Q05 · 数组中的第 K 大元素\n\n### 🎯 思路\n\n维护大小为 K 的堆。\n\n"
+        "### 🪤 为什么不直接排序？\n\n排序是 O(n log n)，堆只要 O(n log K)。\n\n"
+        "### 📊 复杂度\n\n- 时间：O(n log K)\n"
+    )
+    (card,) = parse(text).cards
+    assert card.title == "数组中的第 K 大元素"
+    assert [p.label for p in card.key_points] == ["思路", "为什么不直接排序？", "复杂度"]

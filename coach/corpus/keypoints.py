@@ -16,12 +16,21 @@ from __future__ import annotations
 import re
 
 from coach.corpus.models import KeyPoint
+from coach.corpus.shapes import plain_letters
 
 _ITEM = re.compile(r"^(?P<indent>\s*)(?:\d+[.、)]|[-*+•])\s+(?P<body>.+)$")
 # **标签：** rest   |   **标签**：rest   |   **标签** rest
 _BOLD_LABEL = re.compile(r"^\*\*(?P<label>[^*]+?)[：:]?\*\*\s*[：:]?\s*(?P<rest>.*)$")
-_PLAIN_LABEL = re.compile(r"^(?P<label>[^：:，,。]{1,24})[：:]\s*(?P<rest>.+)$")
+# label: rest. A label is short: up to 24 characters without a comma (a Chinese term), or
+# a few English words, commas allowed ("Query, Key, and Value"); a longer text before the
+# colon is a sentence that happens to hold one.
+_PLAIN_LABEL = re.compile(
+    r"^(?P<label>[^：:，,。]{1,24}|[A-Za-z][\w'’&/()-]*(?:,?\s+[\w'’&/()-]+){0,4})[：:]\s*"
+    r"(?P<rest>.+)$"
+)
 _ALIAS = re.compile(r"^(?P<label>.+?)\s*[（(](?P<alias>[^（）()]*[A-Za-z][^（）()]*)[）)]\s*$")
+# A label that ends like a sentence is a whole statement, not a term awaiting explanation.
+_ENDS_SENTENCE = re.compile(r"[。！？!?；;.]\s*$")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])\s*|(?<=[.])\s+")
 _MARKDOWN = re.compile(r"\*\*|`")
 _SUBHEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$", re.MULTILINE)
@@ -161,8 +170,10 @@ def split_sentences(text: str) -> list[str]:
 
 def extract_key_points(answer: str) -> list[KeyPoint]:
     """Key points of an answer: its sub-headings, top-level list items, bold terms, or
-    else its sentences (see the module docstring for why in this order)."""
-    answer = as_text(answer)
+    else its sentences (see the module docstring for why in this order). Mathematical bold
+    letters (𝐅𝐥𝐚𝐬𝐤, emphasis where markdown is not) read as the letters they are, as the
+    question's do: a label is compared with what a candidate types."""
+    answer = as_text(plain_letters(answer))
     headings = _heading_points(answer) if _SUBHEADING.search(answer) else []
     if len(headings) >= 2:
         return headings
@@ -179,9 +190,13 @@ def extract_key_points(answer: str) -> list[KeyPoint]:
 def _list_points(answer: str) -> list[KeyPoint]:
     """Top-level list items. Nested items and continuation lines belong to the item
     above them, because in these documents they elaborate that item rather than make a
-    new point."""
+    new point. An item that is only a label (``1. Scalable``) may have its explanation on
+    the next lines without indent and without a blank line between: Markdown reads them
+    as the item's own paragraph. (After an item that is a sentence, such lines are more
+    often the answer's closing remark, so they are left out as before.)"""
     points: list[KeyPoint] = []
     top_indent: int | None = None
+    lazy = False  # whether an unindented line still explains the last item
     for line in answer.splitlines():
         item = _ITEM.match(line)
         if item:
@@ -189,9 +204,12 @@ def _list_points(answer: str) -> list[KeyPoint]:
             if top_indent is None:
                 top_indent = indent
             if indent <= top_indent:
-                points.append(_point_from_item(item["body"].strip()))
+                point = _point_from_item(item["body"].strip())
+                points.append(point)
+                lazy = not point.explanation and not _ENDS_SENTENCE.search(point.label)
                 continue
-        if points and line.strip() and (item or line.startswith((" ", "\t"))):
+        lazy = lazy and bool(line.strip()) and not _SUBHEADING.match(line)
+        if points and line.strip() and (item or line.startswith((" ", "\t")) or lazy):
             extra = clean_inline(item["body"] if item else line)
             points[-1].explanation = f"{points[-1].explanation} {extra}".strip()
     return points

@@ -5,8 +5,9 @@ Chinese RAG tools on Q&A documents. This parser follows the documents' own struc
 instead: headings (outside fenced code) delimit sections; a section holding a
 ``**题目：**`` block is one question card; a heading that asks (``coach.corpus.shapes``)
 is a card whose answer is everything up to the next heading of the same or a higher
-level, sub-headings included, unless a heading below it asks too (then it only titles
-them); inside other sections, ``Q:``/``A:`` pairs, numbered or bold questions, question
+level, sub-headings included, unless the headings below it are mostly questions too
+(then it only titles them; a lone "为什么…？" beside 思路 and 复杂度 is part of its answer);
+inside other sections, ``Q:``/``A:`` pairs, numbered or bold questions, question
 tables and ``<details>`` blocks become cards. Everything else is article text, chunked
 by section.
 
@@ -30,9 +31,11 @@ from coach.corpus.shapes import (
     Found,
     asks,
     asks_plainly,
+    drop_layout,
     find_questions,
     question_text,
     strip_lead,
+    strip_speaker,
 )
 
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
@@ -153,6 +156,7 @@ def _bank_card(file: str, section: Section) -> QuestionCard | None:
         return None
     title = strip_numbering(section.title) or clean_inline(_text(blocks["question"]))
     answer, code = _split_code(_text(blocks.get("answer", [])))
+    answer = drop_layout(answer)
     example, example_code = _split_code(_text(blocks.get("example", [])))
     code += example_code + [c for c in [_text(blocks.get("code", []))] if c]
     question = clean_inline(_text(blocks["question"]))
@@ -225,9 +229,23 @@ def _subtree_end(sections: list[Section], index: int) -> int:
 
 
 def _asks_below(sections: list[Section]) -> bool:
-    """Whether any of these sections is a question itself (so the one above only titles
-    them)."""
-    return any((s.title and asks_plainly(s.raw or s.title)) or _is_bank(s) for s in sections)
+    """Whether questions sit below a heading that asks, so that it only titles them: a
+    ``**题目：**`` block, or a group of sibling sub-headings most of which ask. A lone
+    asking sub-heading among non-asking ones (``为什么用小顶堆？`` beside 思路, 代码 and
+    复杂度 under ``Q07 · 前 K 个高频元素``) is part of the answer above it."""
+    if any(_is_bank(s) for s in sections):
+        return True
+    groups: dict[int, list[Section]] = {}  # by the index of their parent (-1: the heading)
+    stack: list[tuple[int, int]] = []
+    for index, section in enumerate(sections):
+        while stack and stack[-1][0] >= section.level:
+            stack.pop()
+        groups.setdefault(stack[-1][1] if stack else -1, []).append(section)
+        stack.append((section.level, index))
+    return any(
+        2 * sum(bool(s.title and asks_plainly(s.raw or s.title)) for s in group) > len(group)
+        for group in groups.values()
+    )
 
 
 def _is_bank(section: Section) -> bool:
@@ -246,7 +264,7 @@ def _card(
 ) -> QuestionCard | None:
     # Dedent first: an answer indented under a list item keeps its own list structure.
     answer, code = _split_code(textwrap.dedent("\n".join(x for _, x in answer_lines)).strip())
-    answer = _ANSWER_MARK.sub("", as_text(answer).strip(), count=1).strip()
+    answer = _ANSWER_MARK.sub("", as_text(drop_layout(answer)).strip(), count=1).strip()
     points = extract_key_points(answer)
     if not answer and code:
         # A coding question answered by code alone: the code is the reference; it has no
@@ -272,7 +290,7 @@ def _heading_card(file: str, section: Section, below: list[Section]) -> Question
     """A heading that asks: its answer is its body and every section below it."""
     faq = any(_FAQ_PARENT.search(p) for p in section.parents)
     if faq and section.title.endswith(_QUESTION_END):
-        title = strip_numbering(section.title)  # as FAQ cards were always titled
+        title = strip_speaker(strip_numbering(section.title))  # as FAQ cards were titled
     else:
         title, faq = question_text(section.raw or section.title), False
     lines = list(section.body)

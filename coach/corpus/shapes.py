@@ -21,10 +21,12 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _REF_LINK = re.compile(r"\[\[([^\]]*)\]\]\([^)]*\)")  # [[src]](url)
 _HTML_TAG = re.compile(r"<[^>]+>")
 _EMPHASIS = re.compile(r"\*\*|__|`")
-# Numbering in front of a question: 一、 1. 1、 1) 1.2 题目 1： Q1: Q01 · (1) 第1题
+# Numbering in front of a question: 一、 1. 1、 1) 1.2 题目 1： Q1: Q01 · (1) 第1题. A number
+# or a Q that starts a word is no numbering: "QLoRA 是什么？", "4bit 量化", "3D 重建".
 _LEAD = re.compile(
     r"^(?:题目\s*\d+\s*[：:]|第\s*\d+\s*题[：:、.]?|[一二三四五六七八九十百]+[、.．]|"
-    r"[(（]\d+[)）]|\d+(?:\.\d+)*\s*[.、:：)）]?|Q\s*\d*\s*[.:：·、)）-]?)\s*",
+    r"[(（]\d+[)）]|\d+(?:\.\d+)*(?:\s*[.、:：)）]|\s+|$)|"
+    r"Q(?:\s*\d+\s*[.:：·、)）-]?|\s*[.:：·、)）-]))\s*",
     re.IGNORECASE,
 )
 _Q_NUMBER = re.compile(r"^Q\s*\d+\b", re.IGNORECASE)
@@ -114,7 +116,7 @@ def asks(title: str, strict: bool = False) -> bool:
     as asking. ``strict`` (for list items, bold lines and table cells, where prose says
     "如何…" without asking) wants a question mark or a ``Q``-number.
     """
-    text = _trailing_refs(plain(_plain_letters(title)))
+    text = _trailing_refs(plain(plain_letters(title)))
     if not text:
         return False
     if _Q_NUMBER.match(text) or text.endswith(_QUESTION_END):
@@ -134,7 +136,7 @@ def asks(title: str, strict: bool = False) -> bool:
 _SYMBOLS = re.compile(r"^[^\w(（\[“\"'<]+")
 
 
-def _plain_letters(text: str) -> str:
+def plain_letters(text: str) -> str:
     """Mathematical bold/italic letters (𝐇𝐨𝐰, used for emphasis where markdown is not)
     as the letters they are; nothing else is normalised (fullwidth ？ stays)."""
     return "".join(
@@ -142,11 +144,94 @@ def _plain_letters(text: str) -> str:
     )
 
 
+# Who speaks, in front of a question written as an interview transcript: "面试官：",
+# "追问：", "继续追问：", "追问链一：", "问：", "题目：", "Q:", "Q1:". The card asks the
+# question; the speaker is not part of it.
+_SPEAKER = re.compile(
+    r"^(?:面试官|(?:面试官|面试|继续)?追问(?:链[一二三四五六七八九十\d]+)?|问题?|题目|Q\s*\d*)"
+    r"\s*[：:]\s*",
+    re.IGNORECASE,
+)
+
+
+def strip_speaker(text: str) -> str:
+    """``面试官：为什么…？`` -> ``为什么…？``; ``追问：…`` -> ``…``. A follow-up keeps only its
+    own words: the question it follows is written in too many ways (a ``**题目**`` line,
+    a project heading two levels up) to be joined on reliably."""
+    return _SPEAKER.sub("", text, count=1).strip() or text
+
+
 def question_text(title: str) -> str:
-    """The question as shown: numbering, leading emoji and markup gone, the words kept."""
-    text = _SYMBOLS.sub("", _trailing_refs(plain(_plain_letters(title))))
-    core = _SYMBOLS.sub("", strip_lead(text))
+    """The question as shown: numbering, speaker, leading emoji and markup gone, the words
+    kept."""
+    text = _SYMBOLS.sub("", _trailing_refs(plain(plain_letters(title))))
+    core = _SYMBOLS.sub("", strip_speaker(strip_lead(text)))
     return core or text
+
+
+# A thematic break (``---``, ``***``, ``___``) separates questions on the page; at either
+# end of an answer it is layout, not content.
+_THEMATIC_BREAK = re.compile(r"^\s{0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,})$")
+# A link back to another page ("[⬅ 回到首页](../README.md)", "[⬅ 回到 llm-coding](README.md)",
+# "返回目录", "Back to top"); several may share a line, joined by "·" or "|".
+_NAV_ARROW = re.compile(r"^(?:[⬅←↑⬆↩🔙🔝]\ufe0f?\s*)+")
+_NAV_BACK = re.compile(
+    r"^(?:(?:回到|返回)\s*(?:首页|主页|目录|顶部|上一?级|README)|"
+    r"back to (?:the )?(?:top|index|contents|home|readme))$",
+    re.IGNORECASE,
+)
+_NAV_LINK = re.compile(r"^\[(?P<text>[^\]]*)\]\([^)]*\)$")
+_NAV_SEPARATOR = re.compile(r"\s*[·|｜]\s*")
+_HEADING_LINE = re.compile(r"^\s{0,3}(?P<hashes>#{1,6})\s")
+
+
+def is_navigation(line: str) -> bool:
+    """Whether a line only links back (to the index, the top, the folder's README): page
+    furniture that would otherwise end the last answer of every page."""
+    pieces = [p for p in _NAV_SEPARATOR.split(line.strip()) if p]
+    if not pieces:
+        return False
+    for piece in pieces:
+        link = _NAV_LINK.match(piece)
+        text = link["text"].strip() if link else piece
+        words = _NAV_ARROW.sub("", text).strip()
+        arrow_link = link is not None and words != text and bool(words)
+        if not (arrow_link or _NAV_BACK.match(words)):
+            return False
+    return True
+
+
+def drop_layout(prose: str) -> str:
+    """An answer's prose without page layout: navigation lines, sub-headings left empty
+    once their code was set apart (``### 🛠 代码``), and thematic breaks or blank lines
+    at either end. A break between two parts of an answer stays."""
+    lines = [line for line in prose.splitlines() if not is_navigation(line)]
+    kept: list[str] = []
+    dropped = False  # the blank lines after a dropped heading go with it
+    for index, line in enumerate(lines):
+        heading = _HEADING_LINE.match(line)
+        if heading and _empty_section(lines[index + 1 :], len(heading["hashes"])):
+            dropped = True
+        elif not (dropped and not line.strip()):
+            kept.append(line)
+            dropped = False
+    while kept and (not kept[-1].strip() or _THEMATIC_BREAK.match(kept[-1])):
+        kept.pop()
+    while kept and (not kept[0].strip() or _THEMATIC_BREAK.match(kept[0])):
+        kept.pop(0)
+    return "\n".join(kept)
+
+
+def _empty_section(after: list[str], level: int) -> bool:
+    """Whether a heading at ``level`` has nothing under it before the next heading of the
+    same or a higher level (or the end, a thematic break counting as nothing)."""
+    for line in after:
+        heading = _HEADING_LINE.match(line)
+        if heading:
+            return len(heading["hashes"]) <= level
+        if line.strip() and not _THEMATIC_BREAK.match(line):
+            return False
+    return True
 
 
 @dataclass
