@@ -11,7 +11,7 @@ import pytest
 from coach.corpus.catalog import Catalog
 from coach.corpus.keypoints import extract_key_points
 from coach.corpus.parser import make_splitter, parse_text, structural_topic
-from coach.corpus.shapes import asks, is_navigation, question_text
+from coach.corpus.shapes import asks, is_navigation, question_text, strip_lead
 
 SPLITTER = make_splitter(600, 80)
 
@@ -65,6 +65,7 @@ def test_a_word_that_starts_with_q_or_a_number_keeps_it() -> None:
     assert question_text("Q3. 什么是 MoE？") == "什么是 MoE？"
     assert question_text("12、什么是 MoE？") == "什么是 MoE？"
     assert question_text("3 什么是 MoE？") == "什么是 MoE？"
+    assert strip_lead("003_分布式训练") == "分布式训练"  # a file name's numbering
 
 
 NOTES = """# 分布式训练

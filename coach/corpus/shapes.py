@@ -21,11 +21,11 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _REF_LINK = re.compile(r"\[\[([^\]]*)\]\]\([^)]*\)")  # [[src]](url)
 _HTML_TAG = re.compile(r"<[^>]+>")
 _EMPHASIS = re.compile(r"\*\*|__|`")
-# Numbering in front of a question: 一、 1. 1、 1) 1.2 题目 1： Q1: Q01 · (1) 第1题. A number
-# or a Q that starts a word is no numbering: "QLoRA 是什么？", "4bit 量化", "3D 重建".
+# Numbering in front of a question or a name: 一、 1. 1、 1) 1.2 01_ 题目 1： Q1: Q01 · (1)
+# 第1题. A number or a Q that starts a word is none: "QLoRA 是什么？", "4bit 量化", "3D 重建".
 _LEAD = re.compile(
     r"^(?:题目\s*\d+\s*[：:]|第\s*\d+\s*题[：:、.]?|[一二三四五六七八九十百]+[、.．]|"
-    r"[(（]\d+[)）]|\d+(?:\.\d+)*(?:\s*[.、:：)）]|\s+|$)|"
+    r"[(（]\d+[)）]|\d+(?:\.\d+)*(?:\s*[._、:：)）]|\s+|$)|"
     r"Q(?:\s*\d+\s*[.:：·、)）-]?|\s*[.:：·、)）-]))\s*",
     re.IGNORECASE,
 )
