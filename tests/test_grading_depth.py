@@ -85,6 +85,18 @@ def test_noise_is_found_but_english_code_and_links_are_not(settings: Settings) -
         assert not noise_spans(clean, settings), clean
 
 
+def test_an_answer_with_noise_cut_reads_as_the_answer(settings: Settings) -> None:
+    """What the LLM reads is the cleaned text: cutting noise from the end left its line
+    break behind, and the 1.5B scorer put "answer\\n " 0.4 above "answer" (eval/hostile)."""
+    from coach.grading.rubric import Rubric
+
+    rubric = Rubric(settings)
+    base = "可以用 Dropout，训练时随机丢掉一部分神经元。"
+    b64 = base64.b64encode(bytes(range(120))).decode()
+    for noisy in (f"{base}\n{b64}", f"{b64}\n{base}  ", f"  {base}\n"):
+        assert rubric.cleaned(noisy).text == base
+
+
 @pytest.mark.parametrize(
     "answer",
     [

@@ -136,7 +136,9 @@ class Rubric:
         text = self._without(read, spans) if spans else read
         text, noise = without_noise(text, self.settings)
         return Cleaned(
-            text=text,
+            # stripped: noise cut from the end left its line break behind, and the LLM,
+            # which reads this text, scored "answer\n " 0.4 above "answer"
+            text=text.strip(),
             injection_spans=spans,
             noise_chars=sum(len(n) for n in noise),
             unread_chars=max(0, len(answer) - limit),
