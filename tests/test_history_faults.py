@@ -261,3 +261,42 @@ def test_removing_the_lock_file_keeps_the_lock_exclusive(tmp_path: Path) -> None
     thread.join(timeout=10)
     assert checked == [True]
     assert not lock.path.exists(), "removed again by the waiter: nothing pending"
+
+
+def test_coach_ui_refuses_a_newer_history_or_a_read_only_data_folder_before_starting(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replayed by hand (``coach ui`` exited 1 in 0.5 s); here so it stays that way: the UI
+    never starts on a history it would half-use, nor on a folder it cannot write."""
+    from typer.testing import CliRunner
+
+    import coach.ui.server as server
+    from coach.cli import app
+    from coach.store import data_dir
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the UI was launched")
+
+    monkeypatch.setattr(server, "launch", never)
+    path = settings.paths.history_db
+    path.parent.mkdir(parents=True, exist_ok=True)
+    HistoryStore(path, settings)
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO _migrations VALUES ('m099_from_the_future', '2030-01-01')")
+    before = path.read_bytes()
+    result = CliRunner().invoke(app, ["ui"])
+    assert result.exit_code == 1 and "newer version of coach" in result.output
+    assert "Traceback" not in result.output and path.read_bytes() == before
+
+    path.unlink()
+    settings.paths.chroma_dir.mkdir(parents=True)
+    (settings.paths.chroma_dir / "chroma.sqlite3").write_bytes(b"")
+    real_access = os.access
+    monkeypatch.setattr(
+        data_dir.os,
+        "access",
+        lambda p, mode: False if str(p).endswith("chroma.sqlite3") else real_access(p, mode),
+    )
+    result = CliRunner().invoke(app, ["ui"])
+    assert result.exit_code == 1 and "is read-only" in result.output
+    assert "start the UI" in result.output and not path.exists()
