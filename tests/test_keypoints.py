@@ -82,3 +82,17 @@ def test_a_label_item_explained_on_the_next_line() -> None:
         ("Use a cache.", ""),
         ("Batch the requests.", ""),
     ]
+
+
+def test_a_lone_sub_heading_leads_its_sentence_instead_of_staying_markup() -> None:
+    """A card with one sub-heading falls back to sentences; the heading's markup
+    (``### 🎯 思路``) ended up inside a key point."""
+    answer = "用小顶堆维护 K 个元素，堆顶最小。\n\n### 🎯 思路\n\n"
+    answer += "先统计频次，再遍历。复杂度 O(n log k)。"
+    labels = [p.label for p in extract_key_points(answer)]
+    assert labels == [
+        "用小顶堆维护 K 个元素，堆顶最小。",
+        "思路：先统计频次，再遍历。",
+        "复杂度 O(n log k)。",
+    ]
+    assert not any("#" in label or "🎯" in label for label in labels)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from coach.corpus.models import KeyPoint
-from coach.corpus.shapes import plain_letters
+from coach.corpus.shapes import plain_letters, question_text
 
 _ITEM = re.compile(r"^(?P<indent>\s*)(?:\d+[.、)]|[-*+•])\s+(?P<body>.+)$")
 # **标签：** rest   |   **标签**：rest   |   **标签** rest
@@ -183,8 +183,16 @@ def extract_key_points(answer: str) -> list[KeyPoint]:
     bold = _bold_points(answer)
     if len(bold) >= 2:
         return bold
-    prose = clean_inline(" ".join(answer.split()))
+    # A lone sub-heading (``### 🎯 思路``) leads the sentence below it as a label, not as
+    # markup inside the point.
+    prose = _SUBHEADING.sub(_heading_as_lead, answer)
+    prose = clean_inline(" ".join(prose.split())).replace("： ", "：")
     return [KeyPoint(label=s) for s in split_sentences(prose)]
+
+
+def _heading_as_lead(match: re.Match[str]) -> str:
+    title = question_text(match["title"])
+    return f"{title}{'' if _ENDS_SENTENCE.search(title) or not title else '：'}"
 
 
 def _list_points(answer: str) -> list[KeyPoint]:
