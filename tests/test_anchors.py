@@ -232,9 +232,8 @@ def test_anchors_take_part_in_a_real_grade(tmp_path: Path) -> None:
 
 
 def test_scorer_asks_once_per_prompt_and_keeps_a_bounded_cache(settings: Settings) -> None:
-    """The same answer to the same card gets the same LLM signal: a CPU server's batched
-    arithmetic moved one prompt's score between calls, enough to rank a noisy copy of an
-    answer above the answer (eval/hostile.jsonl with the 1.5B pack)."""
+    """The same answer to the same card is asked once: the cached score comes back, not
+    the model's next reply, and the cache keeps only its configured size."""
     import asyncio
 
     from coach.grading.scorer import LlmScorer

@@ -192,10 +192,10 @@ class GradingSettings(Section):
     scorer_max_tokens: int = 1
     scorer_top_logprobs: int = 10
     scorer_cache_size: int = Field(default=4096, ge=0)
-    """Scores kept per grader, by prompt: the same answer to the same card gets the same
-    LLM signal (a CPU server's batched arithmetic moved one prompt's score by 0.4 between
-    calls, enough to put a noisy copy of an answer above the answer itself), and a batch
-    with repeated answers asks once. 0 turns it off."""
+    """Scores kept per grader, by prompt: the same answer to the same card is asked once
+    per process, so a batch with repeated answers saves those requests and a regrade does
+    not depend on what else the server was batching at the time (vLLM does not promise
+    identical log-probs across batch compositions). 0 turns it off."""
     weight_scorer: float = 0.1
     """Share of the final score from the LLM's check (grading/formula.py). Belongs to the
     model: ``coach eval fit-weight`` measures the served model on the train splits of
