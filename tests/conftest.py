@@ -24,6 +24,23 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
+def make_index_read_only(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The index's store file as a read-only mount or ``chattr +i`` leaves it: present,
+    not writable (``os.access`` says so even for root, who could write it otherwise)."""
+    from coach.store import data_dir
+
+    store = settings.paths.chroma_dir / "chroma.sqlite3"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(b"")
+    real_access = os.access
+    monkeypatch.setattr(
+        data_dir.os,
+        "access",
+        lambda path, mode: False if str(path) == str(store) else real_access(path, mode),
+    )
+    return store
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test reads the developer's own data dir, .env or coach.toml."""

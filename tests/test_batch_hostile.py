@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import tracemalloc
 import zipfile
@@ -23,6 +22,7 @@ from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
 
 from .batch_fakes import FakeGrader, keyword_grade
+from .conftest import make_index_read_only
 from .test_batch import GOOD, PARTIAL, Q, read_output_csv, run, write_csv
 from .test_batch_spoken import VOICE, FakeTranscriber
 
@@ -600,19 +600,8 @@ def test_a_read_only_data_folder_stops_a_batch_with_exit_1_before_any_row(
     from typer.testing import CliRunner
 
     from coach.cli import app
-    from coach.store import data_dir
 
-    index = settings.paths.chroma_dir
-    index.mkdir(parents=True)
-    (index / "chroma.sqlite3").write_bytes(b"")
-    real_access = os.access
-    monkeypatch.setattr(
-        data_dir.os,
-        "access",
-        lambda path, mode: (
-            False if str(path).endswith("chroma.sqlite3") else real_access(path, mode)
-        ),
-    )
+    make_index_read_only(settings, monkeypatch)
     source = write_csv(tmp_path / "in.csv", [["question", "answer"], [Q, GOOD], [Q, PARTIAL]])
     result = CliRunner().invoke(
         app, ["grade", "--input", str(source), "--output", str(tmp_path / "out.csv"), "--no-llm"]

@@ -17,6 +17,7 @@ from coach.config import Settings
 from coach.store.history import HistoryError, HistoryStore
 
 from .batch_fakes import keyword_grade
+from .conftest import make_index_read_only
 
 
 @pytest.fixture
@@ -272,7 +273,6 @@ def test_coach_ui_refuses_a_newer_history_or_a_read_only_data_folder_before_star
 
     import coach.ui.server as server
     from coach.cli import app
-    from coach.store import data_dir
 
     def never(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the UI was launched")
@@ -289,14 +289,7 @@ def test_coach_ui_refuses_a_newer_history_or_a_read_only_data_folder_before_star
     assert "Traceback" not in result.output and path.read_bytes() == before
 
     path.unlink()
-    settings.paths.chroma_dir.mkdir(parents=True)
-    (settings.paths.chroma_dir / "chroma.sqlite3").write_bytes(b"")
-    real_access = os.access
-    monkeypatch.setattr(
-        data_dir.os,
-        "access",
-        lambda p, mode: False if str(p).endswith("chroma.sqlite3") else real_access(p, mode),
-    )
+    make_index_read_only(settings, monkeypatch)
     result = CliRunner().invoke(app, ["ui"])
     assert result.exit_code == 1 and "is read-only" in result.output
     assert "start the UI" in result.output and not path.exists()
