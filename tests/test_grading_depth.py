@@ -147,6 +147,19 @@ def test_the_llm_cannot_lift_what_the_guards_caught(settings: Settings) -> None:
     assert formula.final_score(5.0, 0.6, 1.0, [], settings, llm=0.0) < 5.0
 
 
+def test_the_llm_weight_depends_on_the_answers_length(settings: Settings) -> None:
+    g = settings.grading.model_copy(
+        update={"weight_scorer": 0.0, "weight_scorer_short": 0.5, "short_answer_chars": 40}
+    )
+    s = settings.model_copy(update={"grading": g})
+    assert formula.llm_weight(39, s) == 0.5
+    assert formula.llm_weight(40, s) == 0.0
+    assert formula.llm_weight(None, s) == 0.0  # unknown length reads as long
+    # a long answer keeps the evidence side's score, a short one moves halfway to the LLM
+    assert formula.final_score(4.0, 0.5, 1.0, [], s, llm=2.0, chars=200) == 4.0
+    assert formula.final_score(4.0, 0.5, 1.0, [], s, llm=2.0, chars=10) == 3.0
+
+
 def test_mostly_contradicted_answers_are_capped(settings: Settings) -> None:
     flags = [GradeFlag.CONTRADICTION]
     capped = formula.final_score(7.0, 0.7, 0.6, flags, settings, wrong_share=0.6)

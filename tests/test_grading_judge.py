@@ -101,9 +101,11 @@ def test_valid_json_verdict_combines_with_rubric(settings: Settings) -> None:
     judge, model = _judge(settings, [(_verdict(), "stop")])
     verdict, notes, flags = _run(judge)
     assert verdict is not None and notes == [] and flags == []
+    w = 0.3  # the judge's score is the LLM's signal, blended at the scorer's weight
+    weights = {"weight_scorer": w, "weight_scorer_short": w}
+    settings = settings.model_copy(update={"grading": settings.grading.model_copy(update=weights)})
     grade = combine(_rubric(), verdict, settings, notes)
     assert grade.signals == ["rubric", "llm"]
-    w = settings.grading.weight_scorer  # the judge's score is the LLM's signal
     assert grade.score == pytest.approx((1 - w) * 4.0 + w * 6.0, abs=0.01)
     # the judge upgrades a partial point it calls covered, never a missed one
     assert [p.status for p in grade.points] == ["missed", "covered"]

@@ -149,12 +149,17 @@ def test_grader_with_fake_judge_and_with_judge_returning_junk(grader: Grader) ->
 
 
 def test_grader_with_fake_scorer_blends_and_keeps_the_caps(grader: Grader) -> None:
-    settings = grader.settings.model_copy(update={"grading_llm_mode": "scorer"})
+    # one weight for every length, so the blend is visible whatever PARTIAL's length
+    # (small enough that the lift stays under its bound)
+    w = 0.1
+    weights = {"llm_mode": "scorer", "weight_scorer": w, "weight_scorer_short": w}
+    settings = grader.settings.model_copy(
+        update={"grading": grader.settings.grading.model_copy(update=weights)}
+    )
     evidence_only = grade(grader, PARTIAL).score
     high = Grader(settings, chat_model=FakeListChatModel(responses=["5"] * 2))
     g = asyncio.run(high.agrade(QUESTION, PARTIAL, reference=REFERENCE))
     assert g.signals == ["rubric", "llm"] and g.llm_score == 10.0
-    w = settings.grading.weight_scorer
     assert g.score == pytest.approx(
         min((1 - w) * evidence_only + w * 10, evidence_only + settings.grading.llm_max_lift),
         abs=0.02,

@@ -117,7 +117,10 @@ def eval_fit_weight(
     as_json: JsonOption = False,
 ) -> None:
     """Measure the served model on the train splits (interview set, LE) and store the
-    weight its score earns in the grade ([grading] weight_scorer in coach.toml)."""
+    weights its score earns in the grade, for short and for long answers (coach.toml).
+
+    Written under [grading]: weight_scorer (long answers), weight_scorer_short and
+    short_answer_chars."""
     import os
 
     from coach.evaluation.weight import measure, store
@@ -135,11 +138,17 @@ def eval_fit_weight(
     if as_json:
         print_json(result.model_dump())
         return
-    for weight, row in result.pearson.items():
-        figures = ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in row.items())
-        typer.echo(f"weight {weight}: Pearson on train {figures}")
+    shown = result.trials[: settings.evaluation.fit_weight_shown]
+    if result.single not in shown:
+        shown.append(result.single)
+    for trial in shown:
+        figures = ", ".join(
+            f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in trial.pearson.items()
+        )
+        mean = "-" if trial.mean is None else f"{trial.mean:.3f}"
+        typer.echo(f"LLM weight {trial.weights.label}: Pearson on train {figures} (mean {mean})")
     where = f"stored in {path}" if write else "not stored (--dry-run)"
-    typer.echo(f"{result.model}: best weight {result.best:g} ({where}).")
+    typer.echo(f"{result.model}: LLM weight {result.best.label} ({where}).")
 
 
 @app.command("all")

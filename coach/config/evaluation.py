@@ -31,4 +31,7 @@ class EvalSettings(Section):
     calibration_folds: int = Field(default=12, ge=2)
     """Folds for the isotonic-calibrated RMSE when a set has no ``group`` column (Mohler
     et al. hold out one assignment at a time; eval/mohler has that column)."""
+    fit_weight_shown: int = Field(default=8, ge=1)
+    """Candidates ``coach eval fit-weight`` prints, best first (and the best single
+    weight, which a split by length must beat)."""
     plot_dpi: int = Field(default=110, ge=50, le=600)

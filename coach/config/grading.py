@@ -196,13 +196,18 @@ class GradingSettings(Section):
     per process, so a batch with repeated answers saves those requests and a regrade does
     not depend on what else the server was batching at the time (vLLM does not promise
     identical log-probs across batch compositions). 0 turns it off."""
-    weight_scorer: float = 0.1
-    """Share of the final score from the LLM's check (grading/formula.py). Belongs to the
-    model: ``coach eval fit-weight`` measures the served model on the train splits of
-    eval/interview.jsonl and LE and stores its best weight in coach.toml. For the default
-    1.5B pack (2026-12-07, 50 answers of each train split): mean Pearson 0.809 at 0,
-    0.817 at 0.1 (interview 0.829, LE 0.805), 0.811 at 0.3, 0.798 at 0.5; the small model
-    helps on LE's short answers and hurts on interview answers."""
+    weight_scorer: float = 0.0
+    """Share of the final score from the LLM's check for an answer of at least
+    ``short_answer_chars`` content characters (grading/formula.py). Belongs to the model:
+    ``coach eval fit-weight`` measures the served model on the train splits of
+    eval/interview.jsonl and LE and stores this, ``weight_scorer_short`` and
+    ``short_answer_chars`` in coach.toml. The defaults are the 1.5B pack's (eval/README.md,
+    "LLM weight by length"): the small model helps on short answers and hurts on long ones."""
+    weight_scorer_short: float = 0.5
+    """The LLM's share for an answer under ``short_answer_chars`` content characters."""
+    short_answer_chars: int = Field(default=40, ge=0)
+    """Content characters (letters, digits, Chinese characters) below which an answer
+    takes ``weight_scorer_short``; 0 gives every answer ``weight_scorer``."""
     use_anchors: bool = True
     """Grade against a card's full anchor as one more reference, and let its anchors
     inform the confidence."""

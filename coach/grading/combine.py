@@ -7,6 +7,7 @@ claims may move a point one step, its Chinese words may replace the evidence gra
 
 from __future__ import annotations
 
+from coach.common.text import content_chars
 from coach.config import Settings
 from coach.grading import formula
 from coach.grading.confidence import confidence
@@ -92,9 +93,9 @@ def combine_scored(
     notes: list[str],
     flags: list[str],
 ) -> Grade:
-    """The evidence grade blended with the LLM scorer's 0-10 by
-    ``grading_weight_scorer``; the caps and the contradiction penalty still apply, the
-    LLM cannot lift the score more than ``grading_llm_max_lift``, and not at all on an
+    """The evidence grade blended with the LLM scorer's 0-10 by ``formula.llm_weight``
+    (which depends on the answer's length); the caps and the contradiction penalty still
+    apply, the LLM cannot lift the score more than ``grading_llm_max_lift``, and not at all on an
     empty, off-topic or injection answer (``no_lift``; the scorer's own flags count)."""
     grade = rubric_grade(rubric, notes)
     grade.flags.extend(f for f in flags if f not in grade.flags)
@@ -108,6 +109,7 @@ def combine_scored(
         settings,
         llm_score,
         rubric.wrong_share,
+        content_chars(rubric.graded_text),
     )
     grade.signals = ["rubric", "llm"]
     grade.llm_score = round(llm_score, 3)

@@ -17,8 +17,12 @@ Read this file to know how a score comes about. The findings (grading/rubric.py)
 2. ``content`` times the contradiction factor is mapped to 0-10 through the piecewise-
    linear ``score_curve`` (chosen on the train splits of eval/interview.jsonl and LE, so
    that a strong answer reads 8-9, a textbook one 6-7, bare terms 3-4, empty talk ~2).
-3. With the LLM: ``(1 - w) * that + w * llm``, ``w`` = ``weight_scorer`` (measured per
-   model by ``coach eval fit-weight`` and stored in coach.toml). The LLM may lower a
+3. With the LLM: ``(1 - w) * that + w * llm``, ``w`` = ``weight_scorer_short`` for an
+   answer under ``short_answer_chars`` content characters and ``weight_scorer`` for a
+   longer one (all three measured per model by ``coach eval fit-weight`` and stored in
+   coach.toml). Why by length: on a short answer the evidence side has few words to go
+   on and the model's check of its correctness tells more; on a long one the evidence
+   side sees the depth and a small model mostly rewards length. The LLM may lower a
    score freely but lift it by at most ``llm_max_lift`` times the answer's content, and
    not at all when a guard found nothing to credit (empty, off-topic, injection): a
    non-answer the guards catch stays caught, whatever the model says.
@@ -74,6 +78,15 @@ def no_lift(flags: list[str]) -> bool:
     return any(f in flags for f in DECISIVE_FLAGS)
 
 
+def llm_weight(chars: int | None, settings: Settings) -> float:
+    """Step 3's ``w`` for an answer of ``chars`` content characters (None: unknown,
+    read as long)."""
+    g = settings.grading
+    if chars is not None and chars < g.short_answer_chars:
+        return g.weight_scorer_short
+    return g.weight_scorer
+
+
 def final_score(
     base: float,
     substance: float,
@@ -82,14 +95,17 @@ def final_score(
     settings: Settings,
     llm: float | None = None,
     wrong_share: float = 0.0,
+    chars: int | None = None,
 ) -> float:
     """The grade's score, 0-10 (steps 3-4). ``base``: ``curve(content * factor)``; ``substance``:
     ``content`` (0-1), which bounds the LLM's lift; ``factor``: the contradiction factor
-    (1 when nothing is contradicted); ``llm``: the LLM's 0-10, None without it."""
+    (1 when nothing is contradicted); ``llm``: the LLM's 0-10, None without it;
+    ``chars``: the graded answer's content characters (``common.text.content_chars``)."""
     g = settings.grading
     score = base
     if llm is not None:
-        mixed = (1 - g.weight_scorer) * base + g.weight_scorer * llm * factor
+        w = llm_weight(chars, settings)
+        mixed = (1 - w) * base + w * llm * factor
         lift = 0.0 if no_lift(flags) else g.llm_max_lift * substance
         score = min(mixed, base + lift)
     return round(max(0.0, min(score, ceiling(flags, settings, wrong_share))), 2)
