@@ -10,7 +10,7 @@ import pytest
 
 from coach.config import Settings
 from coach.grading import formula
-from coach.grading.explain import says_dont_know
+from coach.grading.explain import messages, says_dont_know
 from coach.grading.flags import GradeFlag
 from coach.grading.grader import Grader
 from coach.grading.injection import injection_spans
@@ -133,10 +133,20 @@ def test_dont_know_is_short_and_says_so() -> None:
     assert says_dont_know("不知道", 30)
     assert says_dont_know("这个我不太清楚，没接触过。", 30)
     assert says_dont_know("这个我也不太清楚。", 30)
+    # the topic first, as people say it (eval/interview.jsonl's dont_know kind)
+    assert says_dont_know("压缩这块我没接触过，不太了解。", 30)
+    assert says_dont_know("过拟合……这个我没太研究过，不好意思，答不上来。", 30)
+    assert says_dont_know("这个……我不太清楚，可能就是把脏数据删掉吧。", 30)
+    assert not says_dont_know("用正则化就不会过拟合。", 30)
+    assert not says_dont_know("量化这块不会掉太多精度，INT8 基本无损。", 30)
+    assert not says_dont_know("不会过拟合的，数据量很大。", 30)
+    assert says_dont_know("这个我不会。", 30)
     assert not says_dont_know("不知道大家有没有注意到，学习率才是最关键的超参数，" * 2, 30)
 
 
 def test_the_llm_cannot_lift_what_the_guards_caught(settings: Settings) -> None:
+    weights = {"weight_scorer": 0.5, "weight_scorer_short": 0.5}
+    settings = settings.model_copy(update={"grading": settings.grading.model_copy(update=weights)})
     for flag in (GradeFlag.INJECTION, GradeFlag.OFF_TOPIC, GradeFlag.DONT_KNOW):
         assert formula.final_score(1.0, 0.5, 1.0, [flag], settings, llm=10.0) <= 1.0
     # a non-answer (no content) is not lifted either
@@ -205,6 +215,26 @@ def test_every_part_of_a_long_answer_is_read(grader: Grader) -> None:
     late = grade(grader, intro + "\n" + RECITAL)
     assert late.score >= alone - 1.0
     assert GradeFlag.TRUNCATED not in late.flags
+
+
+def test_the_takeaway_says_why_quotes_the_answer_and_names_one_addition(
+    grader: Grader,
+) -> None:
+    m = messages()
+    expert = grade(grader, EXPERT).takeaway
+    assert expert.why == m["why_deep"]
+    assert expert.strength and expert.strength.rstrip("…") in EXPERT  # their own words
+    # another valid route: the card's other points are what it also covers
+    assert expert.addition and expert.also and not expert.correct
+    recital = grade(grader, RECITAL).takeaway
+    assert recital.why in (m["why_covered"], m["why_covered_beyond"], m["why_covered_thin"])
+    assert recital.strength.rstrip("…") in RECITAL
+    assert grade(grader, BARE).takeaway.why == m["why_stuffing"]
+    talk = grade(grader, EMPTY_TALK).takeaway
+    assert talk.why == m["why_little"] and talk.addition in REFERENCE and not talk.also
+    assert talk.addition_detail.rstrip("…") in REFERENCE
+    dont_know = grade(grader, "压缩这块我没接触过，不太了解。")
+    assert dont_know.takeaway.why == m["why_dont_know"] and dont_know.score == 0
 
 
 def test_an_honest_dont_know_is_told_the_point(grader: Grader) -> None:

@@ -109,6 +109,18 @@ class GradingSettings(Section):
     dont_know_max_chars: int = 30
     """An answer this short (without spaces) that says "不知道" / "没接触过" is an honest
     non-answer (flag ``dont_know``): scored 0, told the point, not called empty."""
+    takeaway_covered_share: float = 0.6
+    """Share of the card's points (made in full 1, in part 0.5) from which the one-line
+    "why" says the main points were made (grading/explain.py)."""
+    takeaway_some_share: float = 0.25
+    """... and from which it says part of them were."""
+    takeaway_explained_depth: float = 0.3
+    """Depth (0-1) from which those points count as explained rather than named."""
+    band_floors: dict[str, float] = Field(
+        default_factory=lambda: {"excellent": 8.0, "good": 6.0, "fair": 4.0}
+    )
+    """Lowest score of each band word shown beside a score (the issue's scale: a strong
+    answer 8-9, a textbook one 6-7, bare terms 3-4); below "fair" reads "weak"."""
     other_route_depth: float = 0.5
     """From this depth (0-1) an answer took its own valid route: the card's other
     points are worded as what the reference also mentions, and the follow-up asks about

@@ -42,6 +42,7 @@ def rubric_grade(rubric: RubricResult, notes: list[str]) -> Grade:
         feedback=rubric.feedback,
         follow_up=rubric.follow_up,
         gaps=rubric.gaps,
+        takeaway=rubric.takeaway,
         references=[rubric.reference],
         signals=["rubric"],
         flags=list(rubric.flags),

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from coach.config import Settings
 from coach.grading.flags import GradeFlag
-from coach.grading.models import COVERAGE_CREDIT, PointResult
+from coach.grading.models import COVERAGE_CREDIT, PointResult, Takeaway
 from coach.grading.substance import Substance, rarest_term
 
 MESSAGES_FILE = Path(__file__).with_name("messages.toml")
@@ -49,6 +51,19 @@ class Explanation(BaseModel):
     gaps: list[str] = Field(default_factory=list)
     """Labels of the card's points worth a follow-up, most valuable first: not made,
     not named (an answer that names a point addressed or argued about it)."""
+    takeaway: Takeaway = Field(default_factory=Takeaway)
+
+
+Band = Literal["excellent", "good", "fair", "weak"]
+
+
+def band(score: float, floors: Mapping[str, float]) -> Band:
+    """The word beside a score (``grading.band_floors``): the highest band whose floor
+    the score reaches, else "weak"."""
+    for name in ("excellent", "good", "fair"):
+        if name in floors and score >= floors[name]:
+            return name  # type: ignore[return-value]
+    return "weak"
 
 
 def _quote(text: str) -> str:
@@ -80,12 +95,15 @@ def explain(
             feedback=m["dont_know"] + lesson,
             follow_up=m["follow_up_empty"].format(question=question),
             gaps=[p.label for p in points],
+            takeaway=_addition(Takeaway(why=m["why_dont_know"]), first),
         )
     if GradeFlag.EMPTY in flags:
+        first = next((p for p in points), None)
         return Explanation(
             feedback=m["empty"],
             follow_up=m["follow_up_empty"].format(question=question),
             gaps=[p.label for p in points],
+            takeaway=_addition(Takeaway(why=m["why_empty"]), first),
         )
     parts: list[str] = []
     if GradeFlag.INJECTION in flags and injection:
@@ -101,8 +119,8 @@ def explain(
     by_status = {k: [r for r in best.values() if r.status == k] for k in COVERAGE_CREDIT}
     contradicted = [r for r in points if r.contradicted]
     strong = [r for r in by_status["covered"] if r.evidence]
-    if strong:
-        top = max(strong, key=lambda r: r.coverage)
+    top = max(strong, key=lambda r: r.coverage) if strong else None
+    if top is not None:
         parts.append(m["strongest"].format(quote=_quote(top.evidence)))
     covered_sentences = {r.evidence for r in points if r.evidence}
     beyond = substance.beyond(covered_sentences, limit=1) if substance else []
@@ -135,7 +153,70 @@ def explain(
         follow = m["follow_up_missed"].format(label=gaps[0])
     else:
         follow = m["follow_up_complete"]
-    return Explanation(feedback="".join(parts), follow_up=follow, gaps=gaps)
+    takeaway = Takeaway(
+        why=_why(flags, best, contradicted, substance, other_route, beyond, settings),
+        strength=_quote(beyond[0] if (other_route and beyond) else (top.evidence if top else "")),
+    )
+    if GradeFlag.OFF_TOPIC not in flags and GradeFlag.INJECTION not in flags:
+        by_label = {r.label: r for r in points}
+        if contradicted:
+            takeaway = _addition(takeaway, contradicted[0], correct=True)
+        elif gaps:
+            takeaway = _addition(takeaway, by_label.get(gaps[0]), also=other_route)
+    return Explanation(feedback="".join(parts), follow_up=follow, gaps=gaps, takeaway=takeaway)
+
+
+def _addition(
+    takeaway: Takeaway, point: PointResult | None, correct: bool = False, also: bool = False
+) -> Takeaway:
+    """The takeaway with ``point`` as the one thing to add (or to correct; ``also``: what
+    the reference also covers, for an answer that took another valid route)."""
+    if point is None:
+        return takeaway
+    return takeaway.model_copy(
+        update={
+            "addition": point.label,
+            "addition_detail": _quote(point.explanation),
+            "correct": correct,
+            "also": also,
+        }
+    )
+
+
+def _why(
+    flags: list[str],
+    best: dict[int, PointResult],
+    contradicted: list[PointResult],
+    substance: Substance | None,
+    other_route: bool,
+    beyond: list[str],
+    settings: Settings,
+) -> str:
+    """One sentence that says why the score is what it is, from the same findings the
+    score is made of: a guard first, then a contradiction, then how much of the card the
+    answer makes and how specific it is."""
+    m = messages()
+    g = settings.grading
+    for flag, key in (
+        (GradeFlag.INJECTION, "why_injection"),
+        (GradeFlag.OFF_TOPIC, "why_off_topic"),
+        (GradeFlag.KEYWORD_STUFFING, "why_stuffing"),
+    ):
+        if flag in flags:
+            return m[key]
+    if contradicted:
+        return m["why_contradicted"].format(label=contradicted[0].label)
+    share = sum(COVERAGE_CREDIT[r.status] for r in best.values()) / max(1, len(best))
+    depth = substance.depth if substance else 0.0
+    if share >= g.takeaway_covered_share:
+        if depth < g.takeaway_explained_depth:
+            return m["why_covered_thin"]
+        return m["why_covered_beyond" if beyond else "why_covered"]
+    if other_route and beyond:
+        return m["why_deep"]
+    if share >= g.takeaway_some_share or depth >= g.takeaway_explained_depth:
+        return m["why_some"]
+    return m["why_little"]
 
 
 def _first_term(substance: Substance | None, sentence: str) -> str:

@@ -48,6 +48,26 @@ class ReferenceUsed(BaseModel):
     """The card's anchor answers took part (its full anchor as one more reference)."""
 
 
+class Takeaway(BaseModel):
+    """What a candidate reads first, before the signals (grading/explain.py): why the
+    score is what it is in one sentence, the strongest part of the answer in their own
+    words, and the one addition that matters most. Empty fields say nothing to show
+    (a grade saved by an older version has none)."""
+
+    why: str = ""
+    strength: str = ""
+    """A quote of the candidate's own sentence."""
+    addition: str = ""
+    """The label of the point most worth adding (or correcting)."""
+    addition_detail: str = ""
+    """What the card says about it."""
+    correct: bool = False
+    """The addition is a correction: the answer stated the opposite of the point."""
+    also: bool = False
+    """The answer took another valid route: the addition is what the reference also
+    covers, not what the answer lacks."""
+
+
 class Grade(BaseModel):
     score: float = Field(ge=0, le=10)
     points: list[PointResult] = Field(default_factory=list)
@@ -56,6 +76,7 @@ class Grade(BaseModel):
     gaps: list[str] = Field(default_factory=list)
     """Key points worth a follow-up, most valuable first: not made and not named by the
     answer (naming a point is addressing or arguing about it; grading/explain.py)."""
+    takeaway: Takeaway = Field(default_factory=Takeaway)
     references: list[ReferenceUsed] = Field(default_factory=list)
     signals: list[Signal] = Field(default_factory=list)
     """Which graders contributed to ``score``."""

@@ -28,7 +28,13 @@ from coach.grading.evidence_score import Evidence, EvidenceScorer
 from coach.grading.explain import explain, messages, says_dont_know
 from coach.grading.flags import GradeFlag
 from coach.grading.injection import injection_spans
-from coach.grading.models import COVERAGE_CREDIT, Coverage, PointResult, ReferenceUsed
+from coach.grading.models import (
+    COVERAGE_CREDIT,
+    Coverage,
+    PointResult,
+    ReferenceUsed,
+    Takeaway,
+)
 from coach.grading.noise import without_noise
 from coach.grading.polarity import content_terms, contradiction, lexicon
 from coach.grading.reference import Reference
@@ -85,6 +91,7 @@ class RubricResult(BaseModel):
     follow_up: str = ""
     gaps: list[str] = Field(default_factory=list)
     """Points worth a follow-up, most valuable first (grading/explain.py)."""
+    takeaway: Takeaway = Field(default_factory=Takeaway)
     reference: ReferenceUsed
     key_points: list[KeyPoint] = Field(default_factory=list)
     graded_text: str = ""
@@ -560,6 +567,7 @@ class Rubric:
             feedback=words.feedback,
             follow_up=words.follow_up,
             gaps=words.gaps,
+            takeaway=words.takeaway,
             reference=ref.used,
             key_points=points,
             graded_text=text,

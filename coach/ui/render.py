@@ -8,8 +8,12 @@ which Markdown renders back as the literal characters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from coach.common.html import escape
+from coach.config.grading import GradingSettings
 from coach.config.voice import VoiceSettings
+from coach.grading.explain import band
 from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
 from coach.interview.engine import InterviewEngine
@@ -50,19 +54,30 @@ def render_delivery(delivery: Delivery, voice: VoiceSettings, lang: Lang) -> str
     )
 
 
-def render_grade(
-    grade: Grade,
-    lang: Lang,
-    *,
-    final: bool = True,
-    delivery: str | None = None,
-) -> str:
-    """``final=False``: the rubric's grade shown while the model reviews the answer.
-    ``delivery``: the spoken answer's line (``render_delivery``), after the feedback."""
-    lines = [
-        t(lang, "score", score=_fmt(grade.score)),
-        t(lang, "signals", evidence=_fmt(grade.evidence), depth=_fmt(grade.depth)),
-    ]
+def render_takeaway(grade: Grade, lang: Lang, floors: Mapping[str, float]) -> list[str]:
+    """What a candidate reads first: the score with its band word and why, the
+    strongest part of the answer quoted, the one addition that matters most."""
+    level = band(grade.score, floors)
+    head = t(lang, "score_band", score=_fmt(grade.score), band=t(lang, f"band_{level}"))
+    take = grade.takeaway
+    lines = [f"{head}　{esc(take.why)}" if take.why else head]
+    # a "strongest part" of a weak answer would praise what may be its wrong claim
+    if take.strength and level != "weak":
+        lines.append(t(lang, "strength", quote=esc(take.strength)))
+    if take.addition:
+        detail = (
+            t(lang, "addition_detail", text=esc(take.addition_detail))
+            if take.addition_detail
+            else ""
+        )
+        key = "correction" if take.correct else "also_covers" if take.also else "addition"
+        lines.append(t(lang, key, label=esc(take.addition), detail=detail))
+    return lines
+
+
+def render_signals(grade: Grade, lang: Lang) -> list[str]:
+    """The signals the score is made of and the per-point evidence (folded away)."""
+    lines = [t(lang, "signals", evidence=_fmt(grade.evidence), depth=_fmt(grade.depth))]
     if grade.evidence is not None or grade.confidence is not None:
         confidence = "-" if grade.confidence is None else f"{grade.confidence:.0%}"
         line = t(lang, "evidence_line", evidence=_fmt(grade.evidence), confidence=confidence)
@@ -92,12 +107,31 @@ def render_grade(
         )
     if grade.feedback:
         lines.append(t(lang, "feedback", text=esc(grade.feedback)))
+    return lines
+
+
+def render_grade(
+    grade: Grade,
+    lang: Lang,
+    *,
+    final: bool = True,
+    delivery: str | None = None,
+    floors: Mapping[str, float] | None = None,
+) -> str:
+    """``final=False``: the rubric's grade shown while the model reviews the answer.
+    ``delivery``: the spoken answer's line (``render_delivery``), after the takeaway.
+    ``floors``: the band words' lowest scores (``grading.band_floors``)."""
+    if floors is None:
+        floors = GradingSettings().band_floors
+    lines = render_takeaway(grade, lang, floors)
     if delivery:
         lines.append(delivery)
     if GradeFlag.LLM_UNAVAILABLE in grade.flags:
         lines.append(t(lang, "graded_by_rubric"))
     if not final:
         lines.append(t(lang, "judge_reviewing"))
+    body = "\n\n".join(render_signals(grade, lang))
+    lines.append(f"<details><summary>{t(lang, 'grade_details')}</summary>\n\n{body}\n\n</details>")
     return "\n\n".join(lines)
 
 
@@ -118,7 +152,8 @@ def render_event(event: Event, engine: InterviewEngine, lang: Lang) -> str:
         turn = engine.turns[event.turn] if event.turn is not None else None
         spoken = turn.delivery if turn is not None else None
         delivery = render_delivery(spoken, engine.settings.voice, lang) if spoken else None
-        return render_grade(event.grade, lang, final=event.done, delivery=delivery)
+        floors = engine.settings.grading.band_floors
+        return render_grade(event.grade, lang, final=event.done, delivery=delivery, floors=floors)
     if kind == "reference":
         body = f"{t(lang, 'reference')}\n\n{esc(event.text)}"
         return body + "\n\n" + t(lang, "sources", sources=esc(", ".join(event.sources)))
