@@ -124,6 +124,9 @@ def spoken_answer(tmp_path: Path) -> tuple[Path, float]:
     return wav, len(samples) / rate
 
 
+BANDS = ("优秀", "良好", "一般", "待加强")
+
+
 def test_interview_turn_and_no_script_runs(app_url: str, page) -> None:
     page.goto(app_url)
     chat = page.locator("#chat")
@@ -142,6 +145,13 @@ def test_interview_turn_and_no_script_runs(app_url: str, page) -> None:
     assert page.evaluate("window.__xss") is None, "nothing typed was executed"
     assert chat.locator("script").count() == 0 and chat.locator("img[src=x]").count() == 0
     assert page.input_value("#answer textarea") == "", "graded: the answer box is cleared"
+    # the takeaway first; the signals folded away until the candidate opens them
+    assert any(f"· {word}**" not in text and f"· {word}" in text for word in BANDS)
+    details = chat.locator("details").last
+    assert details.get_attribute("open") is None
+    assert not details.get_by_text("与参考答案吻合").is_visible()
+    details.locator("summary").click()
+    details.get_by_text("与参考答案吻合").wait_for(timeout=LONG)
     page.wait_for_function("!document.querySelector('#submit').disabled", timeout=LONG)
 
 
