@@ -95,7 +95,7 @@ def explain(
             feedback=m["dont_know"] + lesson,
             follow_up=m["follow_up_empty"].format(question=question),
             gaps=[p.label for p in points],
-            takeaway=_addition(Takeaway(why=m["why_dont_know"]), first),
+            takeaway=_addition(Takeaway(why=m["why_dont_know"], kind="dont_know"), first),
         )
     if GradeFlag.EMPTY in flags:
         first = next((p for p in points), None)
@@ -103,7 +103,7 @@ def explain(
             feedback=m["empty"],
             follow_up=m["follow_up_empty"].format(question=question),
             gaps=[p.label for p in points],
-            takeaway=_addition(Takeaway(why=m["why_empty"]), first),
+            takeaway=_addition(Takeaway(why=m["why_empty"], kind="empty"), first),
         )
     parts: list[str] = []
     if GradeFlag.INJECTION in flags and injection:
@@ -153,8 +153,11 @@ def explain(
         follow = m["follow_up_missed"].format(label=gaps[0])
     else:
         follow = m["follow_up_complete"]
+    kind = _why(flags, best, contradicted, substance, other_route, beyond, settings)
+    label = contradicted[0].label if contradicted else ""
     takeaway = Takeaway(
-        why=_why(flags, best, contradicted, substance, other_route, beyond, settings),
+        why=m[f"why_{kind}"].format(label=label),
+        kind=kind,
         strength=_quote(beyond[0] if (other_route and beyond) else (top.evidence if top else "")),
     )
     if GradeFlag.OFF_TOPIC not in flags and GradeFlag.INJECTION not in flags:
@@ -192,31 +195,30 @@ def _why(
     beyond: list[str],
     settings: Settings,
 ) -> str:
-    """One sentence that says why the score is what it is, from the same findings the
-    score is made of: a guard first, then a contradiction, then how much of the card the
-    answer makes and how specific it is."""
-    m = messages()
+    """Which sentence says why the score is what it is (its key in messages.toml without
+    ``why_``), from the same findings the score is made of: a guard first, then a
+    contradiction, then how much of the card the answer makes and how specific it is."""
     g = settings.grading
     for flag, key in (
-        (GradeFlag.INJECTION, "why_injection"),
-        (GradeFlag.OFF_TOPIC, "why_off_topic"),
-        (GradeFlag.KEYWORD_STUFFING, "why_stuffing"),
+        (GradeFlag.INJECTION, "injection"),
+        (GradeFlag.OFF_TOPIC, "off_topic"),
+        (GradeFlag.KEYWORD_STUFFING, "stuffing"),
     ):
         if flag in flags:
-            return m[key]
+            return key
     if contradicted:
-        return m["why_contradicted"].format(label=contradicted[0].label)
+        return "contradicted"
     share = sum(COVERAGE_CREDIT[r.status] for r in best.values()) / max(1, len(best))
     depth = substance.depth if substance else 0.0
     if share >= g.takeaway_covered_share:
         if depth < g.takeaway_explained_depth:
-            return m["why_covered_thin"]
-        return m["why_covered_beyond" if beyond else "why_covered"]
+            return "covered_thin"
+        return "covered_beyond" if beyond else "covered"
     if other_route and beyond:
-        return m["why_deep"]
+        return "deep"
     if share >= g.takeaway_some_share or depth >= g.takeaway_explained_depth:
-        return m["why_some"]
-    return m["why_little"]
+        return "some"
+    return "little"
 
 
 def _first_term(substance: Substance | None, sentence: str) -> str:

@@ -55,6 +55,9 @@ class Takeaway(BaseModel):
     (a grade saved by an older version has none)."""
 
     why: str = ""
+    kind: str = ""
+    """Which "why" it is (the key in grading/messages.toml without ``why_``: ``deep``,
+    ``covered_thin``, ``stuffing`` ...), for the debrief's advice."""
     strength: str = ""
     """A quote of the candidate's own sentence."""
     addition: str = ""

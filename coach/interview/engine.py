@@ -259,6 +259,18 @@ class InterviewEngine:
         async for event in self._next_main():
             yield event
 
+    async def next_question(self) -> AsyncIterator[Event]:
+        """下一题: leave the remaining follow-ups and go on. A follow-up left so is
+        ``passed``, not skipped: the main question was answered and graded; on a main
+        question it is a skip."""
+        if self.phase == "awaiting_follow_up":
+            self._close(self.turns[-1], "passed")
+            async for event in self._next_main():
+                yield event
+            return
+        async for event in self.skip():
+            yield event
+
     async def reveal(self) -> AsyncIterator[Event]:
         """Show the reference answer with its sources, then move on (an unanswered
         question counts as failed, so it comes back)."""

@@ -13,7 +13,8 @@ from coach.speech.models import Delivery
 Language = Literal["zh", "en"]
 Difficulty = Literal["any", "easy", "medium", "hard"]
 Phase = Literal["idle", "awaiting_answer", "awaiting_follow_up", "finished"]
-Outcome = Literal["pending", "answered", "skipped", "revealed"]
+Outcome = Literal["pending", "answered", "skipped", "revealed", "passed"]
+"""``passed``: a follow-up the candidate left with 下一题 (moving on is not a failure)."""
 EventKind = Literal[
     "question",  # a main question (streamed while the model phrases it)
     "follow_up",  # a follow-up question (streamed)

@@ -1,5 +1,6 @@
-"""The session report: per-question scores, sub-scores, weakest topics, cards to study;
-as data (``SessionReport``) and as downloadable Markdown and HTML.
+"""The session report, a debrief: strengths and gaps that quote the candidate, three
+ranked actions, per-question scores and signals, topics (skipped questions as skipped,
+not as 0), cards to study; as data (``SessionReport``) and as Markdown and HTML.
 
 Every piece of text that came from a candidate, a model or a document is escaped in the
 HTML (and in the Markdown, whose viewers render inline HTML): a report is opened in a
@@ -19,6 +20,7 @@ from coach.common.html import escape, page
 from coach.common.plotting import png_base64
 from coach.common.text import markdown_cell
 from coach.corpus.models import QuestionCard
+from coach.grading.models import Takeaway
 from coach.interview.charts import SIGNALS, signal_figure
 from coach.interview.models import InterviewConfig, Language, Turn
 from coach.interview.phrases import phrase
@@ -36,6 +38,10 @@ class QuestionResult(BaseModel):
     """The signals the score is made of (Grade.breakdown)."""
     follow_up_scores: list[float] = Field(default_factory=list)
     missed: list[str] = Field(default_factory=list)
+    """The card's points the main answer did not make, less those a follow-up answered."""
+    answered_in_follow_up: list[str] = Field(default_factory=list)
+    answer: str = ""
+    takeaway: Takeaway | None = None
     hints: int = 0
     sources: list[str] = Field(default_factory=list)
     spoken: Delivery | None = None
@@ -44,8 +50,21 @@ class QuestionResult(BaseModel):
 
 class TopicResult(BaseModel):
     topic: str
-    mean_score: float
+    mean_score: float | None
+    """Over the graded questions; None when every question of the topic was skipped."""
     questions: int
+    graded: int = 0
+
+
+class Highlight(BaseModel):
+    """A strength or a gap of the debrief: the candidate's own words and what to say
+    about them."""
+
+    title: str
+    quote: str
+    """The candidate's words."""
+    point: str = ""
+    """For a gap: the point to add (with what the card says)."""
 
 
 class SessionReport(BaseModel):
@@ -55,9 +74,14 @@ class SessionReport(BaseModel):
     results: list[QuestionResult]
     mean_score: float | None
     weakest_topics: list[TopicResult]
-    """Mean main-question score per topic, weakest first (skips count as 0)."""
+    """Mean main-question score per topic over its graded questions, weakest first;
+    topics with every question skipped last (no score, not 0)."""
     study: list[QuestionResult]
     """Cards scored below the pass score, skipped or revealed, weakest first."""
+    strengths: list[Highlight] = Field(default_factory=list)
+    gaps: list[Highlight] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)
+    """Exactly three, most useful first (``actions``)."""
 
 
 def build_report(
@@ -91,26 +115,38 @@ def build_report(
                 current.score = turn.grade.score
                 current.signals = turn.grade.breakdown()
                 current.missed = turn.grade.missed + turn.grade.partial
+                current.answer = turn.answer or ""
+                current.takeaway = turn.grade.takeaway
             results.append(current)
         elif current is not None and turn.grade is not None:
             current.follow_up_scores.append(turn.grade.score)
+            # graded against the points it probed: those it made are answered now
+            made = [p for p in turn.targets if p in turn.grade.covered + turn.grade.partial]
+            current.answered_in_follow_up += made
+            current.missed = [p for p in current.missed if p not in made]
     effective = [(r, r.score if r.score is not None else 0.0) for r in results]
-    by_topic: dict[str, list[float]] = defaultdict(list)
-    for result, score in effective:
-        by_topic[result.topic].append(score)
+    by_topic: dict[str, list[float | None]] = defaultdict(list)
+    for result in results:
+        by_topic[result.topic].append(result.score)
+    topics = [
+        TopicResult(
+            topic=t,
+            mean_score=statistics.fmean(g) if (g := [x for x in s if x is not None]) else None,
+            questions=len(s),
+            graded=len(g),
+        )
+        for t, s in by_topic.items()
+    ]
     weakest = sorted(
-        (
-            TopicResult(topic=t, mean_score=statistics.fmean(s), questions=len(s))
-            for t, s in by_topic.items()
-        ),
-        key=lambda t: (t.mean_score, t.topic),
+        topics,
+        key=lambda t: (t.mean_score is None, t.mean_score or 0.0, t.topic),
     )
     study = sorted(
         (r for r, score in effective if score < pass_score),
         key=lambda r: r.score if r.score is not None else -1.0,
     )
     scored = [r.score for r in results if r.score is not None]
-    return SessionReport(
+    report = SessionReport(
         session_id=session_id,
         config=config,
         created_at=created_at,
@@ -119,6 +155,106 @@ def build_report(
         weakest_topics=weakest,
         study=study,
     )
+    report.strengths, report.gaps = highlights(results, pass_score)
+    report.actions = actions(report, config.language)
+    return report
+
+
+HIGHLIGHTS = 2
+"""Strengths and gaps the debrief quotes, each."""
+QUOTE_CHARS = 60
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"
+
+
+def highlights(
+    results: Sequence[QuestionResult], pass_score: float
+) -> tuple[list[Highlight], list[Highlight]]:
+    """Strengths: the best answers' strongest parts, in their words (answers at the pass
+    score or above only: a weak answer's best sentence may be its wrong claim). Gaps:
+    the weakest answers, quoted, with the one point to add that no follow-up answered."""
+    graded = [r for r in results if r.score is not None and r.takeaway is not None]
+    strengths = [
+        Highlight(title=r.title, quote=r.takeaway.strength)  # type: ignore[union-attr]
+        for r in sorted(graded, key=lambda r: -(r.score or 0.0))
+        if (r.score or 0.0) >= pass_score and r.takeaway and r.takeaway.strength
+    ][:HIGHLIGHTS]
+    gaps = []
+    for r in sorted(graded, key=lambda r: r.score or 0.0):
+        take = r.takeaway
+        if take is None or not take.addition or take.addition in r.answered_in_follow_up:
+            continue
+        detail = f"「{take.addition}」" + (
+            f"：{take.addition_detail}" if take.addition_detail else ""
+        )
+        gaps.append(Highlight(title=r.title, quote=_clip(r.answer), point=detail))
+    return strengths, gaps[:HIGHLIGHTS]
+
+
+def actions(report: SessionReport, lang: Language) -> list[str]:
+    """Exactly three, most useful first: review the weakest card (with what to add and
+    where it is written), the habit the grades asked for most often, then the skipped
+    questions, the next card to study or another round on the weakest topic."""
+    out: list[str] = []
+    weakest = next((r for r in report.study if r.score is not None), None)
+    if weakest is not None:
+        take = weakest.takeaway
+        point = take.addition if take and take.addition else "、".join(weakest.missed[:2])
+        out.append(
+            phrase(
+                lang,
+                "action_review",
+                title=weakest.title,
+                point=point or weakest.title,
+                source=", ".join(weakest.sources[:1]),
+            )
+        )
+    kinds = [r.takeaway.kind for r in report.results if r.takeaway and r.takeaway.kind]
+    if kinds:
+        common = max(sorted(set(kinds)), key=kinds.count)
+        out.append(phrase(lang, f"action_habit_{HABITS.get(common, 'general')}"))
+    skipped = [r for r in report.results if r.score is None]
+    if skipped:
+        titles = "、".join(f"「{r.title}」" for r in skipped[:3])
+        out.append(phrase(lang, "action_skipped", titles=titles, count=len(skipped)))
+    for r in report.study:
+        if len(out) >= 3:
+            break
+        if r is not weakest and r.score is not None:
+            out.append(
+                phrase(
+                    lang,
+                    "action_review_card",
+                    title=r.title,
+                    source=", ".join(r.sources[:1]),
+                )
+            )
+    graded_topics = [t for t in report.weakest_topics if t.mean_score is not None]
+    if len(out) < 3 and graded_topics:
+        out.append(phrase(lang, "action_topic", topic=graded_topics[0].topic))
+    while len(out) < 3:
+        out.append(phrase(lang, "action_again"))
+    return out[:3]
+
+
+HABITS = {
+    "covered_thin": "explain",
+    "some": "complete",
+    "little": "complete",
+    "stuffing": "explain",
+    "contradicted": "check",
+    "dont_know": "read",
+    "empty": "read",
+    "off_topic": "focus",
+    "injection": "focus",
+    "deep": "keep",
+    "covered": "keep",
+    "covered_beyond": "keep",
+}
+"""The takeaway's kind -> the habit the debrief suggests (``action_habit_*`` phrases)."""
 
 
 def _fmt(score: float | None) -> str:
@@ -182,10 +318,37 @@ def _meta(report: SessionReport, lang: Language) -> list[tuple[str, str]]:
     ]
 
 
+def _topic(t: TopicResult, lang: Language) -> str:
+    if t.mean_score is None:
+        return phrase(lang, "report_topic_skipped", questions=t.questions)
+    return phrase(
+        lang, "report_topic_line", mean=t.mean_score, graded=t.graded, questions=t.questions
+    )
+
+
+def _debrief_lines(report: SessionReport, lang: Language) -> list[tuple[str, list[str]]]:
+    """(heading, items) of the debrief, as plain text: actions, strengths, gaps."""
+    strengths = [
+        phrase(lang, "report_strength", title=h.title, quote=h.quote) for h in report.strengths
+    ]
+    gaps = [
+        phrase(lang, "report_gap", title=h.title, quote=h.quote, point=h.point) for h in report.gaps
+    ]
+    return [
+        (phrase(lang, "report_actions"), report.actions),
+        (phrase(lang, "report_strengths"), strengths or [phrase(lang, "report_nothing")]),
+        (phrase(lang, "report_gaps"), gaps or [phrase(lang, "report_nothing")]),
+    ]
+
+
 def to_markdown(report: SessionReport, lang: Language | None = None) -> str:
     lang = lang or report.config.language
     out = [f"# {phrase(lang, 'report_title')}", ""]
     out += [f"- {k}: {_md(v)}" for k, v in _meta(report, lang)]
+    for heading, items in _debrief_lines(report, lang):
+        out += ["", f"## {heading}", ""]
+        numbered = heading == phrase(lang, "report_actions")
+        out += [f"{i}. {_md(x)}" if numbered else f"- {_md(x)}" for i, x in enumerate(items, 1)]
     out += ["", f"## {phrase(lang, 'report_questions')}", ""]
     headers = _headers(lang, QUESTION_COLUMNS)
     out += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -199,7 +362,7 @@ def to_markdown(report: SessionReport, lang: Language | None = None) -> str:
                 f"| {i} | " + " | ".join(_fmt(r.signals.get(k)) for k in SIGNAL_COLUMNS) + " |"
             )
     out += ["", f"## {phrase(lang, 'report_weakest')}", ""]
-    out += [f"- {_md(t.topic)}: {t.mean_score:.1f} ({t.questions})" for t in report.weakest_topics]
+    out += [f"- {_md(t.topic)}: {_topic(t, lang)}" for t in report.weakest_topics]
     out += ["", f"## {phrase(lang, 'report_study')}", ""]
     if not report.study:
         out.append(f"- {phrase(lang, 'report_nothing')}")
@@ -226,7 +389,15 @@ def to_html(report: SessionReport, lang: Language | None = None) -> str:
     parts = [
         f"<h1>{escape(title)}</h1><ul>",
         *(f"<li>{escape(k)}: {escape(v)}</li>" for k, v in _meta(report, lang)),
-        f"</ul><h2>{escape(phrase(lang, 'report_questions'))}</h2>",
+        "</ul>",
+    ]
+    for heading, items in _debrief_lines(report, lang):
+        tag = "ol" if heading == phrase(lang, "report_actions") else "ul"
+        parts.append(f"<h2>{escape(heading)}</h2><{tag}>")
+        parts += [f"<li>{escape(x)}</li>" for x in items]
+        parts.append(f"</{tag}>")
+    parts += [
+        f"<h2>{escape(phrase(lang, 'report_questions'))}</h2>",
         _table(_headers(lang, QUESTION_COLUMNS), _rows(report, lang)),
         f"<h2>{escape(phrase(lang, 'report_subscores'))}</h2>",
     ]
@@ -242,8 +413,7 @@ def to_html(report: SessionReport, lang: Language | None = None) -> str:
         )
     parts.append(f"<h2>{escape(phrase(lang, 'report_weakest'))}</h2><ol>")
     parts += [
-        f"<li>{escape(t.topic)}: {t.mean_score:.1f} ({t.questions})</li>"
-        for t in report.weakest_topics
+        f"<li>{escape(t.topic)}: {escape(_topic(t, lang))}</li>" for t in report.weakest_topics
     ]
     parts.append(f"</ol><h2>{escape(phrase(lang, 'report_study'))}</h2><ul>")
     if not report.study:

@@ -171,7 +171,42 @@ def render_event(event: Event, engine: InterviewEngine, lang: Lang) -> str:
 
 
 def render_report_summary(report: SessionReport, lang: Lang) -> str:
-    weakest = "、".join(f"{w.topic} ({w.mean_score:.1f})" for w in report.weakest_topics[:3])
-    return t(
-        lang, "report_done", mean=_fmt(report.mean_score), weakest=esc(weakest or t(lang, "none"))
-    )
+    """The debrief in the chat: the mean, the weakest graded topics, the three actions,
+    then strengths and gaps that quote the candidate."""
+    graded = [w for w in report.weakest_topics if w.mean_score is not None]
+    weakest = "、".join(f"{w.topic} ({w.mean_score:.1f})" for w in graded[:3])
+    lines = [
+        t(
+            lang,
+            "report_done",
+            mean=_fmt(report.mean_score),
+            weakest=esc(weakest or t(lang, "none")),
+        )
+    ]
+    sections = [
+        ("debrief_actions", [f"{i}. {esc(a)}" for i, a in enumerate(report.actions, 1)]),
+        (
+            "debrief_strengths",
+            [
+                t(lang, "debrief_strength_item", title=esc(h.title), quote=esc(h.quote))
+                for h in report.strengths
+            ],
+        ),
+        (
+            "debrief_gaps",
+            [
+                t(
+                    lang,
+                    "debrief_gap_item",
+                    title=esc(h.title),
+                    quote=esc(h.quote),
+                    point=esc(h.point),
+                )
+                for h in report.gaps
+            ],
+        ),
+    ]
+    for key, items in sections:
+        if items:
+            lines.append(f"**{t(lang, key)}**\n\n" + "\n".join(items))
+    return "\n\n".join(lines)

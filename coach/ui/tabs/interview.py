@@ -55,6 +55,7 @@ class InterviewView:
     submit: Any
     hint: Any
     skip: Any
+    next_question: Any
     reveal: Any
     coach_q: Any
     ask: Any
@@ -67,7 +68,15 @@ class InterviewView:
     @property
     def controls(self) -> list[Any]:
         """Every button that acts on the engine (disabled while one action runs)."""
-        return [self.start, self.submit, self.hint, self.skip, self.reveal, self.ask]
+        return [
+            self.start,
+            self.submit,
+            self.hint,
+            self.skip,
+            self.next_question,
+            self.reveal,
+            self.ask,
+        ]
 
     @property
     def outputs(self) -> list[Any]:
@@ -138,6 +147,7 @@ def _layout(ctx: UiContext) -> InterviewView:
         submit = gr.Button(t(lang0, "submit"), variant="primary", elem_id="submit")
         hint = gr.Button(t(lang0, "hint"), elem_id="hint")
         skip = gr.Button(t(lang0, "skip"), elem_id="skip")
+        next_question = gr.Button(t(lang0, "next_question"), elem_id="next")
         reveal = gr.Button(t(lang0, "reveal"), elem_id="reveal")
     with gr.Row():
         coach_q = gr.Textbox(
@@ -168,6 +178,7 @@ def _layout(ctx: UiContext) -> InterviewView:
         submit=submit,
         hint=hint,
         skip=skip,
+        next_question=next_question,
         reveal=reveal,
         coach_q=coach_q,
         ask=ask,
@@ -198,6 +209,7 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.submit, "submit"),
         (view.hint, "hint"),
         (view.skip, "skip"),
+        (view.next_question, "next_question"),
         (view.reveal, "reveal"),
         (view.ask, "ask_coach"),
         (view.speak, "speak"),
@@ -238,7 +250,12 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
     on_click(view.submit, _action_handler(ctx.settings, "answer"), [*acting, view.spoken]).then(
         _spoken_after_submit, [view.answer, view.spoken], view.spoken, queue=False
     )
-    for button, name in ((view.hint, "hint"), (view.skip, "skip"), (view.reveal, "reveal")):
+    for button, name in (
+        (view.hint, "hint"),
+        (view.skip, "skip"),
+        (view.next_question, "next_question"),
+        (view.reveal, "reveal"),
+    ):
         on_click(button, _action_handler(ctx.settings, name), acting)
     transcribe = Transcriber(ctx.settings).transcribe
 
