@@ -8,13 +8,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from coach.bench.interview import GradeTiming, InterviewBench, Timing, _candidate
+from coach.bench.interview import GradeTiming, InterviewBench, Timing, WritingTiming, _candidate
 from coach.config import Settings
 from coach.grading.models import Grade
 from coach.interview.engine import InterviewEngine, Services
 from coach.interview.models import InterviewConfig
 from coach.store.history import HistoryStore
-from tests.interview_fakes import CARDS, KeywordGrader
+from tests.interview_fakes import CARDS, KeywordGrader, recording_model
 
 
 class SlowGrader(KeywordGrader):
@@ -48,11 +48,12 @@ def test_candidates_at_once_keep_their_own_state_and_do_not_wait_for_each_other(
     ]
     questions: list[Timing] = []
     grades: list[GradeTiming] = []
+    writing: list[WritingTiming] = []
 
     async def everyone() -> float:
         started = asyncio.get_running_loop().time()
         await asyncio.gather(
-            *(_candidate(e, n, turns, questions, grades) for n, e in enumerate(engines))
+            *(_candidate(e, n, turns, questions, grades, writing) for n, e in enumerate(engines))
         )
         return asyncio.get_running_loop().time() - started
 
@@ -78,5 +79,29 @@ def test_candidates_at_once_keep_their_own_state_and_do_not_wait_for_each_other(
     assert summary["users"] == users
     assert summary["question_visible_s_median"] < 0.1, "without a model the card's text at once"
     assert summary["grade_s_median"] >= delay
+    assert writing == [] and summary["advice_first_words_s_median"] is None, "no model"
     assert summary["first_grade_s_median"] < delay, "the provisional grade comes first"
     assert summary["revised_share"] == 0.0
+
+
+def test_the_advice_and_the_stronger_answer_are_timed(tmp_path: Path, settings: Settings) -> None:
+    model = recording_model(["Q?", "Solid start. Add early stopping next.", "Use dropout [1]."])
+    services = Services(
+        settings=settings,
+        cards=CARDS,
+        grader=SlowGrader(0.0),
+        store=HistoryStore(tmp_path / "h.sqlite3", settings),
+        chat_model=model,
+    )
+    engine = InterviewEngine(services, InterviewConfig(questions=2, language="en"), seed=1)
+    questions: list[Timing] = []
+    grades: list[GradeTiming] = []
+    writing: list[WritingTiming] = []
+    asyncio.run(_candidate(engine, 0, 1, questions, grades, writing))
+    assert [w.kind for w in writing] == ["advice", "stronger"]
+    assert all(w.first_words_s is not None and w.first_words_s <= w.complete_s for w in writing)
+    assert [w.chars for w in writing] == [37, 16]
+    summary = InterviewBench(
+        model="fake", base_url="-", users=1, questions=questions, grades=grades, writing=writing
+    ).summary()
+    assert summary["stronger_complete_s_median"] is not None

@@ -51,7 +51,12 @@ def make_engine(
     difficulty: str = "any",
     searcher=None,
     language: str = "zh",
+    advice: bool = False,
 ) -> InterviewEngine:
+    """``advice``: the model's advice after each main grade (on by default in the app);
+    off here so that the model's replies queued by a test go to the phrasing it tests."""
+    interview = settings.interview.model_copy(update={"advice": advice})
+    settings = settings.model_copy(update={"interview": interview})
     services = Services(
         settings=settings,
         cards=CARDS,

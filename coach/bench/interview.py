@@ -1,6 +1,8 @@
 """How long candidates wait in a mock interview, alone and several at once: from
 pressing start (or seeing a grade) to the next question or follow-up on screen, and from
-submitting an answer to its provisional and final grade. Runs the real engine against the
+submitting an answer to its provisional and final grade; from the grade to the
+model's advice (first words, all of it) and from the 更好的回答 click to the stronger
+answer (first words, all of it). Runs the real engine against the
 configured model server and index; N candidates share one set of services (one grader,
 one store), as N browser sessions of one `coach ui` do. The history goes to a throw-away
 store so the user's own history is untouched."""
@@ -43,12 +45,25 @@ class GradeTiming(BaseModel):
     flags: list[str]
 
 
+class WritingTiming(BaseModel):
+    """The model writing for the candidate: advice after a grade, a stronger answer."""
+
+    user: int
+    turn: int
+    kind: str
+    first_words_s: float | None
+    """From the grade on screen (advice) or the click (stronger) to the first words."""
+    complete_s: float
+    chars: int
+
+
 class InterviewBench(BaseModel):
     model: str
     base_url: str
     users: int
     questions: list[Timing]
     grades: list[GradeTiming]
+    writing: list[WritingTiming] = []
 
     def summary(self) -> dict[str, float | int | None]:
         def median(values: list[float]) -> float | None:
@@ -70,6 +85,19 @@ class InterviewBench(BaseModel):
             ),
             "grade_s_median": median([g.grade_s for g in self.grades]),
             "grade_s_max": max((g.grade_s for g in self.grades), default=None),
+            **{
+                f"{kind}_{what}_s_median": median(
+                    [
+                        v
+                        for w in self.writing
+                        if w.kind == kind
+                        and (v := (w.first_words_s if what == "first_words" else w.complete_s))
+                        is not None
+                    ]
+                )
+                for kind in ("advice", "stronger")
+                for what in ("first_words", "complete")
+            },
         }
 
 
@@ -79,9 +107,14 @@ async def _timed(
     turn: int,
     questions: list[Timing],
     grades: list[GradeTiming],
+    writing: list[WritingTiming] | None = None,
 ) -> None:
     started = time.perf_counter()
     shown: dict[int | None, Timing] = {}
+    written: dict[str, float] = {}  # kind -> when its clock started
+    first: dict[str, float] = {}
+    if writing is not None:
+        written["stronger"] = started
     grading_started = started
     provisional: float | None = None
     async for event in events:
@@ -111,6 +144,22 @@ async def _timed(
                 )
             )
             started = time.perf_counter()  # the next question's clock starts at the grade
+            written["advice"] = started
+        elif event.kind in ("advice", "stronger") and writing is not None:
+            clock = written.get(event.kind, started)
+            if event.text and event.kind not in first:
+                first[event.kind] = time.perf_counter() - clock
+            if event.done:
+                writing.append(
+                    WritingTiming(
+                        user=user,
+                        turn=turn,
+                        kind=event.kind,
+                        first_words_s=first.pop(event.kind, None),
+                        complete_s=time.perf_counter() - clock,
+                        chars=len(event.text),
+                    )
+                )
 
 
 async def _candidate(
@@ -119,6 +168,7 @@ async def _candidate(
     turns: int,
     questions: list[Timing],
     grades: list[GradeTiming],
+    writing: list[WritingTiming],
 ) -> None:
     await _timed(engine.start(), user, 0, questions, grades)
     turn = 0
@@ -128,7 +178,10 @@ async def _candidate(
         card = engine.services.cards_by_id[engine.current_turn.card_id]
         # a partial answer: the first key point, so the grader finds missed points
         first = card.key_points[0].text() if card.key_points else card.title
-        await _timed(engine.answer(first), user, turn, questions, grades)
+        main = engine.current_turn.kind == "main"
+        await _timed(engine.answer(first), user, turn, questions, grades, writing)
+        if main and turn == 1:  # the candidate asks once for a stronger answer
+            await _timed(engine.stronger_answer(), user, turn, questions, grades, writing)
 
 
 async def bench_interview(
@@ -150,12 +203,13 @@ async def bench_interview(
         )
         questions: list[Timing] = []
         grades: list[GradeTiming] = []
+        writing: list[WritingTiming] = []
         engines = [
             InterviewEngine(services, InterviewConfig(topic=topic, questions=turns), seed=n)
             for n in range(users)
         ]
         await asyncio.gather(
-            *(_candidate(e, n, turns, questions, grades) for n, e in enumerate(engines))
+            *(_candidate(e, n, turns, questions, grades, writing) for n, e in enumerate(engines))
         )
     return InterviewBench(
         model=settings.llm.model,
@@ -163,4 +217,5 @@ async def bench_interview(
         users=users,
         questions=questions,
         grades=grades,
+        writing=writing,
     )

@@ -264,8 +264,9 @@ def bench_interview(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Time to the question and the follow-up on screen, and to the provisional and final
-    grade, per turn; with several candidates at once, for each."""
+    """Time to the question and the follow-up on screen, to the provisional and final
+    grade, and to the model's advice and stronger answer, per turn; with several
+    candidates at once, for each."""
     from coach.bench.interview import bench_interview as run
 
     settings = get_settings()
@@ -287,6 +288,12 @@ def bench_interview(
             typer.echo(
                 f"user {g.user} turn {g.turn} {first}final grade {g.grade_s:.2f}s  "
                 f"score {g.score:.1f}{flags}"
+            )
+        for w in result.writing:
+            words = "-" if w.first_words_s is None else f"{w.first_words_s:.2f}s"
+            typer.echo(
+                f"user {w.user} turn {w.turn} {w.kind:<9} first words {words}  "
+                f"all {w.complete_s:.2f}s  ({w.chars} characters)"
             )
         typer.echo(json.dumps(result.summary()))
     if as_json:

@@ -54,6 +54,18 @@ class InterviewSettings(Section):
     coach_k: int = 4
     """Retrieved passages the coach answers a free question from."""
     coach_max_tokens: int = 512
+    advice: bool = True
+    """After a main answer's grade the model writes 2-4 sentences of advice (streamed
+    after the follow-up is shown; the follow-up is then the program's own, not phrased
+    live: on a CPU the model's phrasing arrived in time for 1 question in 10)."""
+    advice_max_tokens: int = Field(default=160, ge=16)
+    stronger_max_tokens: int = Field(default=420, ge=32)
+    advice_answer_chars: int = Field(default=1200, ge=100)
+    """The candidate's answer as the advice and stronger-answer prompts see it, at most."""
+    advice_point_chars: int = Field(default=80, ge=20)
+    """Each reference point's explanation in those prompts, at most."""
+    stronger_passages: int = Field(default=2, ge=0)
+    """Passages retrieval adds to the card for the stronger answer (each cited)."""
     review_intervals_days: Annotated[list[float], Commas] = Field(
         default_factory=lambda: [0.0, 1.0, 3.0, 7.0, 14.0, 30.0]
     )

@@ -27,6 +27,7 @@ from coach.config import Settings
 from coach.corpus.models import KeyPoint, QuestionCard
 from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade, StagedGrader
+from coach.interview.advice import advice_values, stronger_values
 from coach.interview.checks import usable_question
 from coach.interview.models import Event, InterviewConfig, Phase, Turn
 from coach.interview.phrases import phrase, phrase_variants
@@ -101,6 +102,7 @@ class InterviewEngine:
         self.main_score = 0.0
         self.model_down = services.chat_model is None
         self._told_model_down = False
+        self._advising = False
 
     def continue_without_model(self) -> None:
         """Run without the chat model (cards' own text) and do not say so again.
@@ -205,6 +207,9 @@ class InterviewEngine:
             for event in self._tell_model_down(None):
                 yield event
         yield Event(kind="grade", grade=grade, turn=index)
+        advise = turn.kind == "main" and self.settings.interview.advice and self._model_ready()
+        if advise:  # its place in the chat, under the grade; written after the follow-up
+            yield Event(kind="advice", done=False, turn=index)
         if turn.kind == "main":
             store.record_review(card.id, grade.score)
             said = text.lower()
@@ -218,8 +223,57 @@ class InterviewEngine:
         else:  # a point the candidate has now spoken about is not asked again
             said = text.lower()
             self.open_points = [p for p in self.open_points if p.lower() not in said]
-        async for event in self._follow_up_or_next(card):
-            yield event
+        self._advising = advise  # the model writes the advice, not a live phrasing
+        try:
+            async for event in self._follow_up_or_next(card):
+                yield event
+        finally:
+            self._advising = False
+        if advise:
+            async for event in self._advise(turn, index, card, grade):
+                yield event
+
+    async def stronger_answer(self) -> AsyncIterator[Event]:
+        """更好的回答: the model rewrites the last graded main answer, keeping the
+        candidate's correct content, adding what matters from the card and the passages
+        retrieval finds, citing them. Offered after answering; never scored; stored."""
+        main = next(
+            (t for t in reversed(self.turns) if t.kind == "main" and t.grade and t.answer),
+            None,
+        )
+        if main is None:
+            yield Event(kind="notice", text=self._say("notice_answer_first"))
+            return
+        if not self._model_ready():
+            yield Event(kind="notice", text=self._say("notice_stronger_needs_model"))
+            return
+        card = self.services.cards_by_id[main.card_id]
+        passages: list = []
+        k = self.settings.interview.stronger_passages
+        if self.services.searcher is not None and k:
+            try:
+                passages = self.services.searcher.search(card.question, k)
+            except Exception:  # the card alone is enough material
+                logger.warning("Searching passages for a stronger answer failed", exc_info=True)
+        values, sources = stronger_values(
+            main.text, card, main.answer or "", passages, self._say("language_name"), self.settings
+        )
+        index = self.turns.index(main)
+        text = ""
+        async for partial, failure in self._stream(
+            chat_prompt("interview_stronger"), values, self.settings.interview.stronger_max_tokens
+        ):
+            if failure is not None:
+                for event in self._tell_model_down(failure):
+                    yield event
+                break
+            text = partial
+            yield Event(kind="stronger", text=text, done=False, sources=sources, turn=index)
+        text = text.strip()
+        if text:
+            main.stronger = text
+            self.services.store.add_coaching(main.answer_id, "stronger", text)
+        yield Event(kind="stronger", text=text, sources=sources, turn=index)
 
     async def hint(self) -> AsyncIterator[Event]:
         """Main question: reveal key-point labels one more at a time. Follow-up: the
@@ -517,7 +571,7 @@ class InterviewEngine:
         within ``window`` seconds and the candidate has not answered yet, it replaces the
         shown text (one ``revised`` event) and the stored question. Otherwise the request
         is cancelled (vLLM stops generating when the client goes) and nothing changes."""
-        if window <= 0 or self.services.chat_model is None or self.model_down:
+        if window <= 0 or not self._model_ready() or self._advising:
             return
         kind = "question" if turn.kind == "main" else "follow_up"
         notices: list[Event] = []
@@ -611,6 +665,33 @@ class InterviewEngine:
             if "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
                 self.model_down = True
             yield "", model_failure(exc, self.settings)
+
+    def _model_ready(self) -> bool:
+        return self.services.chat_model is not None and not self.model_down
+
+    async def _advise(
+        self, turn: Turn, index: int, card: QuestionCard, grade: Grade
+    ) -> AsyncIterator[Event]:
+        """The model's advice on the answer, streamed into its place under the grade;
+        when the model fails, the advice is all that is missing."""
+        values = advice_values(
+            turn.text, card, grade, turn.answer or "", self._say("language_name"), self.settings
+        )
+        text = ""
+        async for partial, failure in self._stream(
+            chat_prompt("interview_advice"), values, self.settings.interview.advice_max_tokens
+        ):
+            if failure is not None:
+                for event in self._tell_model_down(failure):
+                    yield event
+                break
+            text = partial
+            yield Event(kind="advice", text=text, done=False, turn=index)
+        text = text.strip()
+        if text:
+            turn.advice = text
+            self.services.store.add_coaching(turn.answer_id, "advice", text)
+        yield Event(kind="advice", text=text, turn=index)
 
     def _tell_model_down(self, failure: str | None) -> list[Event]:
         """Say once per session that the model is unavailable ('' = no model at all)."""

@@ -23,6 +23,8 @@ EventKind = Literal[
     "hint",
     "reference",  # the reference answer with its sources
     "coach",  # the coach's answer to a free question (streamed)
+    "advice",  # the model's advice on a graded answer (streamed after the follow-up)
+    "stronger",  # the model's stronger version of the candidate's answer (streamed)
     "notice",  # something the candidate should know (model down, empty answer, ...)
     "error",  # something failed; what the candidate typed is kept
     "report",  # the session is over
@@ -56,6 +58,10 @@ class Turn(BaseModel):
     hints: int = 0
     delivery: Delivery | None = None
     """Set when the answer was spoken: the recordings' length and pace, for the feedback."""
+    advice: str | None = None
+    """The model's advice on the answer (not part of the score)."""
+    stronger: str | None = None
+    """The model's stronger version of the answer, when asked for."""
 
 
 class Event(BaseModel):

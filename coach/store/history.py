@@ -413,6 +413,24 @@ class HistoryStore:
             ids=(0,),
         )
 
+    def add_coaching(self, answer_id: int, kind: str, text: str) -> None:
+        """The model's ``advice`` on an answer or its ``stronger`` version of it."""
+        self._write(
+            "add_coaching",
+            "INSERT INTO coaching (answer_id, kind, text, created_at) VALUES (?, ?, ?, ?)",
+            [answer_id, kind, text, self._now()],
+            ids=(0,),
+        )
+
+    def coaching(self, answer_id: int) -> dict[str, str]:
+        """Kind -> the latest text the model wrote about this answer."""
+        rows = self._read(
+            lambda db: db.execute(
+                "SELECT kind, text FROM coaching WHERE answer_id = ? ORDER BY id", [answer_id]
+            ).fetchall()
+        )
+        return {kind: text for kind, text in rows}
+
     def add_grade_error(self, answer_id: int, error: str) -> None:
         self._write(
             "add_grade_error",

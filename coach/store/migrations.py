@@ -104,6 +104,24 @@ def m005_replayed(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE replayed (op_id TEXT PRIMARY KEY, row_id INTEGER)")
 
 
+@migration
+def m006_coaching(db: sqlite3.Connection) -> None:
+    """What the model wrote about an answer (``advice``, ``stronger`` answer): kept with
+    the turn, never part of its score."""
+    db.executescript(
+        """
+        CREATE TABLE coaching (
+            id INTEGER PRIMARY KEY,
+            answer_id INTEGER NOT NULL REFERENCES answers(id),
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX coaching_answer ON coaching(answer_id);
+        """
+    )
+
+
 class NewerSchema(RuntimeError):
     """The history file was written by a newer coach: its schema has steps this version
     does not know, so writing to it could lose or corrupt what that version keeps."""

@@ -163,6 +163,19 @@ def render_event(event: Event, engine: InterviewEngine, lang: Lang) -> str:
             cited = ", ".join(f"[{i}] {s}" for i, s in enumerate(event.sources, 1))
             body += "\n\n" + t(lang, "sources", sources=esc(cited))
         return body
+    if kind == "advice":
+        if not event.done:
+            return f"{t(lang, 'advice_label')}\n\n{esc(event.text) or t(lang, 'advice_writing')}"
+        body = esc(event.text) or t(lang, "advice_unavailable")
+        return f"{t(lang, 'advice_label')}\n\n{body}"
+    if kind == "stronger":
+        body = f"{t(lang, 'stronger_label')}\n\n{esc(event.text)}"
+        if event.done and event.text and event.sources:
+            cited = ", ".join(f"[{i}] {s}" for i, s in enumerate(event.sources, 1))
+            body += "\n\n" + t(lang, "sources", sources=esc(cited))
+        if event.done and not event.text:
+            body += t(lang, "advice_unavailable")
+        return body
     if kind == "notice":
         return t(lang, "notice", text=esc(event.text))
     if kind == "error":

@@ -56,6 +56,7 @@ class InterviewView:
     hint: Any
     skip: Any
     next_question: Any
+    stronger: Any
     reveal: Any
     coach_q: Any
     ask: Any
@@ -74,6 +75,7 @@ class InterviewView:
             self.hint,
             self.skip,
             self.next_question,
+            self.stronger,
             self.reveal,
             self.ask,
         ]
@@ -148,6 +150,7 @@ def _layout(ctx: UiContext) -> InterviewView:
         hint = gr.Button(t(lang0, "hint"), elem_id="hint")
         skip = gr.Button(t(lang0, "skip"), elem_id="skip")
         next_question = gr.Button(t(lang0, "next_question"), elem_id="next")
+        stronger = gr.Button(t(lang0, "stronger"), elem_id="stronger")
         reveal = gr.Button(t(lang0, "reveal"), elem_id="reveal")
     with gr.Row():
         coach_q = gr.Textbox(
@@ -179,6 +182,7 @@ def _layout(ctx: UiContext) -> InterviewView:
         hint=hint,
         skip=skip,
         next_question=next_question,
+        stronger=stronger,
         reveal=reveal,
         coach_q=coach_q,
         ask=ask,
@@ -210,6 +214,7 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.hint, "hint"),
         (view.skip, "skip"),
         (view.next_question, "next_question"),
+        (view.stronger, "stronger"),
         (view.reveal, "reveal"),
         (view.ask, "ask_coach"),
         (view.speak, "speak"),
@@ -254,6 +259,7 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
         (view.hint, "hint"),
         (view.skip, "skip"),
         (view.next_question, "next_question"),
+        (view.stronger, "stronger_answer"),
         (view.reveal, "reveal"),
     ):
         on_click(button, _action_handler(ctx.settings, name), acting)
