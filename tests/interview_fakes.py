@@ -16,7 +16,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from pydantic import BaseModel
 
 from coach.corpus.models import KeyPoint, QuestionCard, SourceSpan
-from coach.grading.models import Grade, PointResult, ReferenceUsed
+from coach.grading.models import Grade, PointResult, ReferenceUsed, Takeaway
 
 
 def card(
@@ -137,9 +137,19 @@ class KeywordGrader:
             for label in labels
         ]
         score = 10 * sum(p.status == "covered" for p in points) / max(len(points), 1)
+        missed = [p.label for p in points if p.status == "missed"]
+        # like grading/explain.py: the answer's own words, the first point worth adding
+        takeaway = Takeaway(
+            why="fake",
+            kind="covered" if score >= 6 else "some" if score else "little",
+            strength=answer[:30] if score else "",
+            addition=missed[0] if missed else "",
+            addition_detail=f"explanation of {missed[0]}" if missed else "",
+        )
         return Grade(
             score=score,
             points=points,
+            takeaway=takeaway,
             feedback=f"feedback for {answer[:20]}",
             references=[ReferenceUsed(card_id=card_id, title="t", sources=["x.md:1"])],
             signals=["rubric"],

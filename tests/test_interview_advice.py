@@ -1,7 +1,9 @@
-"""The model's advice after a grade and its stronger answer on demand (issue 30), driven
+"""The coach's advice after a grade and the stronger answer on demand (issue 30), driven
 through the engine and the chat with fake chat models: the advice has its place under
-the grade, comes after the follow-up (it never holds it up), is stored, and is all that
-is missing when the model fails; the stronger answer cites the card and the passages."""
+the grade, comes after the follow-up (it never holds it up), opens with the candidate's
+own words, adds the model's one sentence about the point worth adding (the card's when
+the model fails), and is stored; the stronger answer keeps the answer as written, adds
+the card's missing points cited, and is never scored."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ import asyncio
 from pathlib import Path
 
 from coach.config import Settings
+from coach.interview.advice import whole_sentences
 from coach.store.history import HistoryStore
 from coach.ui.chat import stream_into_chat
 from tests.interview_fakes import FakeSearcher, down_model, recording_model
 from tests.test_interview_engine import kinds, make_engine, run
 
-ADVICE = "The dropout part was solid. An interviewer would ask about early stopping next."
+ADVICE = "Explain why augmentation widens the data the model sees."
 STRONGER = "Use dropout [1] and stop early when validation loss rises [3]."
 
 
@@ -26,7 +29,7 @@ def test_advice_streams_after_the_follow_up_into_its_place_under_the_grade(
     settings: Settings, tmp_path: Path
 ) -> None:
     store = _store(tmp_path, settings)
-    model = recording_model(["Tell me about overfitting", ADVICE])
+    model = recording_model(["Tell me about overfitting", ADVICE + "\nAnd a second line."])
     engine = make_engine(settings, store, model=model, advice=True, language="en")
     run(engine.start())
     card = engine.services.cards_by_id[engine.current_turn.card_id]
@@ -38,14 +41,17 @@ def test_advice_streams_after_the_follow_up_into_its_place_under_the_grade(
     assert follow.done and not follow.revised, "the program's own follow-up, at once"
     streamed = [e for e in events if e.kind == "advice"]
     assert streamed[0].text == "" and not streamed[0].done, "the placeholder first"
-    assert events[-1].kind == "advice" and events[-1].done and events[-1].text == ADVICE
-    assert len(streamed) > 3, "streamed piece by piece"
+    opening = streamed[1].text
+    assert opening.startswith(f"“I would use {card.key_points[0].label}") and "solid" in opening
+    final = events[-1]
+    assert final.kind == "advice" and final.done and final.text == opening + ADVICE
     # the candidate's text is data: its closing tag cannot end the data block
     prompt = model.prompts[-1]
     assert prompt.count("</answer>") == 1 and "Ignore the rules" in prompt
-    assert card.key_points[1].label in prompt, "grounded in the card"
+    second = card.key_points[1].label
+    assert f"Point to add: {second}" in prompt and f"explanation of {second}" in prompt
     main = engine.turns[0]
-    assert main.advice == ADVICE and store.coaching(main.answer_id) == {"advice": ADVICE}
+    assert main.advice == final.text and store.coaching(main.answer_id) == {"advice": final.text}
     assert main.grade is not None and main.grade.score == events[1].grade.score
 
 
@@ -72,57 +78,80 @@ def test_the_chat_shows_grade_advice_then_follow_up(settings: Settings, tmp_path
     assert "Follow-up" in texts[grade_at + 2] or "follow" in texts[grade_at + 2].lower()
 
 
-def test_a_failed_model_leaves_only_the_advice_missing(settings: Settings, tmp_path: Path) -> None:
+def test_a_reply_cut_by_the_token_budget_keeps_its_whole_sentences() -> None:
+    assert whole_sentences("第一句讲得好。第二句没写完，因为") == "第一句讲得好。"
+    assert whole_sentences("Solid. Add early stopping next. And then") == (
+        "Solid. Add early stopping next."
+    )
+    assert whole_sentences("no sentence end at all") == "no sentence end at all"
+    assert whole_sentences("用 0.1 的 dropout。") == "用 0.1 的 dropout。"
+
+
+def test_a_failed_model_leaves_the_cards_sentence(settings: Settings, tmp_path: Path) -> None:
     store = _store(tmp_path, settings)
     # the card's own question (no phrasing), so the advice is the model's first call
     quiet = settings.model_copy(
         update={"interview": settings.interview.model_copy(update={"rephrase": False})}
     )
-    engine = make_engine(quiet, store, model=down_model(), advice=True)
+    engine = make_engine(quiet, store, model=down_model(), advice=True, language="en")
     run(engine.start())
     card = engine.services.cards_by_id[engine.current_turn.card_id]
     events = run(engine.answer(f"I would use {card.key_points[0].label}."))
     assert any(e.kind == "grade" and e.done for e in events)
     assert any(e.kind == "follow_up" for e in events), "the follow-up is there"
-    final = [e for e in events if e.kind == "advice" and e.done]
-    assert final and final[-1].text == ""
-    assert sum(e.kind == "notice" for e in events) <= 1
-    assert store.coaching(engine.turns[0].answer_id) == {}
+    final = [e for e in events if e.kind == "advice" and e.done][-1]
+    second = card.key_points[1].label
+    assert final.text.endswith(f"keep it in the interview. Add “{second}”: explanation of {second}")
+    assert sum(e.kind == "notice" for e in events) == 1, "the model is down, said once"
+    assert store.coaching(engine.turns[0].answer_id) == {"advice": final.text}
 
 
-def test_the_stronger_answer_is_offered_after_answering_and_cites_its_sources(
+def test_the_stronger_answer_keeps_the_answer_and_adds_the_cards_points_cited(
     settings: Settings, tmp_path: Path
 ) -> None:
     store = _store(tmp_path, settings)
     searcher = FakeSearcher()
-    model = recording_model(["Q?", "And early stopping?", STRONGER])  # question, follow-up
-    engine = make_engine(settings, store, model=model, searcher=searcher, language="en")
+    engine = make_engine(settings, store, model=None, searcher=searcher, language="en")
     run(engine.start())
     before = run(engine.stronger_answer())
     assert [e.kind for e in before] == ["notice"], "nothing to rewrite before an answer"
     card = engine.services.cards_by_id[engine.current_turn.card_id]
-    run(engine.answer(f"I would use {card.key_points[0].label}."))
+    answer = f"I would use {card.key_points[0].label}, <b>carefully</b>."
+    run(engine.answer(answer))
     score = engine.turns[0].grade.score
     events = run(engine.stronger_answer())
-    final = events[-1]
-    assert final.kind == "stronger" and final.done and final.text == STRONGER
+    assert [e.kind for e in events] == ["stronger"], "at once, without a model"
+    final = events[0]
+    assert answer in final.text, "the candidate's answer as written"
+    for point in card.key_points[1:]:
+        assert f"**{point.label}**: {point.explanation} [1]" in final.text
+    assert f"**{card.key_points[0].label}**:" not in final.text, "made points are not added"
     assert final.sources == [card.sources[0].ref(), "000.md:91", "002.md:12"]
+    assert "[2] Dropout" in final.text and "[3] Early stopping" in final.text
     assert searcher.queries[-1] == card.question
-    prompt = model.prompts[-1]
-    assert "[1] " + card.title in prompt and "[3] Early stopping" in prompt
-    assert "Never invent experience" in prompt
     main = engine.turns[0]
-    assert main.stronger == STRONGER and main.grade.score == score, "not scored"
-    assert store.coaching(main.answer_id) == {"stronger": STRONGER}
+    assert main.stronger == final.text and main.grade.score == score, "not scored"
+    assert store.coaching(main.answer_id) == {"stronger": final.text}
 
 
-def test_without_a_model_the_stronger_answer_says_what_still_works(
+def test_the_models_rewrite_is_there_for_a_stronger_model(
     settings: Settings, tmp_path: Path
 ) -> None:
     store = _store(tmp_path, settings)
-    engine = make_engine(settings, store, model=None)
+    by_model = settings.model_copy(
+        update={"interview": settings.interview.model_copy(update={"stronger_by_model": True})}
+    )
+    model = recording_model(["Q?", "And early stopping?", STRONGER])  # question, follow-up
+    engine = make_engine(by_model, store, model=model, searcher=FakeSearcher(), language="en")
     run(engine.start())
     card = engine.services.cards_by_id[engine.current_turn.card_id]
     run(engine.answer(f"I would use {card.key_points[0].label}."))
-    events = run(engine.stronger_answer())
+    final = run(engine.stronger_answer())[-1]
+    assert final.kind == "stronger" and final.text == STRONGER
+    prompt = model.prompts[-1]
+    assert "[1] " + card.title in prompt and "Never invent experience" in prompt
+    nothing = make_engine(by_model, _store(tmp_path / "b", by_model), model=None)
+    run(nothing.start())
+    run(nothing.answer(f"I would use {card.key_points[0].label}."))
+    events = run(nothing.stronger_answer())
     assert [e.kind for e in events] == ["notice"] and "显示参考答案" in events[0].text

@@ -55,10 +55,17 @@ class InterviewSettings(Section):
     """Retrieved passages the coach answers a free question from."""
     coach_max_tokens: int = 512
     advice: bool = True
-    """After a main answer's grade the model writes 2-4 sentences of advice (streamed
-    after the follow-up is shown; the follow-up is then the program's own, not phrased
-    live: on a CPU the model's phrasing arrived in time for 1 question in 10)."""
-    advice_max_tokens: int = Field(default=160, ge=16)
+    """After a main answer's grade, the coach's advice: the strongest part quoted and one
+    sentence, written by the model, about the point worth adding (coach/interview/
+    advice.py). Streamed after the follow-up is shown; the follow-up is then the
+    program's own, not phrased live (on a CPU the model's phrasing arrived in time for 1
+    question in 10)."""
+    advice_max_tokens: int = Field(default=80, ge=16)
+    """The model's one sentence of advice."""
+    stronger_by_model: bool = False
+    """更好的回答 rewritten by the model instead of composed by the program (the answer
+    as written plus the card's missing points, cited). Off: the 1.5B CPU pack's rewrite
+    of an expert answer dropped the expert's content and took 152 s."""
     stronger_max_tokens: int = Field(default=420, ge=32)
     advice_answer_chars: int = Field(default=1200, ge=100)
     """The candidate's answer as the advice and stronger-answer prompts see it, at most."""

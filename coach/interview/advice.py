@@ -1,11 +1,18 @@
-"""What the model writes about an answer: advice after the grade, and a stronger version
-of the answer on demand (issue 30). Neither enters the score.
+"""The coach's words on an answer: advice after the grade, and a stronger version of the
+answer on demand (issue 30). Neither enters the score.
 
-Why a module of its own: the engine decides *when* (after the grade, on the button);
-this says *what the model is given*. Both prompts get the card's points and the grade's
-findings, so the model coaches from the same evidence the score was made of, and the
-candidate's text, clipped and with its ``<answer>`` tags cut, so that an answer cannot
-close the data block and speak to the model as the prompt.
+Why the program writes most of it and the model one sentence: given the card, the
+findings and the answer and asked for 2-4 sentences of advice, the 1.5B CPU model
+recited the card's list as numbered points and praised a method the answer had argued
+against; asked to rewrite an expert's answer, it dropped the expert's content, repeated
+one generic clause six times and took 152 s (eval/README.md, "The coach coaches"). So the
+advice opens with the answer's strongest part in the candidate's own words (the grade's
+finding), and the model writes one sentence about the one point worth adding, from the
+card's text for it; without the model that sentence is the card's. The stronger answer
+keeps the candidate's answer as written and adds the card's missing points, each cited;
+the model's rewrite stays available (``interview.stronger_by_model``) for a stronger
+model. The candidate's text reaches a prompt clipped and with its ``<answer>`` tags cut,
+so that an answer cannot close the data block and speak to the model as the prompt.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from typing import Any
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
 from coach.grading.models import Grade
+from coach.interview.models import Language
+from coach.interview.phrases import phrase
 
 _TAGS = re.compile(r"<\s*/?\s*answer\s*>", re.IGNORECASE)
 
@@ -25,6 +34,18 @@ def as_data(text: str, limit: int) -> str:
     """The candidate's text as the prompt's data block holds it."""
     text = _TAGS.sub(" ", text).strip()
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+_SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s|$)")
+
+
+def whole_sentences(text: str) -> str:
+    """``text`` up to its last finished sentence: a reply cut by the token budget ends
+    mid-sentence, and half a sentence of advice reads as a fault. Unchanged when it has
+    no finished sentence at all."""
+    text = text.strip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]] if ends else text
 
 
 def _clip(text: str, limit: int) -> str:
@@ -53,16 +74,79 @@ def findings_text(grade: Grade) -> str:
     return "；".join(parts) or "-"
 
 
+def advice_opening(grade: Grade, language: Language) -> str:
+    """The advice's first sentence: the strongest part, quoted (nothing for a weak
+    answer, whose best sentence may be its wrong claim)."""
+    take = grade.takeaway
+    if take.strength and take.kind not in WEAK_KINDS:
+        return phrase(language, "advice_strength", quote=take.strength)
+    return phrase(language, "advice_start_" + ("dont_know" if take.kind == "dont_know" else "weak"))
+
+
+WEAK_KINDS = frozenset({"little", "stuffing", "off_topic", "injection", "empty", "dont_know"})
+
+
+def advice_fallback(grade: Grade, language: Language) -> str:
+    """The improvement sentence when the model does not write one: the card's own."""
+    take = grade.takeaway
+    if not take.addition:
+        return phrase(language, "advice_keep")
+    key = "advice_fix" if take.correct else "advice_add"
+    detail = take.addition_detail or take.addition
+    return phrase(language, key, label=take.addition, text=detail)
+
+
 def advice_values(
     question: str, card: QuestionCard, grade: Grade, answer: str, language: str, settings: Settings
-) -> dict[str, str]:
+) -> dict[str, str] | None:
+    """The model's one sentence: about the point worth adding, from the card's text for
+    it. None when there is no such point (the program's sentence stands)."""
+    take = grade.takeaway
+    if not take.addition:
+        return None
+    point = next((p for p in card.key_points if p.label == take.addition), None)
+    detail = point.explanation if point and point.explanation else take.addition_detail
     return {
         "language": language,
         "question": question,
-        "points": points_text(card, settings),
-        "findings": findings_text(grade),
+        "point": take.addition,
+        "reference": _clip(detail or take.addition, settings.interview.advice_point_chars * 2),
+        "correct": "yes" if take.correct else "no",
         "answer": as_data(answer, settings.interview.advice_answer_chars),
     }
+
+
+def first_sentence(text: str) -> str:
+    text = text.strip()
+    match = _SENTENCE_END.search(text)
+    return text[: match.end()] if match else text
+
+
+def compose_stronger(
+    card: QuestionCard, grade: Grade, answer: str, passages: Sequence[Any], language: Language
+) -> tuple[str, list[str]]:
+    """The candidate's answer as written, then what the card adds: the points it stated
+    the opposite of (corrected), then those it did not make, each cited [1]; then the
+    passages retrieval found, as further reading [2], [3]. Invents nothing."""
+    card_source = card.sources[0].ref() if card.sources else card.title
+    sources = [card_source]
+    lines = [phrase(language, "stronger_yours"), "", answer.strip(), ""]
+    fixes = [p for p in grade.points if p.contradicted]
+    adds = [p for p in grade.points if p.status != "covered" and not p.contradicted]
+    if fixes or adds:
+        lines += [phrase(language, "stronger_adds"), ""]
+    explanations = {p.label: p.explanation for p in card.key_points}
+    for point, key in [(p, "stronger_fix") for p in fixes] + [(p, "stronger_add") for p in adds]:
+        text = explanations.get(point.label) or point.explanation
+        lines.append(phrase(language, key, label=point.label, text=text, n=1))
+    reading = []
+    for hit in passages:
+        if hit.source not in sources:
+            sources.append(hit.source)
+            reading.append(f"[{len(sources)}] {hit.title}")
+    if reading:
+        lines += ["", phrase(language, "stronger_reading", items="；".join(reading))]
+    return "\n".join(lines).strip(), sources
 
 
 def stronger_values(

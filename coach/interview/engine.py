@@ -27,7 +27,15 @@ from coach.config import Settings
 from coach.corpus.models import KeyPoint, QuestionCard
 from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade, StagedGrader
-from coach.interview.advice import advice_values, stronger_values
+from coach.interview.advice import (
+    advice_fallback,
+    advice_opening,
+    advice_values,
+    compose_stronger,
+    first_sentence,
+    stronger_values,
+    whole_sentences,
+)
 from coach.interview.checks import usable_question
 from coach.interview.models import Event, InterviewConfig, Phase, Turn
 from coach.interview.phrases import phrase, phrase_variants
@@ -207,7 +215,7 @@ class InterviewEngine:
             for event in self._tell_model_down(None):
                 yield event
         yield Event(kind="grade", grade=grade, turn=index)
-        advise = turn.kind == "main" and self.settings.interview.advice and self._model_ready()
+        advise = turn.kind == "main" and self.settings.interview.advice
         if advise:  # its place in the chat, under the grade; written after the follow-up
             yield Event(kind="advice", done=False, turn=index)
         if turn.kind == "main":
@@ -234,18 +242,16 @@ class InterviewEngine:
                 yield event
 
     async def stronger_answer(self) -> AsyncIterator[Event]:
-        """更好的回答: the model rewrites the last graded main answer, keeping the
-        candidate's correct content, adding what matters from the card and the passages
-        retrieval finds, citing them. Offered after answering; never scored; stored."""
+        """更好的回答: the last graded main answer as written, then what the card adds
+        (corrections, missing points, each cited) and the passages retrieval finds as
+        further reading; or the model's rewrite (``interview.stronger_by_model``).
+        Offered after answering; never scored; stored with the turn."""
         main = next(
             (t for t in reversed(self.turns) if t.kind == "main" and t.grade and t.answer),
             None,
         )
-        if main is None:
+        if main is None or main.grade is None:
             yield Event(kind="notice", text=self._say("notice_answer_first"))
-            return
-        if not self._model_ready():
-            yield Event(kind="notice", text=self._say("notice_stronger_needs_model"))
             return
         card = self.services.cards_by_id[main.card_id]
         passages: list = []
@@ -255,10 +261,27 @@ class InterviewEngine:
                 passages = self.services.searcher.search(card.question, k)
             except Exception:  # the card alone is enough material
                 logger.warning("Searching passages for a stronger answer failed", exc_info=True)
+        index = self.turns.index(main)
+        if self.settings.interview.stronger_by_model:
+            async for event in self._stronger_by_model(main, index, card, passages):
+                yield event
+            return
+        text, sources = compose_stronger(
+            card, main.grade, main.answer or "", passages, self.config.language
+        )
+        main.stronger = text
+        self.services.store.add_coaching(main.answer_id, "stronger", text)
+        yield Event(kind="stronger", text=text, sources=sources, turn=index)
+
+    async def _stronger_by_model(
+        self, main: Turn, index: int, card: QuestionCard, passages: list
+    ) -> AsyncIterator[Event]:
+        if not self._model_ready():
+            yield Event(kind="notice", text=self._say("notice_stronger_needs_model"))
+            return
         values, sources = stronger_values(
             main.text, card, main.answer or "", passages, self._say("language_name"), self.settings
         )
-        index = self.turns.index(main)
         text = ""
         async for partial, failure in self._stream(
             chat_prompt("interview_stronger"), values, self.settings.interview.stronger_max_tokens
@@ -269,7 +292,7 @@ class InterviewEngine:
                 break
             text = partial
             yield Event(kind="stronger", text=text, done=False, sources=sources, turn=index)
-        text = text.strip()
+        text = whole_sentences(text)
         if text:
             main.stronger = text
             self.services.store.add_coaching(main.answer_id, "stronger", text)
@@ -672,25 +695,34 @@ class InterviewEngine:
     async def _advise(
         self, turn: Turn, index: int, card: QuestionCard, grade: Grade
     ) -> AsyncIterator[Event]:
-        """The model's advice on the answer, streamed into its place under the grade;
-        when the model fails, the advice is all that is missing."""
+        """The advice, streamed into its place under the grade: the strongest part at
+        once, then the model's sentence about the point worth adding (the card's own
+        sentence when the model is down or writes nothing usable)."""
+        language = self.config.language
+        opening = advice_opening(grade, language) + ("" if language == "zh" else " ")
+        yield Event(kind="advice", text=opening, done=False, turn=index)
         values = advice_values(
             turn.text, card, grade, turn.answer or "", self._say("language_name"), self.settings
         )
-        text = ""
-        async for partial, failure in self._stream(
-            chat_prompt("interview_advice"), values, self.settings.interview.advice_max_tokens
-        ):
-            if failure is not None:
-                for event in self._tell_model_down(failure):
-                    yield event
-                break
-            text = partial
-            yield Event(kind="advice", text=text, done=False, turn=index)
-        text = text.strip()
-        if text:
-            turn.advice = text
-            self.services.store.add_coaching(turn.answer_id, "advice", text)
+        sentence = ""
+        if values is not None:
+            async for partial, failure in self._stream(
+                chat_prompt("interview_advice"),
+                values,
+                self.settings.interview.advice_max_tokens,
+                stop=["\n"],
+            ):
+                if failure is not None:
+                    for event in self._tell_model_down(failure):
+                        yield event
+                    sentence = ""
+                    break
+                sentence = partial
+                yield Event(kind="advice", text=f"{opening}{sentence}", done=False, turn=index)
+        sentence = first_sentence(sentence) or advice_fallback(grade, language)
+        text = f"{opening}{sentence}".strip()
+        turn.advice = text
+        self.services.store.add_coaching(turn.answer_id, "advice", text)
         yield Event(kind="advice", text=text, turn=index)
 
     def _tell_model_down(self, failure: str | None) -> list[Event]:
