@@ -149,6 +149,7 @@ class KeywordGrader:
         return Grade(
             score=score,
             points=points,
+            gaps=missed,
             takeaway=takeaway,
             feedback=f"feedback for {answer[:20]}",
             references=[ReferenceUsed(card_id=card_id, title="t", sources=["x.md:1"])],

@@ -11,13 +11,15 @@ import asyncio
 from pathlib import Path
 
 from coach.config import Settings
-from coach.interview.advice import whole_sentences
+from coach.grading.models import Grade, PointResult, Takeaway
+from coach.interview.advice import compose_stronger, usable_advice, whole_sentences
 from coach.store.history import HistoryStore
 from coach.ui.chat import stream_into_chat
-from tests.interview_fakes import FakeSearcher, down_model, recording_model
+from tests.interview_fakes import CARDS, FakeSearcher, down_model, recording_model
 from tests.test_interview_engine import kinds, make_engine, run
 
-ADVICE = "Explain why augmentation widens the data the model sees."
+ADVICE = "Explain how augmentation or decay helps the model generalise."
+"""Names the point worth adding whichever training card the seeded interview asks."""
 STRONGER = "Use dropout [1] and stop early when validation loss rises [3]."
 
 
@@ -76,6 +78,14 @@ def test_the_chat_shows_grade_advice_then_follow_up(settings: Settings, tmp_path
     grade_at = next(i for i, x in enumerate(texts) if x.startswith("**Score"))
     assert "Coach's advice" in texts[grade_at + 1] and ADVICE in texts[grade_at + 1]
     assert "Follow-up" in texts[grade_at + 2] or "follow" in texts[grade_at + 2].lower()
+
+
+def test_a_sentence_that_is_not_advice_about_the_point_gives_way() -> None:
+    question = "在 AI 大模型创业中，如何处理训练中的数据隐私问题？"
+    assert not usable_advice(question, "差分隐私", question), "the question echoed"
+    assert not usable_advice("你知道差分隐私吗？", "差分隐私", question)
+    assert not usable_advice("可以多讲讲数据安全。", "差分隐私", question), "not the point"
+    assert usable_advice("可以补充差分隐私：在梯度里加噪声，保护单条样本。", "差分隐私", question)
 
 
 def test_a_reply_cut_by_the_token_budget_keeps_its_whole_sentences() -> None:
@@ -155,3 +165,24 @@ def test_the_models_rewrite_is_there_for_a_stronger_model(
     run(nothing.answer(f"I would use {card.key_points[0].label}."))
     events = run(nothing.stronger_answer())
     assert [e.kind for e in events] == ["notice"] and "显示参考答案" in events[0].text
+
+
+def test_the_stronger_answer_does_not_add_what_the_answer_argued_against() -> None:
+    card = next(c for c in CARDS if c.id == "overfit")  # dropout, augmentation, early stopping
+    grade = Grade(
+        score=7.0,
+        points=[
+            PointResult(label="dropout", status="partial"),  # named, not explained
+            PointResult(label="augmentation", status="missed"),  # argued against
+            PointResult(label="early stopping", status="missed"),  # not said
+        ],
+        gaps=["early stopping"],
+    )
+    answer = "Dropout, and augmentation does not help for text."
+    text, sources = compose_stronger(card, grade, answer, [], "en")
+    assert answer in text and sources == [card.sources[0].ref()]
+    assert "**dropout**" in text and "**early stopping**" in text
+    assert "**augmentation**" not in text
+    other_route = grade.model_copy(update={"takeaway": Takeaway(also=True)})
+    text, _ = compose_stronger(card, other_route, answer, [], "zh")
+    assert "参考资料还讲到" in text and "**dropout**" not in text and "**early stopping**" in text

@@ -153,6 +153,18 @@ def test_interview_turn_and_no_script_runs(app_url: str, page) -> None:
     details.locator("summary").click()
     details.get_by_text("与参考答案吻合").wait_for(timeout=LONG)
     page.wait_for_function("!document.querySelector('#submit').disabled", timeout=LONG)
+    # the coach's advice sits under the grade, written once the follow-up was shown
+    chat.get_by_text("教练的建议").wait_for(timeout=LONG)
+    assert "（正在写……）" not in chat.inner_text(), "the advice is finished"
+    # a stronger answer keeps the candidate's words
+    page.click("#stronger")
+    chat.get_by_text("更好的回答").last.wait_for(timeout=LONG)
+    page.wait_for_function("!document.querySelector('#stronger').disabled", timeout=LONG)
+    assert chat.inner_text().count("我会先看数据，再调学习率。") >= 2
+    # 下一题 leaves the follow-up; with one question the debrief follows
+    page.click("#next")
+    chat.get_by_text("接下来做的三件事").wait_for(timeout=LONG)
+    assert chat.locator("ol").last.locator("li").count() == 3, "three ranked actions"
 
 
 class _OpenRequests:

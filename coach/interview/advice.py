@@ -116,6 +116,17 @@ def advice_values(
     }
 
 
+def usable_advice(sentence: str, label: str, question: str) -> bool:
+    """The model's sentence is advice about the point: it names the point and is not a
+    question. On the 1.5B pack, 5 of 9 sentences echoed the interview question instead
+    ("在 AI 大模型创业中，如何处理训练中的数据隐私问题？"); those give way to the card's."""
+    flat = sentence.strip()
+    if not flat or flat.endswith(("？", "?")) or label.lower() not in flat.lower():
+        return False
+    core = question.strip().rstrip("？?")
+    return core not in flat
+
+
 def first_sentence(text: str) -> str:
     text = text.strip()
     match = _SENTENCE_END.search(text)
@@ -133,9 +144,14 @@ def compose_stronger(
     lines = [phrase(language, "stronger_yours"), "", answer.strip(), ""]
     fixes = [p for p in grade.points if p.contradicted]
     adds = [p for p in grade.points if p.status != "covered" and not p.contradicted]
-    if fixes or adds:
-        lines += [phrase(language, "stronger_adds"), ""]
     explanations = {p.label: p.explanation for p in card.key_points}
+    # points named but not explained are explained; of those not named, only the ones
+    # the answer did not argue about (grade.gaps): an answer that weighed grid search
+    # and rejected it is not told to add grid search. On another valid route, only gaps.
+    also = grade.takeaway.also
+    adds = [p for p in adds if p.label in grade.gaps or (p.status == "partial" and not also)]
+    if fixes or adds:
+        lines += [phrase(language, "stronger_also" if also else "stronger_adds"), ""]
     for point, key in [(p, "stronger_fix") for p in fixes] + [(p, "stronger_add") for p in adds]:
         text = explanations.get(point.label) or point.explanation
         lines.append(phrase(language, key, label=point.label, text=text, n=1))

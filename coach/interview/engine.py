@@ -34,6 +34,7 @@ from coach.interview.advice import (
     compose_stronger,
     first_sentence,
     stronger_values,
+    usable_advice,
     whole_sentences,
 )
 from coach.interview.checks import usable_question
@@ -719,7 +720,9 @@ class InterviewEngine:
                     break
                 sentence = partial
                 yield Event(kind="advice", text=f"{opening}{sentence}", done=False, turn=index)
-        sentence = first_sentence(sentence) or advice_fallback(grade, language)
+        sentence = first_sentence(sentence)
+        if values is None or not usable_advice(sentence, values["point"], turn.text):
+            sentence = advice_fallback(grade, language)
         text = f"{opening}{sentence}".strip()
         turn.advice = text
         self.services.store.add_coaching(turn.answer_id, "advice", text)
