@@ -12,7 +12,14 @@ from pathlib import Path
 
 from coach.config import Settings
 from coach.grading.models import Grade, PointResult, Takeaway
-from coach.interview.advice import compose_stronger, usable_advice, whole_sentences
+from coach.interview.advice import (
+    advice_fallback,
+    advice_opening,
+    advice_values,
+    compose_stronger,
+    usable_advice,
+    whole_sentences,
+)
 from coach.store.history import HistoryStore
 from coach.ui.chat import stream_into_chat
 from tests.interview_fakes import CARDS, FakeSearcher, down_model, recording_model
@@ -186,3 +193,14 @@ def test_the_stronger_answer_does_not_add_what_the_answer_argued_against() -> No
     other_route = grade.model_copy(update={"takeaway": Takeaway(also=True)})
     text, _ = compose_stronger(card, other_route, answer, [], "zh")
     assert "参考资料还讲到" in text and "**dropout**" not in text and "**early stopping**" in text
+
+
+def test_on_another_route_the_model_is_not_asked_and_the_point_is_an_also() -> None:
+    card = next(c for c in CARDS if c.id == "overfit")
+    take = Takeaway(kind="deep", strength="我们先看验证集曲线", addition="dropout", also=True)
+    grade = Grade(score=8.0, takeaway=take)
+    assert advice_values("Q?", card, grade, "answer", "Chinese", Settings()) is None
+    assert advice_fallback(grade, "zh").startswith("你走的是自己的路线；参考答案还提到「dropout」")
+    assert advice_opening(grade, "zh").startswith("「我们先看验证集曲线」")
+    stuffing = Grade(score=3.0, takeaway=Takeaway(kind="stuffing", strength="x"))
+    assert advice_opening(stuffing, "zh").startswith("只报了术语")

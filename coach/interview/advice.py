@@ -80,7 +80,8 @@ def advice_opening(grade: Grade, language: Language) -> str:
     take = grade.takeaway
     if take.strength and take.kind not in WEAK_KINDS:
         return phrase(language, "advice_strength", quote=take.strength)
-    return phrase(language, "advice_start_" + ("dont_know" if take.kind == "dont_know" else "weak"))
+    kind = take.kind if take.kind in ("dont_know", "stuffing") else "weak"
+    return phrase(language, f"advice_start_{kind}")
 
 
 WEAK_KINDS = frozenset({"little", "stuffing", "off_topic", "injection", "empty", "dont_know"})
@@ -91,7 +92,7 @@ def advice_fallback(grade: Grade, language: Language) -> str:
     take = grade.takeaway
     if not take.addition:
         return phrase(language, "advice_keep")
-    key = "advice_fix" if take.correct else "advice_add"
+    key = "advice_fix" if take.correct else "advice_also" if take.also else "advice_add"
     detail = take.addition_detail or take.addition
     return phrase(language, key, label=take.addition, text=detail)
 
@@ -100,9 +101,11 @@ def advice_values(
     question: str, card: QuestionCard, grade: Grade, answer: str, language: str, settings: Settings
 ) -> dict[str, str] | None:
     """The model's one sentence: about the point worth adding, from the card's text for
-    it. None when there is no such point (the program's sentence stands)."""
+    it. None when there is no such point, or when the answer took another valid route:
+    there the card's point is only what the reference also covers, and the model, asked
+    anyway, called it "the effective method" for an expert who had argued otherwise."""
     take = grade.takeaway
-    if not take.addition:
+    if not take.addition or take.also:
         return None
     point = next((p for p in card.key_points if p.label == take.addition), None)
     detail = point.explanation if point and point.explanation else take.addition_detail
