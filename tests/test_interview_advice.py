@@ -140,11 +140,13 @@ def test_the_stronger_answer_keeps_the_answer_and_adds_the_cards_points_cited(
     assert [e.kind for e in events] == ["stronger"], "at once, without a model"
     final = events[0]
     assert answer in final.text, "the candidate's answer as written"
-    for point in card.key_points[1:]:
+    limit = settings.interview.stronger_points
+    for point in card.key_points[1 : 1 + limit]:
         assert f"**{point.label}**: {point.explanation} [1]" in final.text
+    assert final.text.count("[1]") == min(limit, len(card.key_points) - 1)
     assert f"**{card.key_points[0].label}**:" not in final.text, "made points are not added"
     assert final.sources == [card.sources[0].ref(), "000.md:91", "002.md:12"]
-    assert "[2] Dropout" in final.text and "[3] Early stopping" in final.text
+    assert "[2] Dropout; [3] Early stopping" in final.text
     assert searcher.queries[-1] == card.question
     main = engine.turns[0]
     assert main.stronger == final.text and main.grade.score == score, "not scored"
@@ -190,6 +192,8 @@ def test_the_stronger_answer_does_not_add_what_the_answer_argued_against() -> No
     assert answer in text and sources == [card.sources[0].ref()]
     assert "**dropout**" in text and "**early stopping**" in text
     assert "**augmentation**" not in text
+    one, _ = compose_stronger(card, grade, answer, [], "en", limit=1)
+    assert "**early stopping**" in one and "**dropout**" not in one, "the most valuable first"
     other_route = grade.model_copy(update={"takeaway": Takeaway(also=True)})
     text, _ = compose_stronger(card, other_route, answer, [], "zh")
     assert "参考资料还讲到" in text and "**dropout**" not in text and "**early stopping**" in text

@@ -67,6 +67,8 @@ class InterviewSettings(Section):
     as written plus the card's missing points, cited). Off: the 1.5B CPU pack's rewrite
     of an expert answer dropped the expert's content and took 152 s."""
     stronger_max_tokens: int = Field(default=420, ge=32)
+    stronger_points: int = Field(default=4, ge=1)
+    """Points of the card the composed stronger answer adds, most valuable first."""
     advice_answer_chars: int = Field(default=1200, ge=100)
     """The candidate's answer as the advice and stronger-answer prompts see it, at most."""
     advice_point_chars: int = Field(default=80, ge=20)

@@ -137,11 +137,18 @@ def first_sentence(text: str) -> str:
 
 
 def compose_stronger(
-    card: QuestionCard, grade: Grade, answer: str, passages: Sequence[Any], language: Language
+    card: QuestionCard,
+    grade: Grade,
+    answer: str,
+    passages: Sequence[Any],
+    language: Language,
+    limit: int = 4,
 ) -> tuple[str, list[str]]:
     """The candidate's answer as written, then what the card adds: the points it stated
     the opposite of (corrected), then those it did not make, each cited [1]; then the
-    passages retrieval found, as further reading [2], [3]. Invents nothing."""
+    passages retrieval found, as further reading [2], [3]. Invents nothing. At most
+    ``limit`` points, most valuable first (a merged card of a real bank listed 15, some
+    twice: "差分隐私" and "访问控制")."""
     card_source = card.sources[0].ref() if card.sources else card.title
     sources = [card_source]
     lines = [phrase(language, "stronger_yours"), "", answer.strip(), ""]
@@ -152,7 +159,17 @@ def compose_stronger(
     # the answer did not argue about (grade.gaps): an answer that weighed grid search
     # and rejected it is not told to add grid search. On another valid route, only gaps.
     also = grade.takeaway.also
-    adds = [p for p in adds if p.label in grade.gaps or (p.status == "partial" and not also)]
+    rank = {label: i for i, label in enumerate(grade.gaps)}
+    adds = sorted(
+        (p for p in adds if p.label in rank or (p.status == "partial" and not also)),
+        key=lambda p: rank.get(p.label, len(rank)),
+    )
+    chosen: list = []
+    for p in [*fixes, *adds]:
+        if p.label not in {c.label for c in chosen} and len(chosen) < limit:
+            chosen.append(p)
+    fixes = [p for p in chosen if p.contradicted]
+    adds = [p for p in chosen if not p.contradicted]
     if fixes or adds:
         lines += [phrase(language, "stronger_also" if also else "stronger_adds"), ""]
     for point, key in [(p, "stronger_fix") for p in fixes] + [(p, "stronger_add") for p in adds]:
@@ -164,7 +181,8 @@ def compose_stronger(
             sources.append(hit.source)
             reading.append(f"[{len(sources)}] {hit.title}")
     if reading:
-        lines += ["", phrase(language, "stronger_reading", items="；".join(reading))]
+        joined = ("；" if language == "zh" else "; ").join(reading)
+        lines += ["", phrase(language, "stronger_reading", items=joined)]
     return "\n".join(lines).strip(), sources
 
 

@@ -268,7 +268,12 @@ class InterviewEngine:
                 yield event
             return
         text, sources = compose_stronger(
-            card, main.grade, main.answer or "", passages, self.config.language
+            card,
+            main.grade,
+            main.answer or "",
+            passages,
+            self.config.language,
+            self.settings.interview.stronger_points,
         )
         main.stronger = text
         self.services.store.add_coaching(main.answer_id, "stronger", text)
