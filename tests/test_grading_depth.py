@@ -233,6 +233,9 @@ def test_the_takeaway_says_why_quotes_the_answer_and_names_one_addition(
     talk = grade(grader, EMPTY_TALK).takeaway
     assert talk.why == m["why_little"] and talk.addition in REFERENCE and not talk.also
     assert talk.addition_detail.rstrip("…") in REFERENCE
+    # no card point made, but specific content of its own: that is the strength
+    own = grade(grader, "先在 125M 的小模型上用 Optuna 调学习率，再按 muP 迁移到 7B。").takeaway
+    assert "Optuna" in own.strength
     dont_know = grade(grader, "压缩这块我没接触过，不太了解。")
     assert dont_know.takeaway.why == m["why_dont_know"] and dont_know.score == 0
 

@@ -164,3 +164,20 @@ def test_next_question_leaves_the_follow_ups_without_failing_them(
     report = engine.report()
     assert [r.outcome for r in report.results] == ["answered", "skipped"]
     assert report.results[0].score is not None
+
+
+def test_a_gap_on_another_route_is_worded_as_what_the_reference_also_mentions() -> None:
+    turns = _turns()[:1]
+    take = turns[0].grade.takeaway.model_copy(update={"also": True, "addition": "early stopping"})
+    turns[0].grade = turns[0].grade.model_copy(update={"takeaway": take})
+    report = build_report(
+        turns,
+        CARDS_BY_ID,
+        session_id="s3",
+        config=InterviewConfig(questions=1),
+        created_at=datetime(2026, 12, 7),
+        pass_score=6.0,
+    )
+    assert report.gaps[0].also
+    assert "参考答案还提到「early stopping」" in to_markdown(report)
+    assert "→ 参考答案还提到「early stopping」" in render_report_summary(report, "zh")

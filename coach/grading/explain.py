@@ -158,7 +158,7 @@ def explain(
     takeaway = Takeaway(
         why=m[f"why_{kind}"].format(label=label),
         kind=kind,
-        strength=_quote(beyond[0] if (other_route and beyond) else (top.evidence if top else "")),
+        strength=_quote(_strength(top, beyond, other_route)),
     )
     if GradeFlag.OFF_TOPIC not in flags and GradeFlag.INJECTION not in flags:
         by_label = {r.label: r for r in points}
@@ -167,6 +167,16 @@ def explain(
         elif gaps:
             takeaway = _addition(takeaway, by_label.get(gaps[0]), also=other_route)
     return Explanation(feedback="".join(parts), follow_up=follow, gaps=gaps, takeaway=takeaway)
+
+
+def _strength(top: PointResult | None, beyond: list[str], other_route: bool) -> str:
+    """The sentence to quote as the strongest part: on another valid route the answer's
+    own content; else the best-covered point's sentence, or the answer's own content when
+    no point is covered (an annotation answer with guidelines and Cohen's kappa made none
+    of the card's six points and showed no strength)."""
+    if beyond and (other_route or top is None):
+        return beyond[0]
+    return top.evidence if top else ""
 
 
 def _addition(

@@ -65,6 +65,8 @@ class Highlight(BaseModel):
     """The candidate's words."""
     point: str = ""
     """For a gap: the point to add (with what the card says)."""
+    also: bool = False
+    """The answer took another valid route: the point is what the reference also covers."""
 
 
 class SessionReport(BaseModel):
@@ -190,7 +192,7 @@ def highlights(
         detail = f"「{take.addition}」" + (
             f"：{take.addition_detail}" if take.addition_detail else ""
         )
-        gaps.append(Highlight(title=r.title, quote=_clip(r.answer), point=detail))
+        gaps.append(Highlight(title=r.title, quote=_clip(r.answer), point=detail, also=take.also))
     return strengths, gaps[:HIGHLIGHTS]
 
 
@@ -332,7 +334,14 @@ def _debrief_lines(report: SessionReport, lang: Language) -> list[tuple[str, lis
         phrase(lang, "report_strength", title=h.title, quote=h.quote) for h in report.strengths
     ]
     gaps = [
-        phrase(lang, "report_gap", title=h.title, quote=h.quote, point=h.point) for h in report.gaps
+        phrase(
+            lang,
+            "report_gap_also" if h.also else "report_gap",
+            title=h.title,
+            quote=h.quote,
+            point=h.point,
+        )
+        for h in report.gaps
     ]
     return [
         (phrase(lang, "report_actions"), report.actions),

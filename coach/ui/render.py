@@ -210,7 +210,7 @@ def render_report_summary(report: SessionReport, lang: Lang) -> str:
             [
                 t(
                     lang,
-                    "debrief_gap_item",
+                    "debrief_gap_also_item" if h.also else "debrief_gap_item",
                     title=esc(h.title),
                     quote=esc(h.quote),
                     point=esc(h.point),
