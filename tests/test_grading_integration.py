@@ -57,6 +57,29 @@ def test_cli_grades_against_the_retrieved_card(
     assert json.loads(partial.stdout)["score"] <= grade["score"] - 2
 
 
+def test_a_strong_answer_to_a_broad_question_is_not_off_topic(
+    indexed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen in a Chromium interview on the seed corpus: cards about fine-tuning,
+    compression and distributed training each fit this answer better than the asked
+    card, which it still answers closely (grading.off_question_max_own)."""
+    use(monkeypatch, indexed)
+    answer = (
+        "资源有限时先别想着从头预训练。一般拿开源基座做 LoRA 或 QLoRA 微调，7B 模型用 4-bit "
+        "量化加 LoRA 一张 24G 的卡就能跑；显存还不够就开 gradient checkpointing、混合精度 bf16，"
+        "再用梯度累积把有效 batch 做大。多卡的话用 DeepSpeed ZeRO-2/3 切优化器状态和参数。"
+    )
+    g = Grader(get_settings(), use_llm=False)
+    result = g.grade("在 AI 大模型创业中，如何处理训练中的计算资源限制问题？", answer)
+    assert "off_topic" not in result.flags and result.score > 3
+    # an answer about another question of the bank is still off-topic
+    rag = (
+        "我们的 RAG 流程是先把文档切块，用 bge 的中文 embedding 存到 Milvus，检索时先召回 top-50，"
+        "再用 cross-encoder 重排取前 5 段拼进提示词，最后让模型带引用作答，幻觉少了很多。"
+    )
+    assert "off_topic" in g.grade("在大模型训练过程中，如何防止过拟合？", rag).flags
+
+
 def test_unrelated_question_is_flagged_no_matching_card(
     indexed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -206,5 +206,7 @@ def test_on_another_route_the_model_is_not_asked_and_the_point_is_an_also() -> N
     assert advice_values("Q?", card, grade, "answer", "Chinese", Settings()) is None
     assert advice_fallback(grade, "zh").startswith("你走的是自己的路线；参考答案还提到「dropout」")
     assert advice_opening(grade, "zh").startswith("「我们先看验证集曲线」")
+    off = Grade(score=1.0, takeaway=Takeaway(kind="off_topic"))
+    assert advice_fallback(off, "zh").startswith("先把题目问的是什么说清楚")
     stuffing = Grade(score=3.0, takeaway=Takeaway(kind="stuffing", strength="x"))
     assert advice_opening(stuffing, "zh").startswith("只报了术语")

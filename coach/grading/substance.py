@@ -251,5 +251,8 @@ class SubstanceMeter:
         answer_vector = self.semantic.encode([answer], cache=False)[0]
         own, others = vectors[0], vectors[1:]
         distinct = others @ own < g.rival_same_card
-        closer = (others @ answer_vector) > float(own @ answer_vector) + margin
+        similarity = float(own @ answer_vector)
+        if similarity >= g.off_question_max_own:
+            return False  # close to the asked card itself, whatever its neighbours
+        closer = (others @ answer_vector) > similarity + margin
         return int(np.sum(closer & distinct)) >= g.off_question_rank

@@ -90,8 +90,10 @@ WEAK_KINDS = frozenset({"little", "stuffing", "off_topic", "injection", "empty",
 def advice_fallback(grade: Grade, language: Language) -> str:
     """The improvement sentence when the model does not write one: the card's own."""
     take = grade.takeaway
+    if take.kind in ("off_topic", "injection"):
+        return phrase(language, "advice_refocus")
     if not take.addition:
-        return phrase(language, "advice_keep")
+        return phrase(language, "advice_keep" if take.kind not in WEAK_KINDS else "advice_more")
     key = "advice_fix" if take.correct else "advice_also" if take.also else "advice_add"
     detail = take.addition_detail or take.addition
     return phrase(language, key, label=take.addition, text=detail)
