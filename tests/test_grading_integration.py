@@ -62,7 +62,7 @@ def test_a_strong_answer_to_a_broad_question_is_not_off_topic(
 ) -> None:
     """Seen in a Chromium interview on the seed corpus: cards about fine-tuning,
     compression and distributed training each fit this answer better than the asked
-    card, which it still answers closely (grading.off_question_max_own)."""
+    card, which it still answers closely (grading.off_question_close_own)."""
     use(monkeypatch, indexed)
     answer = (
         "资源有限时先别想着从头预训练。一般拿开源基座做 LoRA 或 QLoRA 微调，7B 模型用 4-bit "

@@ -176,14 +176,17 @@ class GradingSettings(Section):
     are closer than the asked card, by e5 over question and key points, is about
     another question: flagged off-topic (a long, literate answer about inference to a
     question about overfitting scored 6-7 on its terms before)."""
-    off_question_max_own: float = 0.893
+    off_question_close_own: float = 0.893
     """An answer at least this close to the asked card (e5 cosine over question and key
-    points) is never about another card, however many cards are closer still: a broad
-    question ("如何处理训练中的计算资源限制问题？") has neighbours (fine-tuning, compression,
-    distributed training) that each fit a strong answer better, and that answer (LoRA,
-    4-bit, ZeRO, 0.906 to its card, 6 closer) was graded 1.0 off-topic in a Chromium
-    interview. Chosen on the interview set's train split: off-point answers 0.871-0.888,
-    every other answer 0.897 or closer."""
+    points) counts a rival only when the rival is closer by ``off_question_margin``, as
+    an answer that makes two of the card's points does. Why: a broad question
+    ("如何处理训练中的计算资源限制问题？") has neighbours (fine-tuning, compression,
+    distributed training) that each fit a strong answer a little better; that answer
+    (LoRA, 4-bit, ZeRO: 0.906 to its card, six cards 0.001-0.006 closer) read 1.0
+    off-topic in a Chromium interview, while another card's reference (0.904, eight cards
+    0.017-0.054 closer) must stay off-topic. 0.893 was chosen on the interview set's train
+    split: off-point answers 0.871-0.888 to their card, every other answer 0.897 or
+    closer."""
     off_question_min_chars: int = 80
     """Only answers this long are checked for being about another card: a short
     answer's one vector says too little (short on-topic answers were flagged)."""

@@ -252,7 +252,7 @@ class SubstanceMeter:
         own, others = vectors[0], vectors[1:]
         distinct = others @ own < g.rival_same_card
         similarity = float(own @ answer_vector)
-        if similarity >= g.off_question_max_own:
-            return False  # close to the asked card itself, whatever its neighbours
+        if similarity >= g.off_question_close_own:  # close to the asked card itself:
+            margin = max(margin, g.off_question_margin)  # rivals must be clearly closer
         closer = (others @ answer_vector) > similarity + margin
         return int(np.sum(closer & distinct)) >= g.off_question_rank
