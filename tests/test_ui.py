@@ -301,3 +301,25 @@ def test_bank_tab_reviews_generated_cards(tmp_path: Path, settings: Settings) ->
     assert {"review", "review-list", "review-accept"} <= inside(config["layout"]), (
         "the review is in the question-bank tab"
     )
+
+
+def test_the_app_warms_its_own_services_up_and_not_injected_ones(
+    settings: Settings, monkeypatch
+) -> None:
+    """The first question appeared 10.4 s after Start on a UI just started (the models
+    loaded on first use); ``coach ui`` now loads them in the background as it starts."""
+    calls: list[AppServices] = []
+    monkeypatch.setattr(AppServices, "warm_up", lambda self: calls.append(self))
+    build_app(settings)
+    assert len(calls) == 1, "its own services"
+    build_app(settings, AppServices(settings))
+    assert len(calls) == 1, "injected services are the caller's"
+    cold = settings.model_copy(update={"ui": settings.ui.model_copy(update={"warm_up": False})})
+    build_app(cold)
+    assert len(calls) == 1
+
+
+def test_warming_up_without_an_index_fails_quietly(settings: Settings) -> None:
+    thread = AppServices(settings).warm_up()
+    thread.join(timeout=60)
+    assert not thread.is_alive()

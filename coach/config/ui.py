@@ -21,6 +21,9 @@ class UiSettings(Section):
     username: str | None = None
     password: SecretStr | None = None
     """With both set, the UI asks for them (Gradio's login page)."""
+    warm_up: bool = True
+    """``coach ui`` loads the cards, the search index and the grader's models in the
+    background as it starts, so the first question and grade do not wait for them."""
     allow_open: bool = False
     """Let ``coach ui`` listen on a non-loopback host without a login (``--allow-no-login``
     does the same). Off by default: anyone who can reach the port could use the coach and

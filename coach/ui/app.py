@@ -31,7 +31,10 @@ def _topics(services: AppServices) -> list[str]:
 
 
 def build_app(settings: Settings, services: AppServices | None = None) -> gr.Blocks:
-    services = services or AppServices(settings)
+    if services is None:  # the app's own services: load them while the page opens
+        services = AppServices(settings)
+        if settings.ui.warm_up:
+            services.warm_up()
     lang0: Lang = settings.ui.language
     topics = _topics(services)
     with gr.Blocks(title="coach") as app:

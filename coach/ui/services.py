@@ -4,6 +4,7 @@ embedding model takes seconds; a page should not pay for it twice)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 from typing import Any
@@ -13,6 +14,8 @@ from coach.corpus.catalog import Corpus
 from coach.corpus.models import QuestionCard
 from coach.interview.engine import Services
 from coach.store.history import HistoryStore
+
+logger = logging.getLogger(__name__)
 
 
 class NotReady(RuntimeError):
@@ -113,6 +116,27 @@ class AppServices:
         except ModelServerUnavailable as exc:
             return str(exc)
         return None
+
+    def warm_up(self) -> threading.Thread:
+        """Load what the first interview needs (cards, search index, the grader's models,
+        the history store) in a background thread, and grade one short answer so the
+        encoders have run once. Why: they loaded on first use, so the first question
+        took 8.5 s to appear after Start on a UI just started (issue 30). A failure here
+        only logs: the first action loads it again and says what is wrong."""
+
+        def run() -> None:
+            try:
+                cards = self.cards
+                self.searcher()
+                self.store  # noqa: B018 - a cached property: opening it is the point
+                if cards:
+                    self.grader(True).rubric.grade(cards[0].question, cards[0].question[:12])
+            except Exception:  # noqa: BLE001 - reported again by the first real action
+                logger.info("Warming up the interview's services failed", exc_info=True)
+
+        thread = threading.Thread(target=run, name="coach-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def interview(self) -> Services:
         return Services(
