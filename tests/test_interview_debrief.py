@@ -28,15 +28,17 @@ def _grade(score: float, covered: list[str], missed: list[str], take: Takeaway) 
     return Grade(score=score, points=points, takeaway=take)
 
 
+def _turn(card_id: str, **fields: object) -> Turn:
+    """A turn about one of the fake cards (main unless ``kind`` says otherwise)."""
+    card = CARDS_BY_ID[card_id]
+    base = {"kind": "main", "topic": card.topic, "title": card.title, "text": card.question}
+    return Turn(card_id=card_id, **{**base, "outcome": "answered", **fields})  # type: ignore[arg-type]
+
+
 def _turns() -> list[Turn]:
-    strong = Turn(
-        kind="main",
-        card_id="overfit",
-        topic="训练优化",
-        title="title overfit",
-        text="How does overfit work?",
+    strong = _turn(
+        "overfit",
         answer=STRONG,
-        outcome="answered",
         grade=_grade(
             7.5,
             ["dropout"],
@@ -49,25 +51,17 @@ def _turns() -> list[Turn]:
         ),
     )
     # the follow-up asked about augmentation, and the candidate made the point
-    follow = Turn(
+    follow = _turn(
+        "overfit",
         kind="follow_up",
-        card_id="overfit",
-        topic="训练优化",
-        title="title overfit",
         text="augmentation?",
         targets=["augmentation"],
         answer="做数据增强，比如随机裁剪。",
-        outcome="answered",
         grade=_grade(8.0, ["augmentation"], [], Takeaway()),
     )
-    weak = Turn(
-        kind="main",
-        card_id="lr",
-        topic="训练优化",
-        title="title lr",
-        text="How does lr work?",
+    weak = _turn(
+        "lr",
         answer=WEAK,
-        outcome="answered",
         grade=_grade(
             2.0,
             [],
@@ -75,14 +69,7 @@ def _turns() -> list[Turn]:
             Takeaway(kind="little", strength="", addition="warmup", addition_detail="先小后大"),
         ),
     )
-    skipped = Turn(
-        kind="main",
-        card_id="quant",
-        topic="推理与部署",
-        title="title quant",
-        text="How does quant work?",
-        outcome="skipped",
-    )
+    skipped = _turn("quant", outcome="skipped")
     return [strong, follow, weak, skipped]
 
 

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from coach.batch.models import BatchResult, BatchRow
 from coach.common.html import escape, page
 from coach.common.plotting import cjk_font, png_base64
+from coach.common.text import clip
 
 SCORE_BINS = list(range(0, 11))
 ROW_HEADERS = (
@@ -70,10 +71,6 @@ def topic_means(results: list[BatchResult]) -> list[tuple[str, int, float]]:
             by_topic[r.topic or "?"].append(r.score)
     rows = [(t, len(s), statistics.fmean(s)) for t, s in by_topic.items()]
     return sorted(rows, key=lambda x: (-x[1], x[0]))
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def render_report(
@@ -133,10 +130,10 @@ def render_report(
             (_evidence_text(result), "text"),
             (status, "error" if result.status == "error" else ""),
             (", ".join(result.flags), ""),
-            (_cut(row.question, text_chars), "text"),
-            (_cut(row.answer, text_chars), "text"),
+            (clip(row.question, text_chars), "text"),
+            (clip(row.answer, text_chars), "text"),
             ("; ".join(result.missed), "text"),
-            (_cut(result.feedback, text_chars), "text"),
+            (clip(result.feedback, text_chars), "text"),
         )
         tds = "".join(f"<td class='{c}'>{escape(v)}</td>" for v, c in cells)
         parts.append(f"<tr>{tds}</tr>")

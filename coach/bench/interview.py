@@ -72,8 +72,11 @@ class InterviewBench(BaseModel):
         def of(kind: str) -> list[Timing]:
             return [q for q in self.questions if q.kind == kind]
 
+        def written(kind: str) -> list[WritingTiming]:
+            return [w for w in self.writing if w.kind == kind]
+
         asked = of("question") + of("follow_up")
-        return {
+        summary: dict[str, float | int | None] = {
             "users": self.users,
             "question_visible_s_median": median([q.visible_s for q in of("question")]),
             "follow_up_visible_s_median": median([q.visible_s for q in of("follow_up")]),
@@ -85,20 +88,13 @@ class InterviewBench(BaseModel):
             ),
             "grade_s_median": median([g.grade_s for g in self.grades]),
             "grade_s_max": max((g.grade_s for g in self.grades), default=None),
-            **{
-                f"{kind}_{what}_s_median": median(
-                    [
-                        v
-                        for w in self.writing
-                        if w.kind == kind
-                        and (v := (w.first_words_s if what == "first_words" else w.complete_s))
-                        is not None
-                    ]
-                )
-                for kind in ("advice", "stronger")
-                for what in ("first_words", "complete")
-            },
         }
+        for kind in ("advice", "stronger"):
+            done = written(kind)
+            firsts = [w.first_words_s for w in done if w.first_words_s is not None]
+            summary[f"{kind}_first_words_s_median"] = median(firsts)
+            summary[f"{kind}_complete_s_median"] = median([w.complete_s for w in done])
+        return summary
 
 
 async def _timed(

@@ -27,6 +27,11 @@ def content_chars(text: str) -> int:
     return len(_CONTENT_CHAR.findall(text))
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def markdown_cell(value: object) -> str:
     """``value`` as one Markdown table cell: pipes escaped, line breaks as spaces."""
     return str(value).replace("|", "\\|").replace("\n", " ")

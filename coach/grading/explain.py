@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from coach.common.text import clip
 from coach.config import Settings
 from coach.grading.flags import GradeFlag
 from coach.grading.models import COVERAGE_CREDIT, PointResult, Takeaway
@@ -67,8 +68,7 @@ def band(score: float, floors: Mapping[str, float]) -> Band:
 
 
 def _quote(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS] + "…"
+    return clip(text.strip(), _QUOTE_CHARS)
 
 
 def explain(

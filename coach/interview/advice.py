@@ -21,9 +21,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from coach.common.text import clip
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
-from coach.grading.models import Grade
+from coach.grading.models import Grade, PointResult
 from coach.interview.models import Language
 from coach.interview.phrases import phrase
 
@@ -32,8 +33,7 @@ _TAGS = re.compile(r"<\s*/?\s*answer\s*>", re.IGNORECASE)
 
 def as_data(text: str, limit: int) -> str:
     """The candidate's text as the prompt's data block holds it."""
-    text = _TAGS.sub(" ", text).strip()
-    return text if len(text) <= limit else text[:limit] + "…"
+    return clip(_TAGS.sub(" ", text).strip(), limit)
 
 
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s|$)")
@@ -49,8 +49,7 @@ def whole_sentences(text: str) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
+    return clip(" ".join(text.split()), limit)
 
 
 def points_text(card: QuestionCard, settings: Settings) -> str:
@@ -60,18 +59,6 @@ def points_text(card: QuestionCard, settings: Settings) -> str:
         for p in card.key_points
     ]
     return "\n".join(lines) or _clip(card.answer, limit * 4)
-
-
-def findings_text(grade: Grade) -> str:
-    """The grade in a line: why, what was made, what is worth adding."""
-    parts = [grade.takeaway.why] if grade.takeaway.why else []
-    if grade.covered:
-        parts.append("讲到了：" + "、".join(grade.covered))
-    if grade.takeaway.addition:
-        parts.append("最值得补充：" + grade.takeaway.addition)
-    elif grade.missed:
-        parts.append("没讲到：" + "、".join(grade.missed[:3]))
-    return "；".join(parts) or "-"
 
 
 def advice_opening(grade: Grade, language: Language) -> str:
@@ -138,6 +125,18 @@ def first_sentence(text: str) -> str:
     return text[: match.end()] if match else text
 
 
+def numbered_sources(card: QuestionCard, passages: Sequence[Any]) -> tuple[list[str], list[Any]]:
+    """[1] the card's first source, then each passage of another source, in order: the
+    numbering both stronger answers cite. Returns the sources and the passages kept."""
+    sources = [card.sources[0].ref() if card.sources else card.title]
+    kept = []
+    for hit in passages:
+        if hit.source not in sources:
+            sources.append(hit.source)
+            kept.append(hit)
+    return sources, kept
+
+
 def compose_stronger(
     card: QuestionCard,
     grade: Grade,
@@ -151,8 +150,7 @@ def compose_stronger(
     passages retrieval found, as further reading [2], [3]. Invents nothing. At most
     ``limit`` points, most valuable first (a merged card of a real bank listed 15, some
     twice: "差分隐私" and "访问控制")."""
-    card_source = card.sources[0].ref() if card.sources else card.title
-    sources = [card_source]
+    sources, further = numbered_sources(card, passages)
     lines = [phrase(language, "stronger_yours"), "", answer.strip(), ""]
     fixes = [p for p in grade.points if p.contradicted]
     adds = [p for p in grade.points if p.status != "covered" and not p.contradicted]
@@ -166,22 +164,17 @@ def compose_stronger(
         (p for p in adds if p.label in rank or (p.status == "partial" and not also)),
         key=lambda p: rank.get(p.label, len(rank)),
     )
-    chosen: list = []
+    first: dict[str, PointResult] = {}  # each label once, as first listed
     for p in [*fixes, *adds]:
-        if p.label not in {c.label for c in chosen} and len(chosen) < limit:
-            chosen.append(p)
-    fixes = [p for p in chosen if p.contradicted]
-    adds = [p for p in chosen if not p.contradicted]
-    if fixes or adds:
+        first.setdefault(p.label, p)
+    chosen = list(first.values())[:limit]
+    if chosen:
         lines += [phrase(language, "stronger_also" if also else "stronger_adds"), ""]
-    for point, key in [(p, "stronger_fix") for p in fixes] + [(p, "stronger_add") for p in adds]:
+    for point in chosen:  # corrections first, as listed
+        key = "stronger_fix" if point.contradicted else "stronger_add"
         text = explanations.get(point.label) or point.explanation
         lines.append(phrase(language, key, label=point.label, text=text, n=1))
-    reading = []
-    for hit in passages:
-        if hit.source not in sources:
-            sources.append(hit.source)
-            reading.append(f"[{len(sources)}] {hit.title}")
+    reading = [f"[{n}] {hit.title}" for n, hit in enumerate(further, 2)]
     if reading:
         joined = ("；" if language == "zh" else "; ").join(reading)
         lines += ["", phrase(language, "stronger_reading", items=joined)]
@@ -198,15 +191,13 @@ def stronger_values(
 ) -> tuple[dict[str, str], list[str]]:
     """The prompt's values and the sources it numbers: [1] the card, then the passages
     retrieval found for the question (``search`` hits with title, source and text)."""
-    card_source = card.sources[0].ref() if card.sources else card.title
-    material = [f"[1] {card.title} ({card_source})\n{points_text(card, settings)}"]
-    sources = [card_source]
+    sources, further = numbered_sources(card, passages)
+    material = [f"[1] {card.title} ({sources[0]})\n{points_text(card, settings)}"]
     limit = settings.interview.advice_point_chars * 3
-    for hit in passages:
-        if hit.source in sources:
-            continue
-        sources.append(hit.source)
-        material.append(f"[{len(sources)}] {hit.title} ({hit.source})\n{_clip(hit.text, limit)}")
+    material += [
+        f"[{n}] {hit.title} ({hit.source})\n{_clip(hit.text, limit)}"
+        for n, hit in enumerate(further, 2)
+    ]
     values = {
         "language": language,
         "question": question,

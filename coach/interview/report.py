@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from coach.common.html import escape, page
 from coach.common.plotting import png_base64
-from coach.common.text import markdown_cell
+from coach.common.text import clip, markdown_cell
 from coach.corpus.models import QuestionCard
 from coach.grading.models import Takeaway
 from coach.interview.charts import SIGNALS, signal_figure
@@ -168,8 +168,7 @@ QUOTE_CHARS = 60
 
 
 def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"
+    return clip(" ".join(text.split()), QUOTE_CHARS)
 
 
 def highlights(
