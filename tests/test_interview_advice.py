@@ -208,5 +208,8 @@ def test_on_another_route_the_model_is_not_asked_and_the_point_is_an_also() -> N
     assert advice_opening(grade, "zh").startswith("「我们先看验证集曲线」")
     off = Grade(score=1.0, takeaway=Takeaway(kind="off_topic"))
     assert advice_fallback(off, "zh").startswith("先把题目问的是什么说清楚")
+    dont_know = Grade(score=0.0, takeaway=Takeaway(kind="dont_know", addition="dropout"))
+    assert advice_values("Q?", card, dont_know, "不知道", "Chinese", Settings()) is None
+    assert advice_fallback(dont_know, "zh").startswith("可以补上「dropout」")
     stuffing = Grade(score=3.0, takeaway=Takeaway(kind="stuffing", strength="x"))
     assert advice_opening(stuffing, "zh").startswith("只报了术语")

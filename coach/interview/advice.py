@@ -92,9 +92,11 @@ def advice_values(
     """The model's one sentence: about the point worth adding, from the card's text for
     it. None when there is no such point, or when the answer took another valid route:
     there the card's point is only what the reference also covers, and the model, asked
-    anyway, called it "the effective method" for an expert who had argued otherwise."""
+    anyway, called it "the effective method" for an expert who had argued otherwise; nor
+    when the candidate said they do not know: the card's explanation teaches the point,
+    and the model, asked, judged the non-answer ("这个答案没有提到能源消耗的问题") instead."""
     take = grade.takeaway
-    if not take.addition or take.also:
+    if not take.addition or take.also or take.kind in ("dont_know", "empty"):
         return None
     point = next((p for p in card.key_points if p.label == take.addition), None)
     detail = point.explanation if point and point.explanation else take.addition_detail
