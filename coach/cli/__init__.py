@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from coach.cli import anchors, bench, evaluate, grade, index, models, ui, voice
+from coach.cli import anchors, bench, evaluate, grade, index, interviewer, models, ui, voice
 
 app = typer.Typer(
     help="coach: an interview coach that asks, grades and follows up, from your own corpus.",
@@ -27,5 +27,6 @@ app.add_typer(evaluate.app, name="eval")
 app.add_typer(bench.app, name="bench")
 app.add_typer(models.model_app, name="model")
 app.add_typer(anchors.app, name="anchors")
+app.add_typer(interviewer.app, name="interviewer")
 
 __all__ = ["app"]

@@ -8,39 +8,19 @@ A person's correction (question-bank tab) is never overwritten unless asked.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from coach.cli.cards import select_cards
 from coach.cli.output import fail, print_json, warn
 from coach.config import get_settings
 from coach.progress import progress_bar
-
-if TYPE_CHECKING:
-    from coach.config import Settings
-    from coach.corpus.models import QuestionCard
 
 app = typer.Typer(
     help="Anchor answers per card (full / partial / wrong), written by the LLM.",
     no_args_is_help=True,
 )
-
-
-def _cards(settings: Settings, card_ids: list[str] | None) -> list[QuestionCard]:
-    """The cards named (all when none are), or exit naming the ids that do not exist."""
-    from coach.corpus.catalog import load_corpus
-
-    try:
-        cards = load_corpus(settings.paths.corpus_file).cards
-    except FileNotFoundError as exc:
-        fail(str(exc))
-    if card_ids:
-        known = {c.id for c in cards}
-        unknown = [c for c in card_ids if c not in known]
-        if unknown:
-            fail(f"No card with id {', '.join(unknown)}; list the ids with `coach cards`.")
-        cards = [c for c in cards if c.id in set(card_ids)]
-    return cards
 
 
 @app.command("generate")
@@ -60,9 +40,10 @@ def generate(
     from coach.llm.client import ModelServerUnavailable, check_server
 
     settings = get_settings()
-    cards = _cards(settings, card)
+    cards = select_cards(settings, card)
     store = AnchorStore(settings)
     todo = [c for c in cards if overwrite or store.get(c) is None]
+    already = len(cards) - len(todo)
     if limit is not None:
         todo = todo[:limit]
     if not todo:
@@ -84,7 +65,7 @@ def generate(
     except KeyboardInterrupt:
         typer.echo(f"\nInterrupted: {written} cards saved; run the command again to go on.")
         raise typer.Exit(130) from None
-    typer.echo(f"{written} cards got anchors ({store.path}); {len(cards) - len(todo)} had them.")
+    typer.echo(f"{written} cards got anchors ({store.path}); {already} had them.")
     if failed:
         warn(
             f"{len(failed)} cards failed (an answer came back empty twice); "
@@ -102,7 +83,7 @@ def show(
     from coach.grading.anchors import LEVELS, AnchorStore
 
     settings = get_settings()
-    (item,) = _cards(settings, [card])
+    (item,) = select_cards(settings, [card])
     store = AnchorStore(settings)
     anchors = store.get(item)
     if anchors is None:

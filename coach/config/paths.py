@@ -98,6 +98,10 @@ class Paths:
         return self.index_dir / self.storage.anchors_file_name
 
     @property
+    def prepared_file(self) -> Path:
+        return self.index_dir / self.storage.prepared_file_name
+
+    @property
     def generated_cards_file(self) -> Path:
         return self.index_dir / self.storage.generated_cards_file_name
 

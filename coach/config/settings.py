@@ -28,6 +28,7 @@ from coach.config.evaluation import EvalSettings
 from coach.config.grading import AnchorSettings, GradingSettings
 from coach.config.indexing import ChromaSettings, CorpusSettings, EmbeddingSettings, SearchSettings
 from coach.config.interview import InterviewSettings
+from coach.config.interviewer import InterviewerSettings
 from coach.config.llm import LlmSettings, VllmSettings
 from coach.config.paths import Paths
 from coach.config.progress import ProgressSettings
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     anchors: AnchorSettings = Field(default_factory=AnchorSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     interview: InterviewSettings = Field(default_factory=InterviewSettings)
+    interviewer: InterviewerSettings = Field(default_factory=InterviewerSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     evaluation: EvalSettings = Field(default_factory=EvalSettings)
     progress: ProgressSettings = Field(default_factory=ProgressSettings)

@@ -43,6 +43,10 @@ class StorageSettings(Section):
     anchors_file_name: str = "anchors.jsonl"
     """Anchor answers per card (full / partial / wrong), beside the index: written by
     `coach anchors generate`, read by the grader and the question-bank tab."""
+    prepared_file_name: str = "interviewer.jsonl"
+    """The prepared interviewer per card (phrasings of the question, probing follow-ups per
+    key point), beside the index: written by `coach interviewer prepare`, read by the
+    interview and the question-bank tab."""
     generated_cards_file_name: str = "generated_cards.jsonl"
     """Cards the LLM wrote from article sections (`coach generate-cards`), beside the
     index: one line per section, appended as each reply arrives, so a run resumes."""

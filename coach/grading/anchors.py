@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from coach.common.files import write_text_atomic
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
+from coach.corpus.records import CardRecordStore
 
 LEVELS = ("full", "partial", "wrong")
 
@@ -55,58 +54,11 @@ def card_hash(card: QuestionCard) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-class AnchorStore:
-    """Every card's anchors, read once; writes replace the file atomically."""
+class AnchorStore(CardRecordStore[Anchors]):
+    """Every card's anchors (coach/corpus/records.py keeps the file)."""
 
     def __init__(self, settings: Settings, path: Path | None = None) -> None:
-        self.path = path or settings.paths.anchors_file
-        self._lock = threading.Lock()
-        self._items: dict[str, Anchors] | None = None
-        self._stamp: int | None = None
-
-    def _load(self) -> dict[str, Anchors]:
-        """Read again whenever the file changed (the question-bank tab and a grader
-        hold separate stores on one file)."""
-        stamp = self.path.stat().st_mtime_ns if self.path.exists() else None
-        if self._items is None or stamp != self._stamp:
-            self._items, self._stamp = {}, stamp
-            if stamp is not None:
-                for number, line in enumerate(self.path.read_text("utf-8").splitlines(), 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        item = Anchors.model_validate_json(line)
-                    except ValidationError as exc:
-                        raise AnchorError(
-                            f"{self.path}:{number} is not a valid anchor record "
-                            f"({exc.errors()[0]['msg']}); fix or delete that line."
-                        ) from exc
-                    self._items[item.card_id] = item
-        return self._items
-
-    def all(self) -> dict[str, Anchors]:
-        with self._lock:
-            return dict(self._load())
-
-    def get(self, card: QuestionCard) -> Anchors | None:
-        """The card's anchors, or None when it has none or they were written for an
-        earlier version of the card."""
-        with self._lock:
-            item = self._load().get(card.id)
-        return item if item is not None and item.card_hash == card_hash(card) else None
-
-    def is_stale(self, card: QuestionCard) -> bool:
-        with self._lock:
-            item = self._load().get(card.id)
-        return item is not None and item.card_hash != card_hash(card)
-
-    def put(self, item: Anchors) -> None:
-        with self._lock:
-            items = self._load()
-            items[item.card_id] = item
-            lines = [items[k].model_dump_json() for k in sorted(items)]
-            write_text_atomic(self.path, "\n".join(lines) + "\n")
-            self._stamp = self.path.stat().st_mtime_ns
+        super().__init__(path or settings.paths.anchors_file, Anchors, card_hash, AnchorError)
 
     def edit(self, card: QuestionCard, full: str, partial: str, wrong: str) -> Anchors:
         """A person's correction: stored as theirs, keyed to the card as it is now."""
