@@ -222,7 +222,7 @@ def test_rubric_grade_is_shown_first_and_the_final_grade_is_what_counts(
     assert len(grader.calls) == 1, "one grading, two stages"
     saved = store.answers_for(engine.turns[0].question_id)
     assert saved[0]["grade"] == final, "the store keeps the final grade"
-    assert engine.turns[0].grade == final and engine.main_score == final.score
+    assert engine.turns[0].grade == final and engine.plan.score == final.score
 
 
 def test_empty_or_too_long_answers_are_refused_without_losing_state(

@@ -186,6 +186,7 @@ async def bench_interview(
     from coach.corpus.catalog import load_corpus
     from coach.grading.grader import Grader
     from coach.index.retriever import HybridSearcher
+    from coach.interview.prepared import PreparedStore
     from coach.llm.client import make_chat_model
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -196,6 +197,7 @@ async def bench_interview(
             store=HistoryStore(Path(scratch) / "bench.sqlite3", settings),
             chat_model=make_chat_model(settings),
             searcher=HybridSearcher(settings),
+            prepared=PreparedStore(settings),
         )
         questions: list[Timing] = []
         grades: list[GradeTiming] = []

@@ -78,3 +78,11 @@ class Event(BaseModel):
     """Index of the turn the event belongs to."""
     revised: bool = False
     """A question or follow-up shown earlier, now in the model's phrasing: replace it."""
+    number: int | None = None
+    """Questions and follow-ups: the main question's number in the interview (1-based)."""
+    total: int | None = None
+    """Questions and follow-ups: the interview's main questions."""
+    topic: str = ""
+    """Questions and follow-ups: the card's topic."""
+    delivery: Delivery | None = None
+    """A grade of a spoken answer: the recordings' length and pace, for the feedback."""

@@ -78,10 +78,10 @@ def probe_messages(
 def clean_question(text: str) -> str:
     """The reply's first line without quotes, numbering or a 'question:' lead-in."""
     line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
-    line = line.strip().lstrip("-*•#0123456789.、) ").strip().strip('"“”「」').strip()
+    line = line.strip().lstrip("-*•#0123456789.、) ").strip()
     for lead in ("追问：", "问题：", "Question:", "Follow-up:"):
         line = line.removeprefix(lead).strip()
-    return line
+    return line.strip('"“”「」').strip()
 
 
 class InterviewerWriter:

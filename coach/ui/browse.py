@@ -108,6 +108,46 @@ def save_anchors(
     return t(lang, "anchors_saved", path=services.anchor_store.path)
 
 
+def card_interviewer(services: AppServices, card_id: str, lang: Lang) -> tuple[str, str, str]:
+    """The card's prepared phrasings and follow-ups for the two editable boxes, and a
+    line saying where they came from (or how to get them)."""
+    from coach.interview.prepared import probes_text
+
+    card = next((c for c in services.cards if c.id == card_id), None)
+    if card is None:
+        return "", "", t(lang, "anchors_pick")
+    store = services.prepared_store
+    try:
+        record = store.get(card)
+        stale = store.all().get(card.id) if record is None and store.is_stale(card) else None
+    except ValueError as exc:  # an unreadable file: say which line
+        return "", "", t(lang, "error", text=str(exc))
+    if record is None:
+        key = "interviewer_stale" if stale else "interviewer_none"
+        shown = stale
+        line = t(lang, key, card=card.id)
+    else:
+        shown = record
+        line = t(lang, "interviewer_from", model=record.model, date=f"{record.written_at:%Y-%m-%d}")
+    phrasings = "\n".join(shown.phrasings) if shown else ""
+    return phrasings, probes_text(shown), line
+
+
+def save_interviewer(
+    services: AppServices, card_id: str, phrasings: str, probes: str, lang: Lang
+) -> str:
+    """A person's phrasings and follow-ups, stored as theirs; the message says what
+    happened (a follow-up line that names no point of the card is refused, with why)."""
+    card = next((c for c in services.cards if c.id == card_id), None)
+    if card is None:
+        return t(lang, "anchors_pick")
+    try:
+        services.prepared_store.edit(card, phrasings, probes)
+    except ValueError as exc:
+        return t(lang, "error", text=str(exc))
+    return t(lang, "interviewer_saved", path=services.prepared_store.path)
+
+
 # --- generated cards waiting for review (issue 28) -------------------------------------
 # The store ``coach generate-cards`` writes is the one place a generated card lives: the
 # tab reads it, writes a person's edits, acceptances and rejections back to it, and then

@@ -34,7 +34,7 @@ async def stream_into_chat(
     placeholder: int | None = None
     graded = finished = False
     async for event in events:
-        content = render_event(event, engine, lang)
+        content = render_event(event, lang, engine.settings)
         if event.revised and (event.kind, event.turn) in asked:
             chat[asked[(event.kind, event.turn)]]["content"] = content  # the model's phrasing
         elif event.kind in STREAMED and event.kind in live:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from coach.common.html import escape
+from coach.config import Settings
 from coach.config.grading import GradingSettings
 from coach.config.voice import VoiceSettings
 from coach.grading.explain import band
 from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
-from coach.interview.engine import InterviewEngine
 from coach.interview.models import Event
 from coach.interview.report import SessionReport
 from coach.speech.models import Delivery
@@ -135,24 +135,28 @@ def render_grade(
     return "\n\n".join(lines)
 
 
-def render_event(event: Event, engine: InterviewEngine, lang: Lang) -> str:
-    """The chat message for one event (for streamed events: the text so far)."""
+def render_event(event: Event, lang: Lang, settings: Settings) -> str:
+    """The chat message for one event (for streamed events: the text so far). Everything
+    shown comes with the event (its number, topic, a spoken answer's delivery), so the
+    UI needs none of the engine's state."""
     kind = event.kind
     if kind == "question":
-        # the engine moves its index before it streams the question
-        card = engine.queue[min(engine.index, len(engine.queue) - 1)]
-        n, total = engine.index + 1, len(engine.queue)
-        label = t(lang, "question_label", n=n, total=total, topic=esc(card.topic))
+        label = t(
+            lang,
+            "question_label",
+            n=event.number or 1,
+            total=event.total or 1,
+            topic=esc(event.topic),
+        )
         return f"{label}\n\n{esc(event.text)}"
     if kind == "follow_up":
         return f"{t(lang, 'follow_up_label')}\n\n{esc(event.text)}"
     if kind == "grading":
         return t(lang, "grading")
     if kind == "grade" and event.grade is not None:
-        turn = engine.turns[event.turn] if event.turn is not None else None
-        spoken = turn.delivery if turn is not None else None
-        delivery = render_delivery(spoken, engine.settings.voice, lang) if spoken else None
-        floors = engine.settings.grading.band_floors
+        spoken = event.delivery
+        delivery = render_delivery(spoken, settings.voice, lang) if spoken else None
+        floors = settings.grading.band_floors
         return render_grade(event.grade, lang, final=event.done, delivery=delivery, floors=floors)
     if kind == "reference":
         body = f"{t(lang, 'reference')}\n\n{esc(event.text)}"

@@ -146,4 +146,18 @@ class AppServices:
             store=self.store,
             chat_model=self.chat_model(),
             searcher=self.searcher(),
+            prepared=self.prepared_store,
+            phrasing_speed=self.phrasing_speed,
         )
+
+    @cached_property
+    def prepared_store(self) -> Any:
+        from coach.interview.prepared import PreparedStore
+
+        return PreparedStore(self.settings)
+
+    @cached_property
+    def phrasing_speed(self) -> Any:
+        from coach.interview.model_voice import PhrasingSpeed
+
+        return PhrasingSpeed(self.settings.interview.live_phrasing_samples)

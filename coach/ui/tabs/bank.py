@@ -14,11 +14,13 @@ from coach.ui.browse import (
     accept_all_pending,
     accept_pending,
     card_anchors,
+    card_interviewer,
     card_markdown,
     pending_card,
     pending_rows,
     reject_pending,
     save_anchors,
+    save_interviewer,
     save_pending,
     search_rows,
 )
@@ -55,6 +57,15 @@ def build_bank_tab(ctx: UiContext) -> Any:
             wrong = gr.Textbox(label=t(lang0, "anchor_wrong"), lines=3)
             anchors_status = gr.Markdown()
             save = gr.Button(t(lang0, "anchors_save"), elem_id="anchors-save")
+        with gr.Accordion(t(lang0, "interviewer_title"), open=False) as interviewer_box:
+            phrasings = gr.Textbox(
+                label=t(lang0, "interviewer_phrasings"), lines=3, elem_id="phrasings"
+            )
+            probes = gr.Textbox(label=t(lang0, "interviewer_probes"), lines=6, elem_id="probes")
+            interviewer_status = gr.Markdown()
+            save_interviewer_button = gr.Button(
+                t(lang0, "interviewer_save"), elem_id="interviewer-save"
+            )
         _review_section(ctx)
     words = ctx.translate
     words(tab, "tab_corpus")
@@ -63,6 +74,10 @@ def build_bank_tab(ctx: UiContext) -> Any:
     words(partial, "anchor_partial")
     words(wrong, "anchor_wrong")
     words(save, "anchors_save", "value")
+    words(interviewer_box, "interviewer_title")
+    words(phrasings, "interviewer_phrasings")
+    words(probes, "interviewer_probes")
+    words(save_interviewer_button, "interviewer_save", "value")
     words(query, "search")
     words(topic, "topic")
     words(search, "search_button", "value")
@@ -81,6 +96,7 @@ def build_bank_tab(ctx: UiContext) -> Any:
             card_markdown(services, card_id, lang),
             card_id,
             *card_anchors(services, card_id, lang),
+            *card_interviewer(services, card_id, lang),
         )
 
     def on_save_anchors(
@@ -94,9 +110,19 @@ def build_bank_tab(ctx: UiContext) -> Any:
     results.select(
         on_select,
         [results, ctx.language],
-        [detail, selected, full, partial, wrong, anchors_status],
+        [detail, selected, full, partial, wrong, anchors_status]
+        + [phrasings, probes, interviewer_status],
     )
     save.click(on_save_anchors, [selected, full, partial, wrong, ctx.language], anchors_status)
+
+    def on_save_interviewer(card_id: str, phrasings_text: str, probes_text: str, label: str):
+        return save_interviewer(services, card_id, phrasings_text, probes_text, lang_of(label))
+
+    save_interviewer_button.click(
+        on_save_interviewer,
+        [selected, phrasings, probes, ctx.language],
+        interviewer_status,
+    )
     return tab
 
 
