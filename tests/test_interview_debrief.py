@@ -168,3 +168,41 @@ def test_a_gap_on_another_route_is_worded_as_what_the_reference_also_mentions() 
     assert report.gaps[0].also
     assert "参考答案还提到「early stopping」" in to_markdown(report)
     assert "→ 参考答案还提到「early stopping」" in render_report_summary(report, "zh")
+
+
+def _finish_one_question(settings: Settings, tmp_path: Path, replies: list[str]):
+    from tests.interview_fakes import recording_model
+
+    quiet = settings.interview.model_copy(update={"rephrase": False, "follow_ups": 0})
+    store = HistoryStore(tmp_path / "s.sqlite3", settings)
+    model = recording_model(replies)
+    engine = make_engine(
+        settings.model_copy(update={"interview": quiet}),
+        store,
+        model=model,
+        questions=1,
+        summary=True,
+    )
+    run(engine.start())
+    label = CARDS_BY_ID[engine.current_turn.card_id].key_points[0].label
+    return engine, run(engine.answer(f"我会用 {label}，因为它能减少过拟合。")), model
+
+
+def test_the_coach_summary_streams_after_the_debrief_and_goes_into_the_report(
+    settings: Settings, tmp_path: Path
+) -> None:
+    said = "整体思路清楚，最好的是你先讲了原理。接下来先把漏掉的要点补上。"
+    engine, events, model = _finish_one_question(settings, tmp_path, [said])
+    kinds = [e.kind for e in events]
+    assert kinds.index("report") < kinds.index("summary"), "the debrief first, then the summary"
+    assert [e.text for e in events if e.kind == "summary" and e.done] == [said]
+    assert "Facts of the interview" in model.prompts[-1] and "平均分" in model.prompts[-1]
+    report = engine.report()
+    assert report.summary == said and said in to_markdown(report) and said in to_html(report)
+
+
+def test_a_summary_with_an_invented_number_is_not_shown(settings: Settings, tmp_path: Path) -> None:
+    engine, events, _ = _finish_one_question(settings, tmp_path, ["你这次得了 95 分，非常好。"])
+    final = [e for e in events if e.kind == "summary" and e.done]
+    assert final and final[0].text == "", "95 is nowhere in the facts"
+    assert engine.report().summary == ""

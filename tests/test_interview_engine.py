@@ -52,10 +52,12 @@ def make_engine(
     searcher=None,
     language: str = "zh",
     advice: bool = False,
+    summary: bool = False,
 ) -> InterviewEngine:
-    """``advice``: the model's advice after each main grade (on by default in the app);
-    off here so that the model's replies queued by a test go to the phrasing it tests."""
-    interview = settings.interview.model_copy(update={"advice": advice})
+    """``advice``, ``summary``: the model's advice after each main grade and its summary
+    of the interview (both on by default in the app); off here so that the model's
+    replies queued by a test go to the phrasing it tests."""
+    interview = settings.interview.model_copy(update={"advice": advice, "summary": summary})
     settings = settings.model_copy(update={"interview": interview})
     services = Services(
         settings=settings,

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coach.common.text import clip
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
 from coach.grading.models import Grade, PointResult
+from coach.index.tokenize import has_cjk
 from coach.interview.models import Language
 from coach.interview.phrases import phrase
+
+if TYPE_CHECKING:
+    from coach.interview.report import SessionReport
 
 _TAGS = re.compile(r"<\s*/?\s*answer\s*>", re.IGNORECASE)
 
@@ -207,3 +211,41 @@ def stronger_values(
         "answer": as_data(answer, settings.interview.advice_answer_chars),
     }
     return values, sources
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def summary_facts(report: SessionReport, language: Language, settings: Settings) -> str:
+    """The debrief as the summary prompt sees it: the mean, each question's score or
+    outcome, the strengths and gaps (quotes clipped) and the three actions; nothing the
+    chat does not already show, so the model has nothing else to draw on."""
+    limit = settings.interview.advice_point_chars
+    lines = [f"{phrase(language, 'report_mean')}: {_fmt_score(report.mean_score)}"]
+    for r in report.results:
+        score = (
+            _fmt_score(r.score) if r.score is not None else phrase(language, f"outcome_{r.outcome}")
+        )
+        lines.append(f"- {r.title}: {score}")
+    for h in report.strengths:
+        lines.append(f"+ {h.title}: 「{_clip(h.quote, limit)}」")
+    for h in report.gaps:
+        lines.append(f"- {h.title}: {_clip(h.point or h.quote, limit)}")
+    lines += [f"{i}. {_clip(a, limit)}" for i, a in enumerate(report.actions, 1)]
+    return "\n".join(lines)
+
+
+def _fmt_score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def usable_summary(text: str, facts: str, language: Language, settings: Settings) -> bool:
+    """The model's summary is shown only if it is in the interview's language, at most
+    ``interview.summary_max_sentences`` sentences, and every number in it is one of the
+    facts' (a small model invents scores and percentages)."""
+    if not text or (language == "zh" and not has_cjk(text)):
+        return False
+    if len(_SENTENCE_END.findall(text)) > settings.interview.summary_max_sentences:
+        return False
+    known = set(_NUMBER.findall(facts))
+    return all(number in known for number in _NUMBER.findall(text))

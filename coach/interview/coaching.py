@@ -20,11 +20,14 @@ from coach.interview.advice import (
     compose_stronger,
     first_sentence,
     stronger_values,
+    summary_facts,
     usable_advice,
+    usable_summary,
     whole_sentences,
 )
 from coach.interview.model_voice import ModelVoice
 from coach.interview.models import Event, Language, Turn
+from coach.interview.report import SessionReport
 from coach.prompts import chat_prompt
 from coach.store.history import HistoryStore
 
@@ -147,3 +150,29 @@ class Coaching:
             main.stronger = text
             self.store.add_coaching(main.answer_id, "stronger", text)
         yield Event(kind="stronger", text=text, sources=sources, turn=index)
+
+    async def summarize(self, report: SessionReport) -> AsyncIterator[Event]:
+        """The coach's two or three sentences on the whole interview, streamed after the
+        debrief, from the debrief's own facts. Kept only when ``usable_summary`` passes
+        (no number the facts lack, not too long, in the interview's language); else the
+        final event is empty and the debrief stands alone."""
+        if not self.voice.ready() or not report.results:
+            return
+        facts = summary_facts(report, self.language, self.settings)
+        values = {"language": self.say("language_name"), "facts": facts}
+        text = ""
+        async for partial, failure in self.voice.stream(
+            chat_prompt("interview_summary"), values, self.settings.interview.summary_max_tokens
+        ):
+            if failure is not None:
+                for event in self.voice.tell_down(failure):
+                    yield event
+                text = ""
+                break
+            text = partial
+            yield Event(kind="summary", text=text, done=False)
+        text = whole_sentences(text.strip())
+        if not usable_summary(text, facts, self.language, self.settings):
+            text = ""
+        report.summary = text
+        yield Event(kind="summary", text=text)

@@ -107,6 +107,8 @@ class InterviewEngine:
             self.settings, config.language, self.voice, services.store, services.searcher, self._say
         )
         self._advising = False
+        self.summary = ""
+        """The model's summary of the finished interview (in ``report()``)."""
 
     @property
     def model_down(self) -> bool:
@@ -324,7 +326,7 @@ class InterviewEngine:
             yield event
 
     def report(self) -> SessionReport:
-        return build_report(
+        report = build_report(
             self.turns,
             self.services.cards_by_id,
             session_id=self.session_id,
@@ -332,6 +334,8 @@ class InterviewEngine:
             created_at=self.services.store.clock(),
             pass_score=self.settings.interview.pass_score,
         )
+        report.summary = self.summary
+        return report
 
     @property
     def current_turn(self) -> Turn | None:
@@ -371,6 +375,11 @@ class InterviewEngine:
             self.phase = "finished"
             self.services.store.end_session(self.session_id)
             yield Event(kind="report", text=self.session_id)
+            if self.settings.interview.summary:
+                report = self.report()
+                async for event in self.coaching.summarize(report):
+                    yield event
+                self.summary = report.summary
             return
         card = self.queue[self.index]
         wording = self.interviewer.main_question(card)

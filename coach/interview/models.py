@@ -25,6 +25,7 @@ EventKind = Literal[
     "coach",  # the coach's answer to a free question (streamed)
     "advice",  # the model's advice on a graded answer (streamed after the follow-up)
     "stronger",  # the model's stronger version of the candidate's answer (streamed)
+    "summary",  # the model's few sentences on the whole interview, after the report (streamed)
     "notice",  # something the candidate should know (model down, empty answer, ...)
     "error",  # something failed; what the candidate typed is kept
     "report",  # the session is over

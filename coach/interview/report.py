@@ -84,6 +84,9 @@ class SessionReport(BaseModel):
     gaps: list[Highlight] = Field(default_factory=list)
     actions: list[str] = Field(default_factory=list)
     """Exactly three, most useful first (``actions``)."""
+    summary: str = ""
+    """The coach's few sentences on the whole interview, written by the model from the
+    facts above (empty when the model was down or wrote nothing usable)."""
 
 
 def build_report(
@@ -342,7 +345,8 @@ def _debrief_lines(report: SessionReport, lang: Language) -> list[tuple[str, lis
         )
         for h in report.gaps
     ]
-    return [
+    summary = [(phrase(lang, "report_summary"), [report.summary])] if report.summary else []
+    return summary + [
         (phrase(lang, "report_actions"), report.actions),
         (phrase(lang, "report_strengths"), strengths or [phrase(lang, "report_nothing")]),
         (phrase(lang, "report_gaps"), gaps or [phrase(lang, "report_nothing")]),

@@ -18,7 +18,7 @@ from coach.interview.report import to_html, to_markdown
 from coach.ui.render import esc, render_event, render_report_summary
 from coach.ui.strings import Lang, t
 
-STREAMED = ("question", "follow_up", "coach", "advice", "stronger")
+STREAMED = ("question", "follow_up", "coach", "advice", "stronger", "summary")
 Chat = list[dict[str, Any]]
 
 

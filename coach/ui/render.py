@@ -180,6 +180,8 @@ def render_event(event: Event, lang: Lang, settings: Settings) -> str:
         if event.done and not event.text:
             body += t(lang, "advice_unavailable")
         return body
+    if kind == "summary":
+        return f"{t(lang, 'summary_label')}\n\n{esc(event.text) or t(lang, 'advice_writing')}"
     if kind == "notice":
         return t(lang, "notice", text=esc(event.text))
     if kind == "error":

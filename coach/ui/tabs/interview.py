@@ -308,11 +308,14 @@ async def _run_action(
 ) -> AsyncIterator[tuple[Any, ...]]:
     """The chat after each event; the answer box clears once graded, and the report
     files and plot appear when the interview is over."""
+    written_with: str | None = None  # the summary the report files were written with
     async for shown, graded, finished in stream_into_chat(events, engine, lang, history):
         files: Any = gr.skip()
         plot: Any = gr.skip()
-        if finished:
+        if finished and written_with != engine.summary:
+            # once at the report, once more when the coach's summary is in
             files, plot = write_report(engine, settings, lang)
+            written_with = engine.summary
         yield shown, engine, gr.update(value="") if graded else gr.skip(), files, plot
 
 
