@@ -75,6 +75,7 @@ demo: install llm
 	$(BIN)/coach ingest
 	$(BIN)/coach search "模型在测试集上效果差怎么办"
 	$(BIN)/coach serve-model --detach
+	$(BIN)/coach interviewer status
 	$(BIN)/coach ui
 
 # The whole suite, slow integration tests included (real embedding model, real Chroma

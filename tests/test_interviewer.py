@@ -93,6 +93,8 @@ def test_the_command_saves_each_card_resumes_and_shows(
     runner = CliRunner()
     shown = runner.invoke(app, ["interviewer", "show", QUANT.id])
     assert shown.exit_code == 1 and "coach interviewer prepare --card quant" in shown.output
+    told = runner.invoke(app, ["interviewer", "status"]).output
+    assert "0 of 1 cards" in told and "coach interviewer prepare" in told
     monkeypatch.setattr("coach.llm.client.check_server", lambda settings: None)
     fake = FakeListChatModel(
         responses=["How would you explain quant?", "Why int8?", "Why does int8 help?"]
@@ -103,6 +105,7 @@ def test_the_command_saves_each_card_resumes_and_shows(
     assert result.exit_code == 0, result.output
     assert "1 cards prepared" in result.output and "0 were prepared already" in result.output
     assert "All 1 cards are prepared" in runner.invoke(app, ["interviewer", "prepare"]).output
+    assert "1 of 1 cards" in runner.invoke(app, ["interviewer", "status"]).output
     shown = runner.invoke(app, ["interviewer", "show", QUANT.id])
     assert shown.exit_code == 0 and "int8:" in shown.output and "Why int8?" in shown.output
 
