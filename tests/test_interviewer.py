@@ -233,3 +233,21 @@ def test_live_phrasing_stops_once_the_first_calls_show_the_model_too_slow(
         speed.record(seconds)
     assert not voice.may_phrase(2.5), "median 7 s against a 2.5 s window"
     assert voice.may_phrase(8.0) and not voice.may_phrase(0)
+
+
+def test_a_near_repeat_of_a_question_already_written_is_asked_again(settings: Settings) -> None:
+    fake = FakeListChatModel(
+        responses=[
+            "int8 有什么好处？它会带来什么额外开销？",
+            "int8 有什么好处？它会带来什么坏处？",  # the same question, one word changed
+            "int8 在什么情况下会失效？怎么衡量？",
+        ]
+    )
+    card = QUANT.model_copy(
+        update={"question": "模型怎么量化？", "key_points": QUANT.key_points[:1]}
+    )
+    writer = InterviewerWriter(small(settings, phrasings=0, probes_per_point=2), fake)
+    record = asyncio.run(writer.write(card))
+    assert record.probes == {
+        "int8": ["int8 有什么好处？它会带来什么额外开销？", "int8 在什么情况下会失效？怎么衡量？"]
+    }

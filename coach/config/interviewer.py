@@ -42,5 +42,9 @@ class InterviewerSettings(Section):
     """Above 0 so the second follow-up of a point is not the first one again."""
     timeout: float = Field(default=300.0, gt=0)
     """Seconds one call may take (calls queue behind each other on a CPU)."""
+    max_overlap: float = Field(default=0.7, gt=0, le=1)
+    """A question sharing this share of its bigrams with one already written for the card
+    is a repeat and asked again (pairs that differ in one word measured 0.76-0.92;
+    different questions about one point 0.35)."""
     attempts: int = Field(default=2, ge=1)
     """Tries per question before a usable one is given up on (the card keeps the rest)."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from coach.common.text import clip
+from coach.common.text import clip, overlap
 from coach.config import Settings
 from coach.corpus.models import KeyPoint, QuestionCard
 from coach.index.tokenize import has_cjk
@@ -116,10 +116,17 @@ class InterviewerWriter:
         for _ in range(self.settings.interviewer.attempts):
             reply = await self.model.bind(stop=["\n"]).ainvoke(messages)
             text = clean_question(str(reply.content))
-            if ok(text) and text not in taken:
+            if ok(text) and not self._repeats(text, taken):
                 taken.add(text)
                 return text
         return None
+
+    def _repeats(self, text: str, taken: set[str]) -> bool:
+        """Nearly one of the card's questions already written: the first run over the
+        seed bank wrote "数据清洗有什么好处？它会带来什么额外开销？" and then "...什么坏处？" as
+        the same point's second follow-up (bigram overlap 0.76)."""
+        limit = self.settings.interviewer.max_overlap
+        return any(overlap(text, other) >= limit for other in taken)
 
     def _checks(self, card: QuestionCard, point: KeyPoint | None) -> Callable[[str], bool]:
         interview = self.settings.interview
