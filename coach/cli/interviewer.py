@@ -136,6 +136,6 @@ def status() -> None:
     if ready < len(cards):
         typer.echo(
             "The others get templated follow-ups. Prepare them with `coach interviewer "
-            "prepare` while the model is served (resumable; about 40 s a card with the "
+            "prepare` while the model is served (resumable; about 30 s a card with the "
             "1.5B pack on 2 CPU cores, measured 2026-12-07)."
         )
