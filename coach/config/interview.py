@@ -53,7 +53,29 @@ class InterviewSettings(Section):
     """Tokens for a phrased question or follow-up (one line; short for speed on CPU)."""
     coach_k: int = 4
     """Retrieved passages the coach answers a free question from."""
-    coach_max_tokens: int = 512
+    coach_max_tokens: int = Field(default=512, ge=16)
+    coach_passage_chars: int = Field(default=400, ge=50)
+    """Each passage as the coach's prompt shows it, at most (prefill time on a CPU)."""
+    coach_min_similarity_zh: float = Field(default=0.893, ge=0, le=1)
+    """A Chinese free question whose best e5 cosine to a retrieved card's question is
+    below this is not covered: the coach says so without asking the model. Fitted on the
+    even lines of eval/retrieval.jsonl + eval/covered.jsonl vs eval/uncovered.jsonl,
+    reported on the odd lines (``python eval/coverage.py``, eval/README.md)."""
+    coach_min_similarity_en: float = Field(default=0.816, ge=0, le=1)
+    """The same for a question without Chinese: e5 scores an English question lower
+    against Chinese cards, so it has its own floor (fitted the same way)."""
+    coach_support_min_overlap: float = Field(default=0.39, ge=0, le=1)
+    """A sentence of the coach's answer is supported when it keeps at least this share
+    of its character bigrams from one passage; unsupported ones are dropped from the
+    final answer. Fitted on the labelled sentences of eval/support.jsonl (even lines),
+    reported on the odd lines."""
+    coach_support_min_similarity: float = Field(default=0.87, ge=0, le=1)
+    """A sentence in another language than the passages (an English answer from a
+    Chinese corpus) is supported when its e5 cosine to one passage line reaches this
+    (bigrams cannot match across languages). Fitted like the overlap floor."""
+    coach_claim_min_units: int = Field(default=5, ge=0)
+    """A sentence of at most this many Chinese characters / Latin words ("方法如下：")
+    claims nothing and is kept unchecked."""
     advice: bool = True
     """After a main answer's grade, the coach's advice: the strongest part quoted and one
     sentence, written by the model, about the point worth adding (coach/interview/
