@@ -14,7 +14,7 @@ import asyncio
 import time
 
 from coach.config import get_settings
-from coach.interview.ask import check_answer, opening, passage_text
+from coach.interview.ask import check_answer, coverage, opening, passage_text
 from coach.interview.engine import InterviewEngine
 from coach.interview.models import InterviewConfig
 from coach.interview.phrases import phrase
@@ -45,6 +45,11 @@ async def one(engine: InterviewEngine, searcher, settings, label: str, question:
         if first_token is None and not event.done and "\n" in event.text:
             first_token = now
     total = time.perf_counter() - start
+    mark = time.perf_counter()
+    hits = searcher.search(question, settings.interview.coach_k)
+    searched = time.perf_counter() - mark
+    found = coverage(question, hits, settings.interview, engine_encode(searcher))
+    checked_at = time.perf_counter() - mark - searched
     final = events[-1]
     drafts = [e for e in events if not e.done]
     refused = not drafts
@@ -52,7 +57,8 @@ async def one(engine: InterviewEngine, searcher, settings, label: str, question:
     print(
         f"first event {first:.2f} s, first model token "
         f"{'-' if first_token is None else f'{first_token:.2f} s'}, final {total:.1f} s, "
-        f"{'REFUSED (no model call)' if refused else 'answered'}"
+        f"{'REFUSED (no model call)' if refused else 'answered'}; "
+        f"again: search {searched:.2f} s, coverage {checked_at:.2f} s, e5 {found.similarity:.3f}"
     )
     if drafts:
         hits = searcher.search(question, settings.interview.coach_k)
