@@ -36,6 +36,11 @@ class InterviewSettings(Section):
     follow_up_window_s: float = Field(default=2.5, ge=0)
     """A templated follow-up is shown at once; the model's replaces it only within this
     bound. 0: templated follow-ups only."""
+    live_phrasing_samples: int = Field(default=3, ge=1)
+    """The process's first this many phrasings are timed; when their median exceeds the
+    window, the model is not asked to phrase again (prepared questions and templates
+    are shown at once instead), so a slow CPU model stops spending its time on phrasings
+    nobody sees."""
     question_max_chars: int = 300
     """A phrased question longer than this is not trusted; the card's text is used."""
     question_min_overlap: float = Field(default=0.25, ge=0, le=1)
@@ -84,6 +89,14 @@ class InterviewSettings(Section):
     question in 10)."""
     advice_max_tokens: int = Field(default=80, ge=16)
     """The model's one sentence of advice."""
+    summary: bool = True
+    """After the debrief, the model's two or three sentences on the whole interview,
+    streamed in the chat and added to the report files (coach/interview/coaching.py)."""
+    summary_max_tokens: int = Field(default=96, ge=16)
+    """Enough for two sentences; the 1.5B pack took 25 s for 160 tokens of six."""
+    summary_max_sentences: int = Field(default=2, ge=1)
+    """The model's sentences after the program's opening, at most (it was told one or
+    two; the 1.5B pack wrote six, walking every question's score)."""
     stronger_by_model: bool = False
     """更好的回答 rewritten by the model instead of composed by the program (the answer
     as written plus the card's missing points, cited). Off: the 1.5B CPU pack's rewrite

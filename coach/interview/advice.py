@@ -21,13 +21,13 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from coach.common.text import clip
+from coach.common.text import clip, overlap
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
 from coach.grading.models import Grade, PointResult
 from coach.index.tokenize import has_cjk
 from coach.interview.models import Language
-from coach.interview.phrases import phrase
+from coach.interview.phrases import phrase, phrase_variants
 
 if TYPE_CHECKING:
     from coach.interview.report import SessionReport
@@ -217,35 +217,89 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def summary_facts(report: SessionReport, language: Language, settings: Settings) -> str:
-    """The debrief as the summary prompt sees it: the mean, each question's score or
-    outcome, the strengths and gaps (quotes clipped) and the three actions; nothing the
-    chat does not already show, so the model has nothing else to draw on."""
+    """The debrief as the summary prompt sees it, each line labelled: the mean and its
+    band word, each question's score or outcome, the strengths and gaps (clipped) and the
+    three actions; nothing the chat does not already show."""
     limit = settings.interview.advice_point_chars
-    lines = [f"{phrase(language, 'report_mean')}: {_fmt_score(report.mean_score)}"]
-    for r in report.results:
-        score = (
-            _fmt_score(r.score) if r.score is not None else phrase(language, f"outcome_{r.outcome}")
-        )
-        lines.append(f"- {r.title}: {score}")
-    for h in report.strengths:
-        lines.append(f"+ {h.title}: 「{_clip(h.quote, limit)}」")
-    for h in report.gaps:
-        lines.append(f"- {h.title}: {_clip(h.point or h.quote, limit)}")
-    lines += [f"{i}. {_clip(a, limit)}" for i, a in enumerate(report.actions, 1)]
+    say = lambda key, **v: phrase(language, key, **v)  # noqa: E731
+    scores = [
+        f"{r.title} {_fmt_score(r.score) if r.score is not None else say(f'outcome_{r.outcome}')}"
+        for r in report.results
+    ]
+    mean = f"{_fmt_score(report.mean_score)} ({summary_band(report, settings, language)})"
+    lines = [
+        f"{say('report_mean')}: {mean}",
+        f"{say('report_questions')}: {'; '.join(scores)}",
+    ]
+    lines += [
+        f"{say('report_strengths')}: {h.title}「{_clip(h.quote, limit)}」" for h in report.strengths
+    ]
+    lines += [
+        f"{say('report_gaps')}: {h.title} → {_clip(h.point or h.quote, limit)}" for h in report.gaps
+    ]
+    lines += [
+        f"{say('report_actions')} {i}: {_clip(a, limit)}" for i, a in enumerate(report.actions, 1)
+    ]
     return "\n".join(lines)
+
+
+def summary_band(report: SessionReport, settings: Settings, language: Language) -> str:
+    from coach.grading.explain import band
+
+    return phrase(language, f"band_{band(report.mean_score or 0.0, settings.grading.band_floors)}")
+
+
+def summary_opening(report: SessionReport, settings: Settings, language: Language) -> str:
+    """The summary's first sentence, the program's: the band word and the mean. The
+    1.5B pack, left to judge, called a 2.2 interview "整体表现良好"."""
+    return phrase(
+        language,
+        "summary_opening",
+        band=summary_band(report, settings, language),
+        mean=_fmt_score(report.mean_score),
+    )
+
+
+def summary_fallback(report: SessionReport, language: Language) -> str:
+    """What the program says when the model's sentences are unusable or it is down: the
+    best-answered question and the first gap, from the debrief."""
+    parts = []
+    if report.strengths:
+        parts.append(phrase(language, "summary_best", title=report.strengths[0].title))
+    if report.gaps:
+        gap = report.gaps[0]
+        point = gap.point.rstrip("。. ") + ("。" if language == "zh" else ".")
+        parts.append(phrase(language, "summary_first_gap", title=gap.title, point=point))
+    return "".join(parts)
+
+
+def summary_sentences(text: str, opening: str, limit: int) -> str:
+    """The model's continuation as shown: a repeat of the program's opening dropped (the
+    1.5B pack began with it again) and at most ``limit`` whole sentences kept."""
+    text = whole_sentences(text.strip())
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if ends and overlap(text[: ends[0]], opening) >= 0.5:
+        text, ends = text[ends[0] :].strip(), [e - ends[0] for e in ends[1:]]
+    return text[: ends[limit - 1]].strip() if len(ends) > limit else text
 
 
 def _fmt_score(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def usable_summary(text: str, facts: str, language: Language, settings: Settings) -> bool:
-    """The model's summary is shown only if it is in the interview's language, at most
-    ``interview.summary_max_sentences`` sentences, and every number in it is one of the
-    facts' (a small model invents scores and percentages)."""
+def usable_summary(
+    text: str, facts: str, language: Language, settings: Settings, *, low: bool
+) -> bool:
+    """The model's sentences are shown only if they are in the interview's language,
+    speak to the candidate (not of "该候选人"), have no number the facts lack (a small
+    model invents scores), and (``low``: the mean is below 良好) praise nothing: the
+    1.5B pack wrote "对…有深入的理解" of a question the candidate said they did not know."""
     if not text or (language == "zh" and not has_cjk(text)):
         return False
-    if len(_SENTENCE_END.findall(text)) > settings.interview.summary_max_sentences:
+    lowered = text.lower()
+    if any(word in lowered for word in phrase_variants(language, "summary_third_person")):
+        return False
+    if low and any(word in lowered for word in phrase_variants(language, "summary_praise")):
         return False
     known = set(_NUMBER.findall(facts))
     return all(number in known for number in _NUMBER.findall(text))

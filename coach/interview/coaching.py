@@ -21,6 +21,9 @@ from coach.interview.advice import (
     first_sentence,
     stronger_values,
     summary_facts,
+    summary_fallback,
+    summary_opening,
+    summary_sentences,
     usable_advice,
     usable_summary,
     whole_sentences,
@@ -152,17 +155,20 @@ class Coaching:
         yield Event(kind="stronger", text=text, sources=sources, turn=index)
 
     async def summarize(self, report: SessionReport) -> AsyncIterator[Event]:
-        """The coach's two or three sentences on the whole interview, streamed after the
-        debrief, from the debrief's own facts. Kept only when ``usable_summary`` passes
-        (no number the facts lack, not too long, in the interview's language); else the
-        final event is empty and the debrief stands alone."""
-        if not self.voice.ready() or not report.results:
+        """The coach's few sentences on the whole interview, streamed after the debrief:
+        the program's opening (band word and mean), then the model's one or two sentences
+        from the debrief's own facts, kept only when ``usable_summary`` passes; else (and
+        when the model is down) the program's sentence on the best answer and first gap."""
+        if not report.results:
             return
-        facts = summary_facts(report, self.language, self.settings)
-        values = {"language": self.say("language_name"), "facts": facts}
+        settings, language = self.settings, self.language
+        opening = summary_opening(report, settings, language)
+        yield Event(kind="summary", text=opening, done=False)
+        facts = summary_facts(report, language, settings)
+        values = {"language": self.say("language_name"), "facts": facts, "opening": opening}
         text = ""
         async for partial, failure in self.voice.stream(
-            chat_prompt("interview_summary"), values, self.settings.interview.summary_max_tokens
+            chat_prompt("interview_summary"), values, settings.interview.summary_max_tokens
         ):
             if failure is not None:
                 for event in self.voice.tell_down(failure):
@@ -170,9 +176,10 @@ class Coaching:
                 text = ""
                 break
             text = partial
-            yield Event(kind="summary", text=text, done=False)
-        text = whole_sentences(text.strip())
-        if not usable_summary(text, facts, self.language, self.settings):
-            text = ""
-        report.summary = text
-        yield Event(kind="summary", text=text)
+            yield Event(kind="summary", text=f"{opening}{text}", done=False)
+        text = summary_sentences(text, opening, settings.interview.summary_max_sentences)
+        low = (report.mean_score or 0.0) < settings.grading.band_floors.get("good", 6.0)
+        if not usable_summary(text, facts, language, settings, low=low):
+            text = summary_fallback(report, language)
+        report.summary = f"{opening}{text}".strip()
+        yield Event(kind="summary", text=report.summary)
