@@ -251,3 +251,14 @@ def test_a_near_repeat_of_a_question_already_written_is_asked_again(settings: Se
     assert record.probes == {
         "int8": ["int8 有什么好处？它会带来什么额外开销？", "int8 在什么情况下会失效？怎么衡量？"]
     }
+
+
+def test_a_chinese_question_with_english_the_card_never_uses_is_asked_again(
+    settings: Settings,
+) -> None:
+    fake = FakeListChatModel(responses=["int8 在哪些场景下会 occur？", "int8 在什么情况下会失效？"])
+    card = QUANT.model_copy(
+        update={"question": "模型怎么量化？", "key_points": QUANT.key_points[:1]}
+    )
+    writer = InterviewerWriter(small(settings, phrasings=0, probes_per_point=1), fake)
+    assert asyncio.run(writer.write(card)).probes == {"int8": ["int8 在什么情况下会失效？"]}

@@ -378,8 +378,9 @@ class InterviewEngine:
             if self.settings.interview.summary:
                 report = self.report()
                 async for event in self.coaching.summarize(report):
+                    if event.done:  # before it is shown: the UI writes the files then
+                        self.summary = event.text
                     yield event
-                self.summary = report.summary
             return
         card = self.queue[self.index]
         wording = self.interviewer.main_question(card)

@@ -11,6 +11,7 @@ template for it.
 from __future__ import annotations
 
 import asyncio
+import re
 import tomllib
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 _QUESTION_END = ("？", "?")
+_LATIN = re.compile(r"[A-Za-z]{2,}")
+
+
+def card_text(card: QuestionCard) -> str:
+    return " ".join([card.question, card.title, *(p.text() for p in card.key_points)])
 
 
 @lru_cache(maxsize=1)
@@ -132,9 +138,13 @@ class InterviewerWriter:
         interview = self.settings.interview
         language = card_language(card)
 
+        known = {w.lower() for w in _LATIN.findall(card_text(card))}
+
         def ok(text: str) -> bool:
             if not text.endswith(_QUESTION_END) or text == card.question:
                 return False
+            if language == "zh" and any(w.lower() not in known for w in _LATIN.findall(text)):
+                return False  # "…在哪些场景下会 occur？": English the card never uses
             if point is None:
                 return usable_question(
                     text,
