@@ -165,6 +165,12 @@ def test_interview_turn_and_no_script_runs(app_url: str, page) -> None:
     page.click("#next")
     chat.get_by_text("接下来做的三件事").wait_for(timeout=LONG)
     assert chat.locator("ol").last.locator("li").count() == 3, "three ranked actions"
+    # the coach's summary closes the debrief: the program's opening, then the rest
+    chat.get_by_text("教练小结").wait_for(timeout=LONG)
+    page.wait_for_function(
+        "!document.querySelector('#chat').innerText.includes('正在写')", timeout=LONG
+    )
+    assert "这一场整体" in chat.inner_text()
 
 
 class _OpenRequests:
