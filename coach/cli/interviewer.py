@@ -106,8 +106,7 @@ def show(
     if record is None:
         state = "stale (the card changed since)" if store.is_stale(item) else "none"
         fail(
-            f"Card {card} is not prepared ({state}): run `coach interviewer prepare "
-            f"--card {card}`."
+            f"Card {card} is not prepared ({state}): run `coach interviewer prepare --card {card}`."
         )
     if as_json:
         print_json(record.model_dump(mode="json"), indent=None)
