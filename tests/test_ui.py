@@ -323,3 +323,39 @@ def test_warming_up_without_an_index_fails_quietly(settings: Settings) -> None:
     thread = AppServices(settings).warm_up()
     thread.join(timeout=60)
     assert not thread.is_alive()
+
+
+def test_an_interview_starts_before_the_grader_and_index_are_loaded(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Start needs only the cards; the grader loads (in a worker thread) on the first
+    grade, and the searcher on the first search, unless they are loaded already."""
+    import asyncio
+
+    from coach.ui.deferred import Deferred, DeferredGrader
+    from tests.interview_fakes import CARDS, FakeSearcher, KeywordGrader
+
+    loads: list[str] = []
+    grader, searcher = KeywordGrader(CARDS), FakeSearcher()
+
+    def load_grader():
+        loads.append("grader")
+        return grader
+
+    def load_searcher():
+        loads.append("searcher")
+        return searcher
+
+    deferred = DeferredGrader(load_grader)
+    assert loads == [], "nothing is loaded until used"
+
+    async def grade():
+        return [g async for g, _ in deferred.astages("q", "dropout", card_id="overfit")]
+
+    stages = asyncio.run(grade())
+    assert loads == ["grader"] and stages[-1].covered == ["dropout"]
+    hits = Deferred(load_searcher).search("dropout", 1)
+    assert loads == ["grader", "searcher"] and hits[0].title == "Dropout"
+    services = AppServices(settings, grader=grader)
+    assert services.deferred_grader(True) is grader, "a loaded grader is handed over as is"
+    assert isinstance(services.deferred_grader(False), DeferredGrader)

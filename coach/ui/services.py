@@ -14,6 +14,7 @@ from coach.corpus.catalog import Corpus
 from coach.corpus.models import QuestionCard
 from coach.interview.engine import Services
 from coach.store.history import HistoryStore
+from coach.ui.deferred import Deferred, DeferredGrader
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,10 @@ class AppServices:
                     raise NotReady(str(exc)) from exc
             return self._searcher
 
+    def deferred_grader(self, use_llm: bool) -> Any:
+        """The grader if it is loaded, else one that loads on the first grade."""
+        return self._graders.get(use_llm) or DeferredGrader(lambda: self.grader(use_llm))
+
     def grader(self, use_llm: bool = True) -> Any:
         with self._lock:
             if use_llm not in self._graders:
@@ -139,13 +144,15 @@ class AppServices:
         return thread
 
     def interview(self) -> Services:
+        """What an interview needs; the grader and the searcher are handed over loaded
+        when they are, else deferred to first use (coach/ui/deferred.py)."""
         return Services(
             settings=self.settings,
             cards=self.cards,
-            grader=self.grader(True),
+            grader=self.deferred_grader(True),
             store=self.store,
             chat_model=self.chat_model(),
-            searcher=self.searcher(),
+            searcher=self._searcher or Deferred(self.searcher),
             prepared=self.prepared_store,
             phrasing_speed=self.phrasing_speed,
         )

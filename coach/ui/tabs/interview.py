@@ -335,7 +335,7 @@ def _start_handler(settings: Settings, services: AppServices) -> Handler:
         if problem:
             # Carry on without the model: cards' own text, rubric-only grading.
             history.append({"role": "assistant", "content": t(lang, "notice", text=esc(problem))})
-            interview.grader = await asyncio.to_thread(services.grader, False)
+            interview.grader = services.deferred_grader(False)
         config = InterviewConfig(
             topic=None if topic_value in (ALL, None, "") else topic_value,
             questions=int(n),
