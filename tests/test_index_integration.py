@@ -153,6 +153,23 @@ def test_cards_command(indexed: Settings, monkeypatch: pytest.MonkeyPatch) -> No
     assert overfit["sources"] >= 3 and overfit["key_points"] >= 5
 
 
+def test_plan_for_a_job_on_the_seed_bank(
+    indexed: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`coach plan` on the real index: the backend JD gets no AI question at all, the
+    training JD's questions all come from its areas (eval/jobs, issue 31)."""
+    use(monkeypatch, indexed)
+    jobs = Path(__file__).parents[1] / "eval" / "jobs"
+    backend = CliRunner().invoke(app, ["plan", "--jd", str(jobs / "backend.md"), "--json"])
+    plan = json.loads(backend.stdout)
+    assert plan["questions"] == [] and plan["uncovered"] == ["后端工程"]
+    training = CliRunner().invoke(app, ["plan", "--jd", str(jobs / "training.md"), "--json"])
+    plan = json.loads(training.stdout)
+    areas = {a["name"] for a in plan["areas"]}
+    assert "训练与微调" in areas and "后端工程" not in areas
+    assert len(plan["questions"]) == 5 and {q["area"] for q in plan["questions"]} <= areas
+
+
 def test_changing_embedding_model_is_refused(indexed: Settings) -> None:
     with pytest.raises(StoreError, match="--rebuild"):
         open_collection(indexed, "some-other-model")

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 import typer
 
-from coach.cli import anchors, bench, evaluate, grade, index, interviewer, models, ui, voice
+from coach.cli import (
+    anchors,
+    bench,
+    evaluate,
+    grade,
+    index,
+    interviewer,
+    models,
+    plan,
+    ui,
+    voice,
+)
 
 app = typer.Typer(
     help="coach: an interview coach that asks, grades and follows up, from your own corpus.",
@@ -22,6 +33,7 @@ app.add_typer(index.app)  # ingest, search, cards
 app.add_typer(models.app)  # serve-model, chat
 app.add_typer(ui.app)  # ui
 app.add_typer(grade.app)  # grade
+app.add_typer(plan.app)  # plan
 app.add_typer(voice.app)  # transcribe
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(bench.app, name="bench")

@@ -31,6 +31,7 @@ from coach.config.interview import InterviewSettings
 from coach.config.interviewer import InterviewerSettings
 from coach.config.llm import LlmSettings, VllmSettings
 from coach.config.paths import Paths
+from coach.config.plan import PlanSettings
 from coach.config.progress import ProgressSettings
 from coach.config.sources import NestedFlatKeys, SectionEnvSource, flat_key_map, nest
 from coach.config.storage import StorageSettings
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     interview: InterviewSettings = Field(default_factory=InterviewSettings)
     interviewer: InterviewerSettings = Field(default_factory=InterviewerSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     evaluation: EvalSettings = Field(default_factory=EvalSettings)
     progress: ProgressSettings = Field(default_factory=ProgressSettings)

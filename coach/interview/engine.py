@@ -129,16 +129,20 @@ class InterviewEngine:
             yield Event(kind="notice", text=self._say("notice_started"))
             return
         store = self.services.store
-        cards, relaxed = choose_cards(
-            self.services.cards,
-            topic=self.config.topic,
-            difficulty=self.config.difficulty,
-            count=min(self.config.questions, self.settings.interview.max_questions),
-            reviews=store.reviews(),
-            now=store.clock(),
-            settings=self.settings,
-            rng=self.rng,
-        )
+        if self.config.card_ids:  # a plan (coach/jobs) chose the cards and their order
+            by_id = self.services.cards_by_id
+            cards, relaxed = [by_id[i] for i in self.config.card_ids if i in by_id], False
+        else:
+            cards, relaxed = choose_cards(
+                self.services.cards,
+                topic=self.config.topic,
+                difficulty=self.config.difficulty,
+                count=min(self.config.questions, self.settings.interview.max_questions),
+                reviews=store.reviews(),
+                now=store.clock(),
+                settings=self.settings,
+                rng=self.rng,
+            )
         if not cards:
             yield Event(
                 kind="error",

@@ -38,6 +38,9 @@ class InterviewConfig(BaseModel):
     questions: int = Field(default=5, ge=1)
     difficulty: Difficulty = "any"
     language: Language = "zh"
+    card_ids: list[str] = Field(default_factory=list)
+    """These cards, in this order (an interview planned for a job, coach/jobs); empty:
+    chosen by topic, difficulty and the review schedule."""
 
 
 class Turn(BaseModel):
