@@ -172,3 +172,31 @@ def test_the_command_refuses_what_it_cannot_plan_before_loading_anything(
     binary.write_bytes(b"%PDF-1.4 \xff\xfe\x00")
     result = CliRunner().invoke(app, ["plan", "--jd", str(binary)])
     assert result.exit_code == 1 and "as a .txt or .md file" in result.output
+
+
+def test_the_interview_tab_shows_the_plan_and_hands_start_its_cards(settings: Settings) -> None:
+    from coach.ui.job import plan_for_job
+    from coach.ui.services import NotReady
+
+    class Services:
+        cards = CARDS
+
+        def __init__(self, ready: bool = True) -> None:
+            self.settings, self.ready = settings, ready
+
+        def searcher(self):
+            if not self.ready:
+                raise NotReady("The index is missing: run `coach ingest`.")
+            return EverySearcher()
+
+    shown, ids = plan_for_job(Services(), JD, 3, "zh")
+    assert ids == ["rag", "eval", "lora"]
+    assert "**RAG 与检索**（核心" in shown and "开始面试后依次问这 3 道题" in shown
+    assert "1. [RAG 与检索] RAG 的召回怎么优化？" in shown
+    shown, ids = plan_for_job(
+        Services(), "Java 后端：MySQL、Redis、Kafka、微服务、高并发。" * 3, 5, "en"
+    )
+    assert ids is None and "covers none of these areas" in shown and "no card in the bank" in shown
+    assert plan_for_job(Services(), "  ", 5, "en") == ("Paste a job description above first.", None)
+    shown, ids = plan_for_job(Services(ready=False), JD, 5, "en")
+    assert ids is None and "coach ingest" in shown

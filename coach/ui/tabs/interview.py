@@ -21,6 +21,7 @@ from coach.speech.speaker import Speaker
 from coach.speech.transcriber import Transcriber
 from coach.ui.chat import Chat, stream_into_chat, write_report
 from coach.ui.context import ALL, DIFFICULTIES, UiContext, lang_of
+from coach.ui.job import plan_for_job
 from coach.ui.render import esc
 from coach.ui.services import AppServices, NotReady
 from coach.ui.strings import Lang, t
@@ -65,6 +66,13 @@ class InterviewView:
     engine: Any
     spoken: Any
     """The recordings' length and pace behind the answer box's text (None when typed)."""
+    job_box: Any
+    jd: Any
+    plan: Any
+    clear_plan: Any
+    plan_view: Any
+    planned: Any
+    """The card ids of the job's plan Start asks (None: by topic and difficulty)."""
 
     @property
     def controls(self) -> list[Any]:
@@ -112,6 +120,12 @@ def _layout(ctx: UiContext) -> InterviewView:
             ctx.difficulty_choices(lang0), value="any", label=t(lang0, "difficulty")
         )
         start = gr.Button(t(lang0, "start"), variant="primary", elem_id="start")
+    with gr.Accordion(t(lang0, "job_title"), open=False, elem_id="job") as job_box:
+        jd = gr.Textbox(label=t(lang0, "job_jd"), lines=6, elem_id="jd")
+        with gr.Row():
+            plan = gr.Button(t(lang0, "job_plan"), elem_id="plan")
+            clear_plan = gr.Button(t(lang0, "job_clear"), elem_id="clear-plan")
+        plan_view = gr.Markdown(elem_id="plan-view")
     chat = gr.Chatbot(
         label=t(lang0, "chat"),
         height=520,
@@ -190,6 +204,12 @@ def _layout(ctx: UiContext) -> InterviewView:
         subscores=subscores,
         engine=gr.State(None),
         spoken=gr.State(None),
+        job_box=job_box,
+        jd=jd,
+        plan=plan,
+        clear_plan=clear_plan,
+        plan_view=plan_view,
+        planned=gr.State(None),
     )
 
 
@@ -206,6 +226,8 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.coach_q, "coach_question"),
         (view.report_files, "report_files"),
         (view.subscores, "subscores_plot"),
+        (view.job_box, "job_title"),
+        (view.jd, "job_jd"),
     ):
         words(component, key)
     for component, key in (
@@ -218,6 +240,8 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.reveal, "reveal"),
         (view.ask, "ask_coach"),
         (view.speak, "speak"),
+        (view.plan, "job_plan"),
+        (view.clear_plan, "job_clear"),
     ):
         words(component, key, "value")
     words.extra(view.topic, lambda lang: {"choices": ctx.topic_choices(lang)})
@@ -250,7 +274,21 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
         )
 
     on_start = _start_handler(ctx.settings, ctx.services)
-    on_click(view.start, on_start, [view.topic, view.count, view.difficulty, language])
+    starting = [view.topic, view.count, view.difficulty, language, view.planned]
+    on_click(view.start, on_start, starting)
+
+    async def on_plan(text: str, count: float, lang_label: str):
+        return await asyncio.to_thread(
+            plan_for_job, ctx.services, text, int(count), lang_of(lang_label)
+        )
+
+    view.plan.click(on_plan, [view.jd, view.count, language], [view.plan_view, view.planned])
+    view.clear_plan.click(
+        lambda lang_label: (t(lang_of(lang_label), "job_cleared"), None),
+        [language],
+        [view.plan_view, view.planned],
+        queue=False,
+    )
     acting = [view.answer, view.chat, view.engine, language]
     on_click(view.submit, _action_handler(ctx.settings, "answer"), [*acting, view.spoken]).then(
         _spoken_after_submit, [view.answer, view.spoken], view.spoken, queue=False
@@ -320,7 +358,9 @@ async def _run_action(
 
 
 def _start_handler(settings: Settings, services: AppServices) -> Handler:
-    async def on_start(topic_value: str, n: float, level: str, lang_label: str):
+    async def on_start(
+        topic_value: str, n: float, level: str, lang_label: str, planned: list[str] | None = None
+    ):
         lang = lang_of(lang_label)
         history: Chat = []
         try:
@@ -338,9 +378,10 @@ def _start_handler(settings: Settings, services: AppServices) -> Handler:
             interview.grader = services.deferred_grader(False)
         config = InterviewConfig(
             topic=None if topic_value in (ALL, None, "") else topic_value,
-            questions=int(n),
+            questions=len(planned) if planned else int(n),
             difficulty=level if level in DIFFICULTIES else "any",
             language=lang,
+            card_ids=list(planned or []),
         )
         engine = InterviewEngine(interview, config)
         if problem:
