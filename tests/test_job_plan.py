@@ -189,10 +189,10 @@ def test_the_interview_tab_shows_the_plan_and_hands_start_its_cards(settings: Se
                 raise NotReady("The index is missing: run `coach ingest`.")
             return EverySearcher()
 
-    shown, ids = plan_for_job(Services(), JD, 3, "zh")
-    assert ids == ["rag", "eval", "lora"]
-    assert "**RAG 与检索**（核心" in shown and "开始面试后依次问这 3 道题" in shown
-    assert "1. [RAG 与检索] RAG 的召回怎么优化？" in shown
+    shown, choices = plan_for_job(Services(), JD, 3, "zh")
+    assert [card_id for _, card_id in choices] == ["rag", "eval", "lora"]
+    assert choices[0][0] == "[RAG 与检索] RAG 的召回怎么优化？"
+    assert "**RAG 与检索**（核心" in shown and "计划了 3 道题" in shown
     shown, ids = plan_for_job(
         Services(), "Java 后端：MySQL、Redis、Kafka、微服务、高并发。" * 3, 5, "en"
     )

@@ -22,25 +22,23 @@ def plan_markdown(plan: JobPlan, lang: Lang) -> str:
         status = t(lang, "job_cards", count=cards) if cards else t(lang, "job_uncovered")
         lines.append(f"- **{esc(area.name)}**（{kind}；{terms}）：{status}")
     lines.append("")
-    if plan.questions:
-        lines.append(t(lang, "job_questions", count=len(plan.questions)))
-        lines += [
-            f"{i}. [{esc(q.area)}] {esc(q.question)}" for i, q in enumerate(plan.questions, 1)
-        ]
-    else:
-        lines.append(t(lang, "job_no_questions"))
+    key = "job_questions" if plan.questions else "job_no_questions"
+    lines.append(t(lang, key, count=len(plan.questions)))
     if plan.ignored_lines:
         lines += ["", t(lang, "job_ignored", count=len(plan.ignored_lines))]
     return "\n".join(lines)
 
 
-def plan_for_job(services: Any, text: str, count: int, lang: Lang) -> tuple[str, list[str] | None]:
-    """(what the tab shows, the card ids Start asks); None when there is no plan."""
+def plan_for_job(
+    services: Any, text: str, count: int, lang: Lang
+) -> tuple[str, list[tuple[str, str]] | None]:
+    """(what the tab shows, the questions as (label, card id) for the box the candidate
+    unticks what they do not want from); None when there is no plan."""
     if not (text or "").strip():
         return t(lang, "job_empty"), None
     try:
         plan = build_plan(text, services.searcher(), services.cards, services.settings, count)
     except (PlanError, NotReady) as exc:  # a JD it cannot plan from; no index yet
         return t(lang, "error", text=esc(str(exc))), None
-    ids = [q.card_id for q in plan.questions]
-    return plan_markdown(plan, lang), ids or None
+    choices = [(f"[{q.area}] {q.question}", q.card_id) for q in plan.questions]
+    return plan_markdown(plan, lang), choices or None

@@ -72,7 +72,7 @@ class InterviewView:
     clear_plan: Any
     plan_view: Any
     planned: Any
-    """The card ids of the job's plan Start asks (None: by topic and difficulty)."""
+    """The plan's questions, ticked: the card ids Start asks (none: by topic and difficulty)."""
 
     @property
     def controls(self) -> list[Any]:
@@ -126,6 +126,9 @@ def _layout(ctx: UiContext) -> InterviewView:
             plan = gr.Button(t(lang0, "job_plan"), elem_id="plan")
             clear_plan = gr.Button(t(lang0, "job_clear"), elem_id="clear-plan")
         plan_view = gr.Markdown(elem_id="plan-view")
+        planned = gr.CheckboxGroup(
+            choices=[], value=[], label=t(lang0, "job_pick"), visible=False, elem_id="planned"
+        )
     chat = gr.Chatbot(
         label=t(lang0, "chat"),
         height=520,
@@ -209,7 +212,7 @@ def _layout(ctx: UiContext) -> InterviewView:
         plan=plan,
         clear_plan=clear_plan,
         plan_view=plan_view,
-        planned=gr.State(None),
+        planned=planned,
     )
 
 
@@ -228,6 +231,7 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.subscores, "subscores_plot"),
         (view.job_box, "job_title"),
         (view.jd, "job_jd"),
+        (view.planned, "job_pick"),
     ):
         words(component, key)
     for component, key in (
@@ -278,13 +282,18 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
     on_click(view.start, on_start, starting)
 
     async def on_plan(text: str, count: float, lang_label: str):
-        return await asyncio.to_thread(
+        shown, choices = await asyncio.to_thread(
             plan_for_job, ctx.services, text, int(count), lang_of(lang_label)
         )
+        ids = [card_id for _, card_id in choices or []]
+        return shown, gr.update(choices=choices or [], value=ids, visible=bool(ids))
 
     view.plan.click(on_plan, [view.jd, view.count, language], [view.plan_view, view.planned])
     view.clear_plan.click(
-        lambda lang_label: (t(lang_of(lang_label), "job_cleared"), None),
+        lambda lang_label: (
+            t(lang_of(lang_label), "job_cleared"),
+            gr.update(choices=[], value=[], visible=False),
+        ),
         [language],
         [view.plan_view, view.planned],
         queue=False,
