@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from coach.cli.output import fail
@@ -26,3 +27,16 @@ def select_cards(settings: Settings, card_ids: list[str] | None) -> list[Questio
             fail(f"No card with id {', '.join(unknown)}; list the ids with `coach cards`.")
         cards = [c for c in cards if c.id in set(card_ids)]
     return cards
+
+
+def cards_to_write(
+    cards: list[QuestionCard],
+    current: Callable[[QuestionCard], object],
+    *,
+    overwrite: bool,
+    limit: int | None,
+) -> tuple[list[QuestionCard], int]:
+    """The cards a per-card LLM run writes (those without a ``current`` record, or all
+    with ``overwrite``; at most ``limit``), and how many already had one."""
+    todo = [c for c in cards if overwrite or current(c) is None]
+    return todo[:limit] if limit is not None else todo, len(cards) - len(todo)

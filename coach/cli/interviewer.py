@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from coach.cli.cards import select_cards
+from coach.cli.cards import cards_to_write, select_cards
 from coach.cli.output import fail, print_json, warn
 from coach.config import get_settings
 from coach.progress import progress_bar
@@ -48,10 +48,7 @@ def prepare(
     settings = get_settings()
     cards = select_cards(settings, card)
     store = PreparedStore(settings)
-    todo = [c for c in cards if overwrite or store.get(c) is None]
-    already = len(cards) - len(todo)
-    if limit is not None:
-        todo = todo[:limit]
+    todo, already = cards_to_write(cards, store.get, overwrite=overwrite, limit=limit)
     if not todo:
         typer.echo(f"All {len(cards)} cards are prepared; --overwrite prepares them again.")
         return

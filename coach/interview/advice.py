@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from coach.common.text import clip, overlap
 from coach.config import Settings
 from coach.corpus.models import QuestionCard
+from coach.grading.explain import Band, band
 from coach.grading.models import Grade, PointResult
 from coach.index.tokenize import has_cjk
 from coach.interview.models import Language
@@ -221,7 +223,7 @@ def summary_facts(report: SessionReport, language: Language, settings: Settings)
     band word, each question's score or outcome, the strengths and gaps (clipped) and the
     three actions; nothing the chat does not already show."""
     limit = settings.interview.advice_point_chars
-    say = lambda key, **v: phrase(language, key, **v)  # noqa: E731
+    say = partial(phrase, language)
     scores = [
         f"{r.title} {_fmt_score(r.score) if r.score is not None else say(f'outcome_{r.outcome}')}"
         for r in report.results
@@ -243,10 +245,17 @@ def summary_facts(report: SessionReport, language: Language, settings: Settings)
     return "\n".join(lines)
 
 
-def summary_band(report: SessionReport, settings: Settings, language: Language) -> str:
-    from coach.grading.explain import band
+def _session_band(report: SessionReport, settings: Settings) -> Band:
+    return band(report.mean_score or 0.0, settings.grading.band_floors)
 
-    return phrase(language, f"band_{band(report.mean_score or 0.0, settings.grading.band_floors)}")
+
+def summary_band(report: SessionReport, settings: Settings, language: Language) -> str:
+    return phrase(language, f"band_{_session_band(report, settings)}")
+
+
+def weak_session(report: SessionReport, settings: Settings) -> bool:
+    """The mean is below 良好: the summary may praise nothing (``usable_summary``)."""
+    return _session_band(report, settings) in ("fair", "weak")
 
 
 def summary_opening(report: SessionReport, settings: Settings, language: Language) -> str:

@@ -44,8 +44,8 @@ from coach.prompts import chat_prompt
 Encode = Callable[[list[str]], np.ndarray]
 """Texts -> normalised e5 vectors with the symmetric ``query:`` prompt."""
 Stream = Callable[..., AsyncIterator[tuple[str, str | None]]]
-"""The engine's ``_stream(prompt, values, max_tokens)``: (text so far, None) per chunk,
-or one ("", failure) when the model is down."""
+"""``ModelVoice.stream(prompt, values, max_tokens)``: (text so far, None) per chunk, or
+one ("", failure) when the model is down."""
 Say = Callable[..., str]
 
 logger = logging.getLogger(__name__)

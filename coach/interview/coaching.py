@@ -26,6 +26,7 @@ from coach.interview.advice import (
     summary_sentences,
     usable_advice,
     usable_summary,
+    weak_session,
     whole_sentences,
 )
 from coach.interview.model_voice import ModelVoice
@@ -155,7 +156,8 @@ class Coaching:
         yield Event(kind="stronger", text=text, sources=sources, turn=index)
 
     async def summarize(self, report: SessionReport) -> AsyncIterator[Event]:
-        """The coach's few sentences on the whole interview, streamed after the debrief:
+        """The coach's few sentences on the whole interview, streamed after the debrief
+        (the final event's text is the summary; the engine keeps it for the report):
         the program's opening (band word and mean), then the model's one or two sentences
         from the debrief's own facts, kept only when ``usable_summary`` passes; else (and
         when the model is down) the program's sentence on the best answer and first gap."""
@@ -178,8 +180,7 @@ class Coaching:
             text = partial
             yield Event(kind="summary", text=f"{opening}{text}", done=False)
         text = summary_sentences(text, opening, settings.interview.summary_max_sentences)
-        low = (report.mean_score or 0.0) < settings.grading.band_floors.get("good", 6.0)
+        low = weak_session(report, settings)
         if not usable_summary(text, facts, language, settings, low=low):
             text = summary_fallback(report, language)
-        report.summary = f"{opening}{text}".strip()
-        yield Event(kind="summary", text=report.summary)
+        yield Event(kind="summary", text=f"{opening}{text}".strip())

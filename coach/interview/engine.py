@@ -322,9 +322,9 @@ class InterviewEngine:
             question,
             self.services.searcher,
             settings=self.settings,
-            stream=self._stream,
+            stream=self.voice.stream,
             say=self._say,
-            tell_model_down=self._tell_model_down,
+            tell_model_down=self.voice.tell_down,
         )
         async for event in events:
             yield event
@@ -529,18 +529,6 @@ class InterviewEngine:
         self.services.store.revise_question(turn.question_id, final)
         kind = "question" if turn.kind == "main" else "follow_up"
         yield self._question_event(kind, final, index, revised=True)
-
-    def _stream(
-        self,
-        prompt: ChatPromptTemplate,
-        values: dict[str, str],
-        max_tokens: int,
-        stop: list[str] | None = None,
-    ) -> AsyncIterator[tuple[str, str | None]]:
-        return self.voice.stream(prompt, values, max_tokens, stop)
-
-    def _tell_model_down(self, failure: str | None) -> list[Event]:
-        return self.voice.tell_down(failure)
 
     def _say(self, key: str, **values: object) -> str:
         """The engine's own sentence ``key`` in the interview's language."""

@@ -26,6 +26,9 @@ from coach.corpus.models import QuestionCard
 from coach.grading.injection import injection_spans
 
 _HEADING_END = (":", "：")
+_HEADING_CHARS = 12
+"""A line this short is a heading ("任职要求", "加分项", "Nice to have"): an optional
+marker in it makes the lines below it optional until the next heading."""
 
 
 class PlanError(ValueError):
@@ -130,7 +133,7 @@ def jd_lines(text: str, settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def _is_heading(line: str) -> bool:
-    return line.startswith("#") or line.endswith(_HEADING_END) or len(line) <= 12
+    return line.startswith("#") or line.endswith(_HEADING_END) or len(line) <= _HEADING_CHARS
 
 
 def find_areas(lines: Sequence[str], rules: Sequence[AreaRule]) -> list[JobArea]:
