@@ -22,3 +22,21 @@ class PlanSettings(Section):
     """Hits searched per area; a hit becomes a match only when its card names the area."""
     cards_per_area: int = Field(default=6, ge=1)
     """Cards kept per area, best first."""
+    max_resume_chars: int = Field(default=30_000, ge=100)
+    """A résumé's text longer than this is refused (a whole portfolio, not a résumé)."""
+    resume_questions: int = Field(default=2, ge=0)
+    """Deep-dive questions about the résumé's projects in a plan, at most."""
+    generated_per_area: int = Field(default=1, ge=0)
+    """Questions the LLM writes for each area the bank does not cover."""
+    llm: bool = True
+    """Read areas from the JD and write questions with the model; false: the alias
+    table and the bank's cards only (as when the model is down)."""
+    llm_timeout: float = Field(default=60.0, gt=0)
+    """Seconds one plan call to the model may take before the plan goes on without it."""
+    llm_max_tokens: int = Field(default=320, ge=16)
+    llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    attempts: int = Field(default=2, ge=1)
+    """Tries per written question before its area is left uncovered (or templated)."""
+    written_confidence: float = Field(default=0.5, gt=0, le=1)
+    """A written question's grade is this much less sure: its points are a model's (or a
+    template's), not a reference answer a person wrote."""
