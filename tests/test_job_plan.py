@@ -174,29 +174,45 @@ def test_the_command_refuses_what_it_cannot_plan_before_loading_anything(
     assert result.exit_code == 1 and "as a .txt or .md file" in result.output
 
 
-def test_the_interview_tab_shows_the_plan_and_hands_start_its_cards(settings: Settings) -> None:
-    from coach.ui.job import plan_for_job
+def test_the_interview_tab_shows_the_plan_and_hands_start_its_cards(
+    settings: Settings, tmp_path
+) -> None:
+    from coach.jobs.planner import JobPlanner
+    from coach.store.history import HistoryStore
+    from coach.ui.job import interview_for, plan_for_job, question_choices
     from coach.ui.services import NotReady
+
+    settings = settings.model_copy(update={"plan": settings.plan.model_copy(update={"llm": False})})
 
     class Services:
         cards = CARDS
 
         def __init__(self, ready: bool = True) -> None:
             self.settings, self.ready = settings, ready
+            self.store = HistoryStore(tmp_path / "h.db", settings)
 
         def searcher(self):
             if not self.ready:
                 raise NotReady("The index is missing: run `coach ingest`.")
             return EverySearcher()
 
-    shown, choices = plan_for_job(Services(), JD, 3, "zh")
+        def job_planner(self):
+            return JobPlanner(settings, self.searcher(), self.cards, use_model=False)
+
+    def plan(services, text, count, lang):
+        return asyncio.run(plan_for_job(services, text, None, count, lang))
+
+    shown, state = plan(Services(), JD, 3, "zh")
+    choices = question_choices(state.current, "zh")
     assert [card_id for _, card_id in choices] == ["rag", "eval", "lora"]
     assert choices[0][0] == "[RAG 与检索] RAG 的召回怎么优化？"
     assert "**RAG 与检索**（核心" in shown and "计划了 3 道题" in shown
-    shown, ids = plan_for_job(
-        Services(), "Java 后端：MySQL、Redis、Kafka、微服务、高并发。" * 3, 5, "en"
-    )
-    assert ids is None and "covers none of these areas" in shown and "no card in the bank" in shown
-    assert plan_for_job(Services(), "  ", 5, "en") == ("Paste a job description above first.", None)
-    shown, ids = plan_for_job(Services(ready=False), JD, 5, "en")
-    assert ids is None and "coach ingest" in shown
+    ids, job = interview_for(state, ["rag", "lora"])
+    assert ids == ["rag", "lora"] and job.card_areas == {"rag": "RAG 与检索", "lora": "训练与微调"}
+    assert job.job_id == state.job_id and Services().store.jobs()[0].title == "大模型应用开发工程师"
+    shown, state = plan(Services(), "Java 后端：MySQL、Redis、Kafka、微服务、高并发。" * 3, 5, "en")
+    assert not state.current.questions
+    assert "covers none of these areas" in shown and "no card in the bank" in shown
+    assert plan(Services(), "  ", 5, "en") == ("Paste a job description above first.", None)
+    shown, state = plan(Services(ready=False), JD, 5, "en")
+    assert state is None and "coach ingest" in shown

@@ -64,11 +64,25 @@ class GeneratedCard(BaseModel):
 
     @property
     def card_id(self) -> str:
+        if self.offered:  # the plan's own id: the same question planned again is the same
+            return self.key.removeprefix(OFFERED_PREFIX)
         from coach.corpus.parser import stable_id
 
         return stable_id(self.file, str(self.start_line), "generated")
 
+    @property
+    def offered(self) -> bool:
+        """Written for a job's plan (coach/jobs) and offered to the bank: it has no
+        section, so it stays until a person accepts or rejects it."""
+        return self.key.startswith(OFFERED_PREFIX)
 
+    def current(self, hashes: dict[str, str]) -> bool:
+        """Its section is still as it was (an offered card has none and always is)."""
+        return self.offered or hashes.get(self.key) == self.text_hash
+
+
+OFFERED_PREFIX = "job:"
+"""Key prefix of a card a job's plan wrote for an area the bank does not cover."""
 REJECTED_BY_PERSON = "rejected by a person"
 """The ``rejected`` reason the question-bank tab writes."""
 MAX_QUESTION_CHARS = 500
@@ -212,7 +226,7 @@ def as_cards(
     hashes = {s.key: s.text_hash for s in current}
     cards = []
     for record in records.values():
-        if record.rejected or hashes.get(record.key) != record.text_hash:
+        if record.rejected or not record.current(hashes):
             continue
         cards.append(
             QuestionCard(
@@ -243,7 +257,7 @@ def pending(records: dict[str, GeneratedCard], current: list[Section]) -> list[G
     return [
         r
         for r in records.values()
-        if not r.rejected and not r.accepted and hashes.get(r.key) == r.text_hash
+        if not r.rejected and not r.accepted and r.current(hashes)
     ]
 
 

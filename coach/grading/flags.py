@@ -37,6 +37,9 @@ class GradeFlag(StrEnum):
     """The model server failed or was too slow; the rubric's grade stands."""
     LLM_INVALID_OUTPUT = "llm_invalid_output"
     """The model answered, but not with a usable verdict or score."""
+    WRITTEN_REFERENCE = "written_reference"
+    """The reference points were written for a job's plan (by the LLM, or from a résumé
+    project), not by a person: the grade is less sure (coach/jobs)."""
 
 
 DECISIVE_FLAGS = (GradeFlag.EMPTY, GradeFlag.DONT_KNOW, GradeFlag.INJECTION, GradeFlag.OFF_TOPIC)

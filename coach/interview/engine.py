@@ -106,6 +106,13 @@ class InterviewEngine:
         self.coaching = Coaching(
             self.settings, config.language, self.voice, services.store, services.searcher, self._say
         )
+        job = config.job
+        self.written: dict[str, str] = dict(job.written_origin) if job else {}
+        """Card id -> ``generated`` / ``resume`` for the questions a job's plan wrote."""
+        self.cards_by_id: dict[str, QuestionCard] = {
+            **services.cards_by_id,
+            **({c.id: c for c in job.written} if job else {}),
+        }
         self._advising = False
         self.summary = ""
         """The model's summary of the finished interview (in ``report()``)."""
@@ -130,7 +137,7 @@ class InterviewEngine:
             return
         store = self.services.store
         if self.config.card_ids:  # a plan (coach/jobs) chose the cards and their order
-            by_id = self.services.cards_by_id
+            by_id = self.cards_by_id
             cards, relaxed = [by_id[i] for i in self.config.card_ids if i in by_id], False
         else:
             cards, relaxed = choose_cards(
@@ -155,6 +162,7 @@ class InterviewEngine:
             difficulty=self.config.difficulty,
             planned=len(cards),
             language=self.config.language,
+            job_id=self.config.job.job_id if self.config.job else None,
         )
         if relaxed:
             yield Event(
@@ -194,10 +202,11 @@ class InterviewEngine:
         turn.answer = text
         turn.delivery = delivery
         yield Event(kind="grading", turn=index)
-        card = self.services.cards_by_id[turn.card_id]
+        card = self.cards_by_id[turn.card_id]
         grade: Grade | None = None
         try:
             async for grade, final in self._grades(turn, card, text):
+                grade = self._marked(grade, turn)
                 if not final:  # the rubric's grade while the judge writes its verdict
                     yield Event(kind="grade", grade=grade, turn=index, done=False)
         except Exception as exc:  # the grader must not take the answer down with it
@@ -223,7 +232,7 @@ class InterviewEngine:
         advise = turn.kind == "main" and self.settings.interview.advice
         if advise:  # its place in the chat, under the grade; written after the follow-up
             yield Event(kind="advice", done=False, turn=index)
-        if turn.kind == "main":
+        if turn.kind == "main" and not turn.written:  # a written question is not reviewed
             store.record_review(card.id, grade.score)
             self.plan = FollowUpPlan.after_main(grade, text, self.settings)
         else:
@@ -240,7 +249,7 @@ class InterviewEngine:
 
     async def stronger_answer(self) -> AsyncIterator[Event]:
         """更好的回答 for the last graded main answer (coach/interview/coaching.py)."""
-        async for event in self.coaching.stronger(self.turns, self.services.cards_by_id):
+        async for event in self.coaching.stronger(self.turns, self.cards_by_id):
             yield event
 
     async def hint(self) -> AsyncIterator[Event]:
@@ -251,7 +260,7 @@ class InterviewEngine:
             return
         index = len(self.turns) - 1
         turn = self.turns[index]
-        card = self.services.cards_by_id[turn.card_id]
+        card = self.cards_by_id[turn.card_id]
         turn.hints += 1
         if turn.kind == "main" and card.key_points:
             shown = card.key_points[: turn.hints]
@@ -301,7 +310,7 @@ class InterviewEngine:
             return
         index = len(self.turns) - 1
         turn = self.turns[index]
-        card = self.services.cards_by_id[turn.card_id]
+        card = self.cards_by_id[turn.card_id]
         self._close(turn, "revealed")
         yield Event(
             kind="reference",
@@ -332,7 +341,7 @@ class InterviewEngine:
     def report(self) -> SessionReport:
         report = build_report(
             self.turns,
-            self.services.cards_by_id,
+            self.cards_by_id,
             session_id=self.session_id,
             config=self.config,
             created_at=self.services.store.clock(),
@@ -351,7 +360,7 @@ class InterviewEngine:
         turn = self.current_turn
         if turn is None or turn.answer is not None:
             return None, []
-        card = self.services.cards_by_id.get(turn.card_id)
+        card = self.cards_by_id.get(turn.card_id)
         points = card.key_points if card else []
         terms = [term for p in points for term in (p.label, p.alias) if term]
         return turn.text, terms
@@ -390,7 +399,12 @@ class InterviewEngine:
         wording = self.interviewer.main_question(card)
         index = len(self.turns)
         turn = Turn(
-            kind="main", card_id=card.id, topic=card.topic, title=card.title, text=wording.text
+            kind="main",
+            card_id=card.id,
+            topic=card.topic,
+            title=card.title,
+            text=wording.text,
+            written=self.written.get(card.id, ""),  # type: ignore[arg-type]
         )
         turn.question_id = self.services.store.add_question(
             self.session_id, wording.text, kind="main", card_id=card.id, topic=card.topic
@@ -426,6 +440,7 @@ class InterviewEngine:
             number=main,
             total=len(self.queue),
             topic=self.turns[index].topic,
+            written=self.turns[index].written,
         )
 
     async def _ask_follow_up(
@@ -441,6 +456,7 @@ class InterviewEngine:
             title=card.title,
             text=wording.text,
             targets=targets,
+            written=main.written,
         )
         turn.question_id = self.services.store.add_question(
             self.session_id,
@@ -484,16 +500,28 @@ class InterviewEngine:
         points = [p for p in card.key_points if p.label in turn.targets] or card.key_points
         if turn.kind == "follow_up" and points:
             stages = grader.astages(turn.text, text, reference=reference_from_points(points))
+        elif turn.written:  # in no bank: graded against the points the plan wrote
+            stages = grader.astages(card.question, text, reference=reference_from_points(points))
         else:
             stages = grader.astages(card.question, text, card_id=card.id)
         async for stage in stages:
             yield stage
 
+    def _marked(self, grade: Grade, turn: Turn) -> Grade:
+        """A written question's grade says so and is less sure: its points are a model's
+        or a template's, not a reference answer a person wrote (coach/jobs)."""
+        if not turn.written or GradeFlag.WRITTEN_REFERENCE in grade.flags:
+            return grade
+        factor = self.settings.plan.written_confidence
+        confidence = None if grade.confidence is None else round(grade.confidence * factor, 2)
+        flags = [*grade.flags, GradeFlag.WRITTEN_REFERENCE]
+        return grade.model_copy(update={"flags": flags, "confidence": confidence})
+
     def _close(self, turn: Turn, outcome: str) -> None:
         store = self.services.store
         turn.outcome = outcome  # type: ignore[assignment]
         store.set_outcome(turn.question_id, outcome)
-        if turn.kind == "main":
+        if turn.kind == "main" and not turn.written:
             store.record_review(turn.card_id, None)
 
     # --- the model ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from coach.corpus.models import QuestionCard
 from coach.grading.models import Grade
 from coach.speech.models import Delivery
 
@@ -32,6 +33,39 @@ EventKind = Literal[
 ]
 
 
+Written = Literal["", "generated", "resume"]
+"""Who wrote a question's reference: ``""`` a card of the bank; ``generated`` the LLM, for
+a job's area the bank does not cover; ``resume`` a deep dive into a project on the
+candidate's résumé (coach/jobs). A written question is marked as such in the chat, the
+grade and the report, and graded with a lower confidence."""
+
+
+class JobArea(BaseModel):
+    """One area of the job an interview is planned for, as the report groups by it."""
+
+    name: str
+    core: bool = True
+    covered: bool = True
+    """The bank (or a written question) had something to ask about it."""
+
+
+class JobContext(BaseModel):
+    """The job an interview is planned for (coach/jobs/plan.py): what the report groups
+    results by, and the questions the plan wrote, which are in no bank."""
+
+    job_id: str = ""
+    """Its row in the history store (``HistoryStore.save_job``); empty: not saved."""
+    title: str
+    areas: list[JobArea] = Field(default_factory=list)
+    card_areas: dict[str, str] = Field(default_factory=dict)
+    """Card id -> the area it was planned for."""
+    written: list[QuestionCard] = Field(default_factory=list)
+    """Cards the plan wrote (``kind="generated"``; their topic says generated or resume
+    through ``written_of``); asked where ``card_ids`` names them."""
+    written_origin: dict[str, str] = Field(default_factory=dict)
+    """Written card id -> ``generated`` or ``resume``."""
+
+
 class InterviewConfig(BaseModel):
     topic: str | None = None
     """A topic track (a card's ``topic``); None asks from every topic."""
@@ -41,6 +75,8 @@ class InterviewConfig(BaseModel):
     card_ids: list[str] = Field(default_factory=list)
     """These cards, in this order (an interview planned for a job, coach/jobs); empty:
     chosen by topic, difficulty and the review schedule."""
+    job: JobContext | None = None
+    """The job the interview is planned for: the report groups by its areas."""
 
 
 class Turn(BaseModel):
@@ -66,6 +102,8 @@ class Turn(BaseModel):
     """The model's advice on the answer (not part of the score)."""
     stronger: str | None = None
     """The model's stronger version of the answer, when asked for."""
+    written: Written = ""
+    """The question was written for a job's plan, not taken from the bank."""
 
 
 class Event(BaseModel):
@@ -90,3 +128,5 @@ class Event(BaseModel):
     """Questions and follow-ups: the card's topic."""
     delivery: Delivery | None = None
     """A grade of a spoken answer: the recordings' length and pace, for the feedback."""
+    written: Written = ""
+    """Questions: written for a job's plan (``generated`` / ``resume``), not the bank's."""

@@ -13,6 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -46,6 +47,10 @@ class QuestionResult(BaseModel):
     sources: list[str] = Field(default_factory=list)
     spoken: Delivery | None = None
     """The main answer's recordings (length and pace) when it was spoken."""
+    area: str = ""
+    """The job's area the question was planned for (an interview for a job)."""
+    written: str = ""
+    """``generated`` / ``resume``: written for the job's plan, not the bank's."""
 
 
 class TopicResult(BaseModel):
@@ -53,6 +58,21 @@ class TopicResult(BaseModel):
     mean_score: float | None
     """Over the graded questions; None when every question of the topic was skipped."""
     questions: int
+    graded: int = 0
+
+
+AreaStatus = Literal["ready", "weak", "unanswered", "uncovered", "not_asked"]
+
+
+class AreaResult(BaseModel):
+    """One area of the job: ready (mean at the pass score or above), weak, asked but
+    never graded, not covered by the bank, or not asked this time."""
+
+    name: str
+    core: bool
+    status: AreaStatus
+    mean_score: float | None = None
+    questions: int = 0
     graded: int = 0
 
 
@@ -84,6 +104,8 @@ class SessionReport(BaseModel):
     gaps: list[Highlight] = Field(default_factory=list)
     actions: list[str] = Field(default_factory=list)
     """Exactly three, most useful first (``actions``)."""
+    job_areas: list[AreaResult] = Field(default_factory=list)
+    """An interview for a job: its areas, core first, each with how it went."""
     summary: str = ""
     """The coach's few sentences on the whole interview, written by the model from the
     facts above (empty when the model was down or wrote nothing usable)."""
@@ -115,6 +137,8 @@ def build_report(
                 hints=turn.hints,
                 sources=[s.ref() for s in card.sources],
                 spoken=turn.delivery,
+                area=config.job.card_areas.get(turn.card_id, "") if config.job else "",
+                written=turn.written,
             )
             if turn.grade is not None:
                 current.score = turn.grade.score
@@ -160,9 +184,61 @@ def build_report(
         weakest_topics=weakest,
         study=study,
     )
+    report.job_areas = job_areas(config, results, pass_score)
     report.strengths, report.gaps = highlights(results, pass_score)
     report.actions = actions(report, config.language)
     return report
+
+
+def job_areas(
+    config: InterviewConfig, results: Sequence[QuestionResult], pass_score: float
+) -> list[AreaResult]:
+    """The job's areas, core first in the plan's order, each judged on its main
+    questions' scores: ready at ``pass_score`` or above, weak below."""
+    if config.job is None:
+        return []
+    out = []
+    for area in sorted(config.job.areas, key=lambda a: not a.core):
+        asked = [r for r in results if r.area == area.name]
+        scores = [r.score for r in asked if r.score is not None]
+        mean = statistics.fmean(scores) if scores else None
+        status: AreaStatus
+        if mean is not None:
+            status = "ready" if mean >= pass_score else "weak"
+        elif asked:
+            status = "unanswered"
+        else:
+            status = "not_asked" if area.covered else "uncovered"
+        out.append(
+            AreaResult(
+                name=area.name,
+                core=area.core,
+                status=status,
+                mean_score=mean,
+                questions=len(asked),
+                graded=len(scores),
+            )
+        )
+    return out
+
+
+def area_line(area: AreaResult, lang: Language) -> str:
+    status = phrase(
+        lang,
+        f"report_area_{area.status}",
+        mean=area.mean_score or 0.0,
+        graded=area.graded,
+        questions=area.questions,
+    )
+    kind = phrase(lang, "report_area_core" if area.core else "report_area_optional")
+    return phrase(lang, "report_job_area", area=area.name, kind=kind, status=status)
+
+
+def question_label(result: QuestionResult, lang: Language) -> str:
+    """The question as the report lists it; a written one says who wrote it."""
+    if not result.written:
+        return result.question
+    return f"{result.question}（{phrase(lang, f'report_written_{result.written}')}）"
 
 
 HIGHLIGHTS = 2
@@ -274,7 +350,7 @@ def _rows(report: SessionReport, lang: Language) -> list[list[str]]:
     return [
         [
             str(i),
-            r.question,
+            question_label(r, lang),
             r.topic,
             _fmt(r.score),
             ", ".join(_fmt(s) for s in r.follow_up_scores),
@@ -314,7 +390,9 @@ SIGNAL_COLUMNS = SIGNALS
 
 
 def _meta(report: SessionReport, lang: Language) -> list[tuple[str, str]]:
+    job = report.config.job
     return [
+        *([(phrase(lang, "report_job"), job.title)] if job else []),
         (phrase(lang, "report_started"), report.created_at.strftime("%Y-%m-%d %H:%M")),
         (phrase(lang, "report_topic"), report.config.topic or phrase(lang, "report_all_topics")),
         (phrase(lang, "report_difficulty"), phrase(lang, f"difficulty_{report.config.difficulty}")),
@@ -346,6 +424,9 @@ def _debrief_lines(report: SessionReport, lang: Language) -> list[tuple[str, lis
         for h in report.gaps
     ]
     summary = [(phrase(lang, "report_summary"), [report.summary])] if report.summary else []
+    if report.job_areas:
+        areas = [area_line(a, lang) for a in report.job_areas]
+        summary.append((phrase(lang, "report_job_areas"), areas))
     return summary + [
         (phrase(lang, "report_actions"), report.actions),
         (phrase(lang, "report_strengths"), strengths or [phrase(lang, "report_nothing")]),

@@ -1,5 +1,7 @@
 """An interview planned from a job description: the areas it asks for, the bank's cards
-for each, and how the session's questions are spread over them (issue 31, first part).
+for each, and how the session's questions are spread over them (issue 31). The model's
+part (areas it reads, questions it writes, the résumé's deep dives) is added by
+coach/jobs/planner.py; this module is the deterministic core it builds on.
 
 Deterministic, so it works without the LLM: an area is found when the JD names it by one
 of its aliases (coach/jobs/areas.toml), core unless every mention sits under an
@@ -15,15 +17,17 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Sequence
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from coach.config import Settings
-from coach.corpus.models import QuestionCard
+from coach.corpus.models import KeyPoint, QuestionCard, SourceSpan
 from coach.grading.injection import injection_spans
+from coach.jobs.models import LlmArea, Project, WrittenQuestion
 
 _HEADING_END = (":", "：")
 _HEADING_CHARS = 12
@@ -48,34 +52,85 @@ class CardMatch(BaseModel):
     source: str
 
 
+class RecentCard(CardMatch):
+    """A card of the area asked in an earlier session and not due again yet."""
+
+    due_at: datetime
+
+
 class JobArea(BaseModel):
     name: str
     core: bool
     terms: list[str]
     """The JD's words that named it, in the order first seen."""
     mentions: int
+    found_by: list[Literal["table", "llm"]] = Field(default_factory=lambda: ["table"])
+    """Who found it in the JD: the alias table, the model, or both."""
     cards: list[CardMatch] = Field(default_factory=list)
+    recent: list[RecentCard] = Field(default_factory=list)
+    """Cards asked in earlier sessions that are not due yet: not asked again until due."""
+    written: list[WrittenQuestion] = Field(default_factory=list)
+    """Questions the model wrote because the bank has no card for the area."""
+
+    @property
+    def in_bank(self) -> bool:
+        return bool(self.cards or self.recent)
 
     @property
     def covered(self) -> bool:
-        return bool(self.cards)
+        """Something to ask: the bank's cards or a written question."""
+        return bool(self.cards or self.recent or self.written)
+
+
+Origin = Literal["bank", "generated", "resume"]
 
 
 class PlannedQuestion(BaseModel):
     card_id: str
     area: str
     question: str
+    origin: Origin = "bank"
+    score: float | None = None
+    """Bank cards: the hybrid search score that matched it to the area."""
+    source: str = ""
+    """Bank cards: ``file:line``; written ones: who wrote them."""
 
 
 class JobPlan(BaseModel):
+    title: str = ""
+    """The job's name, from the JD's first line."""
     areas: list[JobArea]
     questions: list[PlannedQuestion]
     ignored_lines: list[str] = Field(default_factory=list)
     """Lines of the JD dropped as instructions to a model."""
+    resume_ignored: list[str] = Field(default_factory=list)
+    """Lines of the résumé dropped as instructions to a model."""
+    projects: list[Project] = Field(default_factory=list)
+    """The résumé's projects (empty without a résumé)."""
+    deep_dives: list[WrittenQuestion] = Field(default_factory=list)
+    """Questions about the résumé's projects in the JD's areas."""
+    notes: list[str] = Field(default_factory=list)
+    """What the candidate should know about how the plan was made (model down, ...)."""
+    seconds: dict[str, float] = Field(default_factory=dict)
+    """How long each step took (the bench and `coach plan` print it)."""
+    count: int = 0
+    """The questions asked for (allocation after an area is removed keeps it)."""
 
     @property
     def uncovered(self) -> list[str]:
         return [a.name for a in self.areas if not a.covered]
+
+    def written(self) -> list[WrittenQuestion]:
+        return [q for a in self.areas for q in a.written] + list(self.deep_dives)
+
+    def without(self, removed: Sequence[str]) -> JobPlan:
+        """The plan with these areas taken out, its questions allocated again over the
+        rest (the candidate removed an area before starting)."""
+        gone = set(removed)
+        areas = [a for a in self.areas if a.name not in gone]
+        dives = [q for q in self.deep_dives if q.area not in gone]
+        questions = allocate(areas, self.count, dives)
+        return self.model_copy(update={"areas": areas, "questions": questions})
 
 
 class Searcher(Protocol):
@@ -207,27 +262,130 @@ def match_cards(
     return matches
 
 
-def allocate(areas: Sequence[JobArea], count: int) -> list[PlannedQuestion]:
-    """``count`` questions over the covered areas, core first (most mentioned first),
-    one card per area per round, no card twice."""
-    covered = [a for a in areas if a.covered]
-    covered.sort(key=lambda a: (not a.core, -a.mentions))
+def _queue(area: JobArea) -> list[PlannedQuestion]:
+    """What an area can ask, best first: its bank cards not asked recently, then the
+    questions written for it."""
+    bank = [
+        PlannedQuestion(
+            card_id=c.card_id,
+            area=area.name,
+            question=c.question,
+            score=c.score,
+            source=c.source,
+        )
+        for c in area.cards
+    ]
+    written = [
+        PlannedQuestion(
+            card_id=q.id, area=area.name, question=q.question, origin=q.origin, source=q.model
+        )
+        for q in area.written
+    ]
+    return bank + written
+
+
+def allocate(
+    areas: Sequence[JobArea], count: int, deep_dives: Sequence[WrittenQuestion] = ()
+) -> list[PlannedQuestion]:
+    """``count`` questions: the résumé's deep dives (at most half the session), then
+    the areas in turn, core first (most mentioned first), one question per area per
+    round, no card twice. A deep dive comes second, fourth, ...: the interview opens on
+    the JD's main area, then alternates between the candidate's projects and the bank."""
+    ordered = sorted(areas, key=lambda a: (not a.core, -a.mentions))
+    dives = [
+        PlannedQuestion(
+            card_id=q.id, area=q.area, question=q.question, origin="resume", source=q.project
+        )
+        for q in deep_dives
+    ][: count // 2]
     used: set[str] = set()
     planned: list[PlannedQuestion] = []
-    queues = {a.name: list(a.cards) for a in covered}
-    while len(planned) < count and any(queues.values()):
-        for area in covered:
+    queues = {a.name: _queue(a) for a in ordered}
+    wanted = count - len(dives)
+    while len(planned) < wanted and any(queues.values()):
+        for area in ordered:
             queue = queues[area.name]
             while queue and queue[0].card_id in used:
                 queue.pop(0)
-            if not queue or len(planned) >= count:
+            if not queue or len(planned) >= wanted:
                 continue
-            card = queue.pop(0)
-            used.add(card.card_id)
-            planned.append(
-                PlannedQuestion(card_id=card.card_id, area=area.name, question=card.question)
-            )
+            item = queue.pop(0)
+            used.add(item.card_id)
+            planned.append(item)
+    for i, dive in enumerate(dives):
+        planned.insert(min(2 * i + 1, len(planned)), dive)
     return planned
+
+
+def split_recent(
+    matches: Sequence[CardMatch], reviews: dict[str, Any], now: datetime
+) -> tuple[list[CardMatch], list[RecentCard]]:
+    """The matches to ask, and those asked before and not due again yet (the review
+    schedule of coach/store/history.py: an answer scored well comes back later)."""
+    fresh: list[CardMatch] = []
+    recent: list[RecentCard] = []
+    for match in matches:
+        review = reviews.get(match.card_id)
+        if review is not None and review.due_at > now:
+            recent.append(RecentCard(**match.model_dump(), due_at=review.due_at))
+        else:
+            fresh.append(match)
+    return fresh, recent
+
+
+def merge_llm_areas(
+    areas: list[JobArea], llm: Sequence[LlmArea], rules: dict[str, AreaRule]
+) -> list[JobArea]:
+    """The table's areas with the model's added: an area the model named that the table
+    also found gains the model's words; a table area only the model found (its words
+    were not aliases) joins as found by the model; a new one joins under the model's
+    name with its words as its aliases (``rules`` gains it)."""
+    by_name = {a.name: a for a in areas}
+    for item in llm:
+        area = by_name.get(item.name)
+        if area is None:
+            area = JobArea(name=item.name, core=item.core, terms=[], mentions=0, found_by=["llm"])
+            by_name[item.name] = area
+            areas.append(area)
+            rules.setdefault(item.name, AreaRule(name=item.name, aliases=list(item.terms)))
+        elif "llm" not in area.found_by:
+            area.found_by = [*area.found_by, "llm"]
+        area.core = area.core or item.core
+        new_terms = [t for t in item.terms if t not in area.terms]
+        area.terms += new_terms
+        area.mentions = max(area.mentions, len(area.terms))
+    return sorted(areas, key=lambda a: (not a.core, -a.mentions))
+
+
+TITLE_CHARS = 40
+"""A job's title is its JD's first line, cut to this: it names the job in the history."""
+_TITLE_PREFIX = re.compile(
+    r"^(?:#+\s*|(?:岗位名称|职位名称|岗位|职位|Job title|Position)\s*[:：]\s*)"
+)
+
+
+def job_title(lines: Sequence[str]) -> str:
+    first = lines[0] if lines else ""
+    return _TITLE_PREFIX.sub("", first).strip()[:TITLE_CHARS] or "job"
+
+
+def written_card(question: WrittenQuestion) -> QuestionCard:
+    """A written question as a card the interview asks and grades: its expected points
+    are the key points, and its source says who wrote it (it is in no file)."""
+    points = [KeyPoint(label=p.label, explanation=p.explanation) for p in question.points]
+    answer = "\n".join(f"{i}. **{p.label}**：{p.explanation}" for i, p in enumerate(points, 1))
+    where = f"{question.origin}:{question.project or question.area}"
+    return QuestionCard(
+        id=question.id,
+        title=question.question,
+        question=question.question,
+        answer=answer,
+        references=[answer],
+        key_points=points,
+        sources=[SourceSpan(file=where, start_line=0, end_line=0)],
+        topic=question.area,
+        kind="generated",
+    )
 
 
 def build_plan(
@@ -236,10 +394,19 @@ def build_plan(
     cards: Sequence[QuestionCard],
     settings: Settings,
     questions: int,
+    *,
+    llm_areas: Sequence[LlmArea] = (),
+    reviews: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> JobPlan:
+    """The plan without written questions: areas (the table's, and the model's when
+    given), each with its bank cards, split into those to ask and those asked recently,
+    and the allocation over the bank's cards."""
     lines, ignored = jd_lines(jd, settings)
     rules = {r.name: r for r in area_rules()}
     areas = find_areas(lines, list(rules.values()))
+    if llm_areas:
+        areas = merge_llm_areas(areas, llm_areas, rules)
     if not areas:
         raise PlanError(
             "The job description names none of the areas coach knows "
@@ -247,5 +414,15 @@ def build_plan(
         )
     by_id = {c.id: c for c in cards}
     for area in areas:
-        area.cards = match_cards(area, rules[area.name], searcher, by_id, settings)
-    return JobPlan(areas=areas, questions=allocate(areas, questions), ignored_lines=ignored)
+        matches = match_cards(area, rules[area.name], searcher, by_id, settings)
+        if reviews and now is not None:
+            area.cards, area.recent = split_recent(matches, reviews, now)
+        else:
+            area.cards = matches
+    return JobPlan(
+        title=job_title(lines),
+        areas=areas,
+        questions=allocate(areas, questions),
+        ignored_lines=ignored,
+        count=questions,
+    )

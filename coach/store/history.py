@@ -19,6 +19,7 @@ What the file itself can do wrong (coach/store/pending.py has the why of the fir
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sqlite3
@@ -90,6 +91,18 @@ class ProgressPoint(BaseModel):
     answers: int
 
 
+class JobRow(BaseModel):
+    """A job the candidate interviewed for: the JD and résumé as they pasted them."""
+
+    id: str
+    title: str
+    jd: str
+    resume: str = ""
+    created_at: datetime
+    used_at: datetime
+    sessions: int = 0
+
+
 class SessionRow(BaseModel):
     id: str
     started_at: datetime
@@ -99,6 +112,8 @@ class SessionRow(BaseModel):
     planned_questions: int
     answered: int
     mean_score: float | None
+    job: str | None = None
+    """The title of the job the session was planned for."""
 
 
 class HistoryStore:
@@ -331,16 +346,59 @@ class HistoryStore:
 
     # --- writes (each one commits before returning, or waits in the pending file) -----
     def start_session(
-        self, *, topic: str | None, difficulty: str | None, planned: int, language: str
+        self,
+        *,
+        topic: str | None,
+        difficulty: str | None,
+        planned: int,
+        language: str,
+        job_id: str | None = None,
     ) -> str:
         session_id = uuid.uuid4().hex
         self._write(
             "start_session",
             "INSERT INTO sessions (id, started_at, topic, difficulty, planned_questions,"
-            " language) VALUES (?, ?, ?, ?, ?, ?)",
-            [session_id, self._now(), topic, difficulty, planned, language],
+            " language, job_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [session_id, self._now(), topic, difficulty, planned, language, job_id or None],
         )
         return session_id
+
+    def save_job(self, title: str, jd: str, resume: str = "") -> str:
+        """Keep a job (its id is the hash of its JD, so pasting the same posting again
+        is the same job; the title and résumé are the latest)."""
+        job_id = hashlib.sha256(jd.strip().encode("utf-8")).hexdigest()[:16]
+        now = self._now()
+        self._write(
+            "save_job",
+            "INSERT INTO jobs (id, title, jd, resume, created_at, used_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+            " title = excluded.title, resume = excluded.resume, used_at = excluded.used_at",
+            [job_id, title, jd.strip(), resume, now, now],
+        )
+        return job_id
+
+    def jobs(self, limit: int = 20) -> list[JobRow]:
+        """The jobs interviewed for, most recently used first."""
+        rows = self._read(
+            lambda db: db.execute(
+                "SELECT j.id, j.title, j.jd, j.resume, j.created_at, j.used_at, COUNT(s.id)"
+                " FROM jobs j LEFT JOIN sessions s ON s.job_id = j.id"
+                " GROUP BY j.id ORDER BY j.used_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [
+            JobRow(
+                id=r[0],
+                title=r[1],
+                jd=r[2],
+                resume=r[3],
+                created_at=datetime.fromisoformat(r[4]),
+                used_at=datetime.fromisoformat(r[5]),
+                sessions=r[6],
+            )
+            for r in rows
+        ]
 
     def end_session(self, session_id: str) -> None:
         self._write(
@@ -512,7 +570,8 @@ class HistoryStore:
         rows = self._read(
             lambda db: db.execute(
                 "SELECT s.id, s.started_at, s.ended_at, s.topic, s.difficulty,"
-                " s.planned_questions, COUNT(g.id), AVG(g.score) FROM sessions s"
+                " s.planned_questions, COUNT(g.id), AVG(g.score), j.title FROM sessions s"
+                " LEFT JOIN jobs j ON j.id = s.job_id"
                 " LEFT JOIN questions q ON q.session_id = s.id AND q.kind = 'main'"
                 " LEFT JOIN answers a ON a.question_id = q.id"
                 " LEFT JOIN grades g ON g.answer_id = a.id"
@@ -530,6 +589,7 @@ class HistoryStore:
                 planned_questions=r[5],
                 answered=r[6],
                 mean_score=r[7],
+                job=r[8],
             )
             for r in rows
         ]

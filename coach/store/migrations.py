@@ -122,6 +122,25 @@ def m006_coaching(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_jobs(db: sqlite3.Connection) -> None:
+    """The jobs a candidate interviews for (coach/jobs): the JD and résumé as pasted, so
+    one job can be practised over several sessions; a session names its job."""
+    db.executescript(
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            jd TEXT NOT NULL,
+            resume TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            used_at TEXT NOT NULL
+        );
+        ALTER TABLE sessions ADD COLUMN job_id TEXT REFERENCES jobs(id);
+        """
+    )
+
+
 class NewerSchema(RuntimeError):
     """The history file was written by a newer coach: its schema has steps this version
     does not know, so writing to it could lose or corrupt what that version keeps."""

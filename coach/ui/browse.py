@@ -48,7 +48,7 @@ def history_tables(services: AppServices, lang: Lang) -> tuple[Any, Any]:
         [
             [
                 s.started_at.strftime("%Y-%m-%d %H:%M"),
-                s.topic or t(lang, "all_topics"),
+                t(lang, "history_job", title=s.job) if s.job else s.topic or t(lang, "all_topics"),
                 s.answered,
                 "-" if s.mean_score is None else round(s.mean_score, 1),
             ]

@@ -18,7 +18,7 @@ from coach.grading.explain import band
 from coach.grading.flags import GradeFlag
 from coach.grading.models import Grade
 from coach.interview.models import Event
-from coach.interview.report import SessionReport
+from coach.interview.report import SessionReport, area_line
 from coach.speech.models import Delivery
 from coach.ui.strings import Lang, t
 
@@ -128,6 +128,8 @@ def render_grade(
         lines.append(delivery)
     if GradeFlag.LLM_UNAVAILABLE in grade.flags:
         lines.append(t(lang, "graded_by_rubric"))
+    if GradeFlag.WRITTEN_REFERENCE in grade.flags:
+        lines.append(t(lang, "graded_written"))
     if not final:
         lines.append(t(lang, "judge_reviewing"))
     body = "\n\n".join(render_signals(grade, lang))
@@ -148,6 +150,8 @@ def render_event(event: Event, lang: Lang, settings: Settings) -> str:
             total=event.total or 1,
             topic=esc(event.topic),
         )
+        if event.written:
+            label += " " + t(lang, f"written_{event.written}")
         return f"{label}\n\n{esc(event.text)}"
     if kind == "follow_up":
         return f"{t(lang, 'follow_up_label')}\n\n{esc(event.text)}"
@@ -202,6 +206,9 @@ def render_report_summary(report: SessionReport, lang: Lang) -> str:
             weakest=esc(weakest or t(lang, "none")),
         )
     ]
+    if report.job_areas:
+        areas = "\n".join(f"- {esc(area_line(a, lang))}" for a in report.job_areas)
+        lines.append(f"**{t(lang, 'debrief_job_areas')}**\n\n{areas}")
     sections = [
         ("debrief_actions", [f"{i}. {esc(a)}" for i, a in enumerate(report.actions, 1)]),
         (

@@ -109,6 +109,21 @@ class AppServices:
             self._chat_model = make_chat_model(self.settings)
         return self._chat_model
 
+    def job_planner(self) -> Any:
+        """A planner for a job (coach/jobs/planner.py) on this process's index; the model
+        takes part when its server answers and ``plan.llm`` is on."""
+        from coach.jobs.planner import JobPlanner
+
+        injected = self._chat_model is not None and not hasattr(self._chat_model, "openai_api_base")
+        use = self.settings.plan.llm and self.model_problem() is None
+        return JobPlanner(
+            self.settings,
+            self.searcher(),
+            self.cards,
+            chat_model=self._chat_model if injected else None,
+            use_model=use,
+        )
+
     def model_problem(self) -> str | None:
         """None when the model server answers, else the message to show (and the
         interview goes on without the model, grading by the rubric)."""

@@ -21,7 +21,16 @@ from coach.speech.speaker import Speaker
 from coach.speech.transcriber import Transcriber
 from coach.ui.chat import Chat, stream_into_chat, write_report
 from coach.ui.context import ALL, DIFFICULTIES, UiContext, lang_of
-from coach.ui.job import plan_for_job
+from coach.ui.job import (
+    JobState,
+    area_choices,
+    interview_for,
+    plan_for_job,
+    question_choices,
+    remove_areas,
+    saved_job_text,
+    saved_jobs,
+)
 from coach.ui.render import esc
 from coach.ui.services import AppServices, NotReady
 from coach.ui.strings import Lang, t
@@ -73,6 +82,12 @@ class InterviewView:
     plan_view: Any
     planned: Any
     """The plan's questions, ticked: the card ids Start asks (none: by topic and difficulty)."""
+    saved_job: Any
+    resume: Any
+    plan_areas: Any
+    """The plan's areas, ticked: unticking one takes it out and allocates again."""
+    job_state: Any
+    """The plan (coach/ui/job.py JobState) between Plan and Start."""
 
     @property
     def controls(self) -> list[Any]:
@@ -121,14 +136,33 @@ def _layout(ctx: UiContext) -> InterviewView:
         )
         start = gr.Button(t(lang0, "start"), variant="primary", elem_id="start")
     with gr.Accordion(t(lang0, "job_title"), open=False, elem_id="job") as job_box:
-        jd = gr.Textbox(label=t(lang0, "job_jd"), lines=6, elem_id="jd")
+        saved_job = gr.Dropdown(
+            choices=[], value=None, label=t(lang0, "job_saved"), elem_id="saved-jobs"
+        )
+        with gr.Row():
+            jd = gr.Textbox(label=t(lang0, "job_jd"), lines=6, elem_id="jd", scale=3)
+            resume = gr.File(
+                label=t(lang0, "job_resume"),
+                file_types=[".txt", ".md", ".pdf", ".docx"],
+                type="filepath",
+                elem_id="resume",
+                scale=1,
+            )
         with gr.Row():
             plan = gr.Button(t(lang0, "job_plan"), elem_id="plan")
             clear_plan = gr.Button(t(lang0, "job_clear"), elem_id="clear-plan")
         plan_view = gr.Markdown(elem_id="plan-view")
+        plan_areas = gr.CheckboxGroup(
+            choices=[],
+            value=[],
+            label=t(lang0, "job_pick_areas"),
+            visible=False,
+            elem_id="plan-areas",
+        )
         planned = gr.CheckboxGroup(
             choices=[], value=[], label=t(lang0, "job_pick"), visible=False, elem_id="planned"
         )
+        job_state = gr.State(None)
     chat = gr.Chatbot(
         label=t(lang0, "chat"),
         height=520,
@@ -213,6 +247,10 @@ def _layout(ctx: UiContext) -> InterviewView:
         clear_plan=clear_plan,
         plan_view=plan_view,
         planned=planned,
+        saved_job=saved_job,
+        resume=resume,
+        plan_areas=plan_areas,
+        job_state=job_state,
     )
 
 
@@ -232,6 +270,9 @@ def _register_words(ctx: UiContext, tab: Any, view: InterviewView) -> None:
         (view.job_box, "job_title"),
         (view.jd, "job_jd"),
         (view.planned, "job_pick"),
+        (view.saved_job, "job_saved"),
+        (view.resume, "job_resume"),
+        (view.plan_areas, "job_pick_areas"),
     ):
         words(component, key)
     for component, key in (
@@ -278,24 +319,51 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
         )
 
     on_start = _start_handler(ctx.settings, ctx.services)
-    starting = [view.topic, view.count, view.difficulty, language, view.planned]
+    starting = [view.topic, view.count, view.difficulty, language, view.planned, view.job_state]
     on_click(view.start, on_start, starting)
+    plan_outputs = [view.plan_view, view.plan_areas, view.planned, view.job_state]
 
-    async def on_plan(text: str, count: float, lang_label: str):
-        shown, choices = await asyncio.to_thread(
-            plan_for_job, ctx.services, text, int(count), lang_of(lang_label)
-        )
-        ids = [card_id for _, card_id in choices or []]
-        return shown, gr.update(choices=choices or [], value=ids, visible=bool(ids))
+    def shown_plan(shown: str, state: JobState | None, lang: Lang, areas: bool = True):
+        if state is None:
+            hidden = gr.update(choices=[], value=[], visible=False)
+            return shown, hidden, hidden, None
+        plan = state.current
+        choices = question_choices(plan, lang)
+        ids = [card_id for _, card_id in choices]
+        area_box = gr.skip()
+        if areas:
+            names = [a.name for a in state.plan.areas]
+            area_box = gr.update(
+                choices=area_choices(state.plan, lang), value=names, visible=bool(names)
+            )
+        return shown, area_box, gr.update(choices=choices, value=ids, visible=bool(ids)), state
 
-    view.plan.click(on_plan, [view.jd, view.count, language], [view.plan_view, view.planned])
+    async def on_plan(text: str, resume_file: str | None, count: float, lang_label: str):
+        lang = lang_of(lang_label)
+        shown, state = await plan_for_job(ctx.services, text, resume_file, int(count), lang)
+        return shown_plan(shown, state, lang)
+
+    def on_areas(kept: list[str], state: JobState | None, lang_label: str):
+        lang = lang_of(lang_label)
+        shown, state = remove_areas(state, kept, lang)
+        return shown_plan(shown, state, lang, areas=False)
+
+    view.plan.click(on_plan, [view.jd, view.resume, view.count, language], plan_outputs).then(
+        lambda: gr.update(choices=saved_jobs(ctx.services)), None, view.saved_job
+    )
+    view.job_box.expand(
+        lambda: gr.update(choices=saved_jobs(ctx.services)), None, view.saved_job, queue=False
+    )
+    view.plan_areas.input(on_areas, [view.plan_areas, view.job_state, language], plan_outputs)
+    view.saved_job.input(
+        lambda job_id: saved_job_text(ctx.services, job_id), [view.saved_job], [view.jd]
+    )
     view.clear_plan.click(
-        lambda lang_label: (
-            t(lang_of(lang_label), "job_cleared"),
-            gr.update(choices=[], value=[], visible=False),
+        lambda lang_label: shown_plan(
+            t(lang_of(lang_label), "job_cleared"), None, lang_of(lang_label)
         ),
         [language],
-        [view.plan_view, view.planned],
+        plan_outputs,
         queue=False,
     )
     acting = [view.answer, view.chat, view.engine, language]
@@ -368,7 +436,12 @@ async def _run_action(
 
 def _start_handler(settings: Settings, services: AppServices) -> Handler:
     async def on_start(
-        topic_value: str, n: float, level: str, lang_label: str, planned: list[str] | None = None
+        topic_value: str,
+        n: float,
+        level: str,
+        lang_label: str,
+        planned: list[str] | None = None,
+        job_state: JobState | None = None,
     ):
         lang = lang_of(lang_label)
         history: Chat = []
@@ -385,12 +458,14 @@ def _start_handler(settings: Settings, services: AppServices) -> Handler:
             # Carry on without the model: cards' own text, rubric-only grading.
             history.append({"role": "assistant", "content": t(lang, "notice", text=esc(problem))})
             interview.grader = services.deferred_grader(False)
+        card_ids, job = interview_for(job_state, planned)
         config = InterviewConfig(
             topic=None if topic_value in (ALL, None, "") else topic_value,
-            questions=len(planned) if planned else int(n),
+            questions=len(card_ids) if card_ids else int(n),
             difficulty=level if level in DIFFICULTIES else "any",
             language=lang,
-            card_ids=list(planned or []),
+            card_ids=card_ids or list(planned or []),
+            job=job,
         )
         engine = InterviewEngine(interview, config)
         if problem:

@@ -1,0 +1,194 @@
+"""A job's plan with the model's part: the areas it reads from the JD beside the alias
+table's, questions it writes for areas the bank does not cover, and deep dives into the
+résumé's projects (issue 31).
+
+Why the model only adds: the deterministic plan (coach/jobs/plan.py) is made first from
+the same JD, so a model that is down, slow or wrong leaves the candidate with the table's
+areas and the bank's cards, never with nothing. What the model returns is checked before
+it counts: an area's words must be the JD's own, a written question must name its area,
+a deep dive may name no technique the project does not (coach/jobs/llm_areas.py,
+writer.py, resume.py). The JD and the résumé are data in every prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from coach.config import Settings
+from coach.corpus.models import QuestionCard
+from coach.index.tokenize import has_cjk
+from coach.interview.models import JobArea as ReportArea
+from coach.interview.models import JobContext
+from coach.jobs.models import LlmArea, WrittenQuestion
+from coach.jobs.plan import JobPlan, Searcher, allocate, build_plan, jd_lines, written_card
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+logger = logging.getLogger(__name__)
+
+CONTEXT_CHARS = 600
+"""JD lines given to the writer for one area: those naming it, cut to this (the 1.5B
+model's prompt stays short, and the lines about other areas only distract it)."""
+
+
+class PlanRequest(BaseModel):
+    jd: str
+    resume: str = ""
+    """The résumé's text (coach/jobs/resume.py reads files); empty: none."""
+    questions: int
+
+
+def area_context(lines: Sequence[str], terms: Sequence[str]) -> str:
+    """The JD's lines that name the area, for the writer."""
+    lowered = [t.lower() for t in terms]
+    picked = [line for line in lines if any(t in line.lower() for t in lowered)]
+    return "\n".join(picked)[:CONTEXT_CHARS]
+
+
+class JobPlanner:
+    """Plans interviews for jobs; one per process (the model client is made once)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        searcher: Searcher,
+        cards: Sequence[QuestionCard],
+        *,
+        chat_model: BaseChatModel | None = None,
+        use_model: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.searcher = searcher
+        self.cards = cards
+        self._model = chat_model
+        self.use_model = settings.plan.llm if use_model is None else use_model
+
+    @property
+    def model(self) -> BaseChatModel:
+        if self._model is None:
+            from coach.llm.client import make_chat_model
+
+            s = self.settings.plan
+            self._model = make_chat_model(
+                self.settings,
+                max_tokens=s.llm_max_tokens,
+                timeout=s.llm_timeout,
+                temperature=s.llm_temperature,
+            )
+        return self._model
+
+    async def plan(
+        self,
+        request: PlanRequest,
+        *,
+        reviews: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> JobPlan:
+        """Raises PlanError (coach/jobs/plan.py) for a JD that cannot be planned from and
+        ResumeError for a résumé that cannot be read; the model failing is a note."""
+        settings = self.settings
+        started = time.perf_counter()
+        lines, _ = jd_lines(request.jd, settings)
+        notes: list[str] = []
+        llm_areas: list[LlmArea] = []
+        if self.use_model:
+            llm_areas = await self._read_areas(lines, notes)
+        read = time.perf_counter()
+        plan = build_plan(
+            request.jd,
+            self.searcher,
+            self.cards,
+            settings,
+            request.questions,
+            llm_areas=llm_areas,
+            reviews=reviews,
+            now=now,
+        )
+        matched = time.perf_counter()
+        language = "zh" if has_cjk(request.jd) else "en"
+        if request.resume.strip():
+            await self._resume(plan, request.resume, notes)
+        dived = time.perf_counter()
+        if self.use_model and settings.plan.generated_per_area:
+            await self._write(plan, lines, language, notes)
+        written = time.perf_counter()
+        plan.questions = allocate(plan.areas, request.questions, plan.deep_dives)
+        plan.notes = notes
+        plan.seconds = {
+            "model_areas": round(read - started, 2),
+            "bank": round(matched - read, 2),
+            "resume": round(dived - matched, 2),
+            "written": round(written - dived, 2),
+            "total": round(time.perf_counter() - started, 2),
+        }
+        return plan
+
+    async def _read_areas(self, lines: list[str], notes: list[str]) -> list[LlmArea]:
+        from coach.jobs.llm_areas import read_areas
+
+        result = await read_areas(lines, self.model, self.settings)
+        if result.note:
+            notes.append(result.note)
+        return list(result.areas)
+
+    async def _resume(self, plan: JobPlan, text: str, notes: list[str]) -> None:
+        from coach.jobs.resume import ResumeWriter, deep_dive_questions, projects, resume_text
+
+        kept, ignored = resume_text(text, self.settings)
+        plan.resume_ignored = ignored
+        plan.projects = projects(kept)
+        names = [a.name for a in plan.areas]
+        dives = deep_dive_questions(plan.projects, names, self.settings.plan.resume_questions)
+        if self.use_model and dives:
+            writer = ResumeWriter(self.settings, self.model)
+            by_title = {p.title: p for p in plan.projects}
+            dives = [await writer.phrase(by_title[q.project], q) for q in dives]
+        plan.deep_dives = dives
+
+    async def _write(
+        self, plan: JobPlan, lines: list[str], language: str, notes: list[str]
+    ) -> None:
+        from coach.jobs.writer import QuestionWriter
+
+        wanted = [a for a in plan.areas if not a.in_bank]
+        if not wanted:
+            return
+        writer = QuestionWriter(self.settings, self.model)
+        contexts = {a.name: area_context(lines, [a.name, *a.terms]) for a in wanted}
+        try:
+            written = await writer.write_many(
+                [(a.name, a.terms) for a in wanted], "\n".join(contexts.values()), language
+            )
+        except Exception as exc:  # the plan stands on the bank's cards
+            logger.warning("Writing questions for uncovered areas failed", exc_info=True)
+            notes.append(f"The model wrote no questions ({type(exc).__name__}: {exc}).")
+            return
+        for area in wanted:
+            area.written = written.get(area.name, [])
+
+
+def interview_job(
+    plan: JobPlan, chosen: Sequence[str] | None = None, job_id: str = ""
+) -> tuple[list[str], JobContext]:
+    """The card ids an interview asks (the plan's, less those unticked) and the job it
+    is for: the areas the report groups by and the written questions' cards."""
+    keep = None if chosen is None else set(chosen)
+    questions = [q for q in plan.questions if keep is None or q.card_id in keep]
+    written: dict[str, WrittenQuestion] = {q.id: q for q in plan.written()}
+    asked_written = [written[q.card_id] for q in questions if q.card_id in written]
+    context = JobContext(
+        job_id=job_id,
+        title=plan.title,
+        areas=[ReportArea(name=a.name, core=a.core, covered=a.covered) for a in plan.areas],
+        card_areas={q.card_id: q.area for q in questions},
+        written=[written_card(q) for q in asked_written],
+        written_origin={q.id: q.origin for q in asked_written},
+    )
+    return [q.card_id for q in questions], context
