@@ -123,7 +123,9 @@ def test_recently_asked_cards_wait_until_due(settings: Settings, tmp_path) -> No
     assert [r.card_id for r in rag.recent] == ["rag"] and rag.recent[0].due_at > store.clock()
     assert "rag" not in [q.card_id for q in plan.questions]
     later = store.clock() + timedelta(days=400)
-    plan = build_plan(JD, EverySearcher(), PLAN_CARDS, settings, 3, reviews=store.reviews(), now=later)
+    plan = build_plan(
+        JD, EverySearcher(), PLAN_CARDS, settings, 3, reviews=store.reviews(), now=later
+    )
     assert "rag" in [q.card_id for q in plan.questions], "due again: asked again"
 
 
@@ -176,7 +178,7 @@ def test_the_planner_adds_the_models_areas_and_questions(settings: Settings, tmp
     assert [q.question for q in areas["多模态"].written] == ["多模态模型怎样把图像和文本对齐？"]
     assert "llm" in areas["RAG 与检索"].found_by
     assert any(q.origin == "generated" for q in plan.questions)
-    assert set(plan.seconds) >= {"model_areas", "written", "total"}
+    assert set(plan.seconds) >= {"table", "model_areas_and_resume", "written", "total"}
 
 
 def test_without_the_model_the_plan_is_the_tables(settings: Settings) -> None:
@@ -192,3 +194,17 @@ def test_llm_areas_merge_onto_the_table(settings: Settings) -> None:
     plan = build_plan(JD, EverySearcher(), PLAN_CARDS, settings, 3, llm_areas=llm)
     rag = next(a for a in plan.areas if a.name == "RAG 与检索")
     assert rag.found_by == ["table", "llm"] and "召回" in rag.terms
+
+
+def test_the_tables_plan_comes_first_then_the_models(settings: Settings) -> None:
+    """The tab shows the table's plan in seconds and the model's additions after."""
+    jd = JD + "\n5. 熟悉多模态模型（CLIP 等）。\n"
+    model = FakeListChatModel(responses=[MODEL_AREAS, WRITTEN_REPLY])
+    planner = JobPlanner(settings, EverySearcher(), PLAN_CARDS, chat_model=model, use_model=True)
+
+    async def stages():
+        return [p async for p in planner.stages(PlanRequest(jd=jd, questions=5))]
+
+    first, last = asyncio.run(stages())
+    assert "多模态" not in {a.name for a in first.areas} and not first.written()
+    assert "多模态" in {a.name for a in last.areas} and last.written()

@@ -6,6 +6,7 @@ cover, checked and retried. Fake chat models only: fast, no server."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ import httpx
 import openai
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
 from coach.config import Settings
@@ -37,17 +38,38 @@ INJECTED_JD = (ROOT / "eval" / "jobs" / "llm-app-injected.md").read_text("utf-8"
 
 
 class Recorder(FakeListChatModel):
-    """Replies in turn and keeps every prompt's messages and the call's bound arguments."""
+    """Streams its replies in turn, a line at a time, and keeps every prompt's messages
+    and the call's bound arguments; answers after ``delay`` seconds; after
+    ``stall_after`` lines writes nothing more (a slow model the time limit cuts off);
+    counts the calls in flight at once."""
 
     seen: list[list[BaseMessage]] = Field(default_factory=list)
     bound: list[dict[str, Any]] = Field(default_factory=list)
+    delay: float = 0.0
+    stall_after: int | None = None
+    active: int = 0
+    peak: int = 0
 
-    def _call(
+    def answer(self, messages: list[BaseMessage]) -> str:
+        response = self.responses[self.i]
+        self.i = (self.i + 1) % len(self.responses)
+        return response
+
+    async def _astream(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
-    ) -> str:
+    ) -> AsyncIterator[ChatGenerationChunk]:
         self.seen.append(list(messages))
         self.bound.append(kw)
-        return super()._call(messages, stop, run_manager, **kw)
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(self.delay)
+            for n, line in enumerate(self.answer(messages).splitlines(keepends=True)):
+                if self.stall_after is not None and n >= self.stall_after:
+                    await asyncio.sleep(3600)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=line))
+        finally:
+            self.active -= 1
 
 
 class ByArea(Recorder):
@@ -57,11 +79,7 @@ class ByArea(Recorder):
     by_area: dict[str, list[str]] = Field(default_factory=dict)
     responses: list[str] = Field(default_factory=lambda: ["(unused)"])
 
-    def _call(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
-    ) -> str:
-        self.seen.append(list(messages))
-        self.bound.append(kw)
+    def answer(self, messages: list[BaseMessage]) -> str:
         asked = str(messages[-1].content)
         area = next(a for a in self.by_area if f"领域：{a}\n" in asked)
         return self.by_area[area].pop(0)
@@ -72,30 +90,8 @@ class Down(Recorder):
 
     responses: list[str] = Field(default_factory=lambda: ["(unused)"])
 
-    def _call(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
-    ) -> str:
-        self.seen.append(list(messages))
+    def answer(self, messages: list[BaseMessage]) -> str:
         raise openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1:9/v1"))
-
-
-class Slow(Recorder):
-    """Answers after ``delay`` seconds and counts the calls in flight at once."""
-
-    delay: float = 0.02
-    active: int = 0
-    peak: int = 0
-
-    async def _agenerate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
-    ) -> ChatResult:
-        self.active += 1
-        self.peak = max(self.peak, self.active)
-        try:
-            await asyncio.sleep(self.delay)
-            return await super()._agenerate(messages, stop, run_manager, **kw)
-        finally:
-            self.active -= 1
 
 
 def with_plan(settings: Settings, **plan: object) -> Settings:
@@ -242,7 +238,7 @@ def test_the_example_copied_gives_no_area(kept: list[str], settings: Settings) -
     ("model", "note"),
     [
         (Down(), "did not answer (APIConnectionError)"),
-        (Slow(responses=["检索 | 核心 | RAG"], delay=5.0), "did not answer (TimeoutError)"),
+        (Recorder(responses=["检索 | 核心 | RAG"], delay=5.0), "did not answer (TimeoutError)"),
         (Recorder(responses=["好的！这个岗位主要需要大模型相关的能力。"]), "not a list"),
     ],
 )
@@ -252,6 +248,19 @@ def test_a_failing_model_leaves_the_table_alone(
     settings = with_plan(settings, llm_timeout=0.05)
     reading = asyncio.run(read_areas(kept, model, settings))
     assert reading.areas == [] and note in reading.note and "table only" in reading.note
+
+
+def test_the_lines_before_the_time_limit_are_read(kept: list[str], settings: Settings) -> None:
+    model = Recorder(responses=[REPLY], stall_after=2)  # then silent past the limit
+    reading = asyncio.run(read_areas(kept, model, with_plan(settings, llm_timeout=0.2)))
+    assert [a.name for a in reading.areas] == ["RAG 与检索", "智能客服"]
+    assert "cut off" in reading.note
+
+
+def test_a_model_silent_past_the_limit_gives_no_area(kept: list[str], settings: Settings) -> None:
+    model = Recorder(responses=[REPLY], stall_after=0)
+    reading = asyncio.run(read_areas(kept, model, with_plan(settings, llm_timeout=0.1)))
+    assert reading.areas == [] and "TimeoutError" in reading.note
 
 
 def test_as_data_removes_every_wrapper_tag() -> None:
@@ -327,6 +336,20 @@ def test_no_usable_reply_leaves_the_area_uncovered(settings: Settings) -> None:
     assert len(model.seen) == 3
 
 
+def test_a_reply_cut_off_with_three_points_is_kept(settings: Settings) -> None:
+    model = Recorder(responses=[GOOD], stall_after=5)  # question, head, three points
+    w = QuestionWriter(with_plan(settings, llm_timeout=0.2), model)
+    written = asyncio.run(w.write(AREA, TERMS, CONTEXT))
+    assert written is not None and len(written.points) == 3
+
+
+def test_a_reply_cut_off_too_early_is_not_asked_again(settings: Settings) -> None:
+    model = Recorder(responses=[GOOD], stall_after=3)
+    w = QuestionWriter(with_plan(settings, llm_timeout=0.1, attempts=3), model)
+    assert asyncio.run(w.write(AREA, TERMS, CONTEXT)) is None
+    assert len(model.seen) == 1, "another try would be cut off as well"
+
+
 def test_a_down_model_is_not_asked_again(settings: Settings) -> None:
     model = Down()
     w = QuestionWriter(with_plan(settings, attempts=3), model)
@@ -361,6 +384,16 @@ def test_the_reply_parser_is_lenient() -> None:
         ("成本", "每路召回"),
         ("融合", "多路结果"),
     ]
+
+
+def test_sentences_are_not_labels() -> None:
+    reply = parse_reply(
+        "问题：智能客服系统里，知识库问答的检索结果不准时你会怎么排查？\n要点：\n"
+        "- 通过大模型进行自然语言处理，实现与用户的对话。\n"
+        "- 基于知识库进行问答，提供准确的信息。\n"
+        "- 检索评估：先看召回率。\n"
+    )
+    assert check_reply(reply, "智能客服", ["智能客服"], "zh") == "1 usable points"
 
 
 def test_labels_too_long_do_not_count() -> None:
@@ -411,7 +444,7 @@ def test_write_many_sequential_replies(settings: Settings) -> None:
 
 
 def test_write_many_is_bounded(settings: Settings) -> None:
-    model = Slow(responses=[GOOD])
+    model = Recorder(responses=[GOOD], delay=0.02)
     w = QuestionWriter(with_plan(settings, generated_per_area=1), model)
     wanted = [(f"搜索推荐{i}", TERMS) for i in range(9)]
     found = asyncio.run(w.write_many(wanted, CONTEXT, "zh"))

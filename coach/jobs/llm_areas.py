@@ -40,24 +40,27 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_AREAS = 8
-"""Areas kept from one reply: a JD asks for a handful; more is the model listing every
-noun, and each new area may cost a written question."""
+MAX_AREAS = 6
+"""Areas asked for and kept from one reply: a JD asks for a handful, the table finds the
+common ones anyway, each new area may cost a written question, and each line costs the
+1.5B pack about 6 s on two CPU cores (9 lines took 65 s)."""
 MAX_NAME_CHARS = 20
 """An area's name is a heading in the plan, not a sentence."""
 MIN_TERM_CHARS = 2
 """A one-character term ("数", "C") occurs in nearly every JD, so it proves nothing."""
 MAX_MARKER_CHARS = 6
 """A second field this short naming core/optional is the marker ("加分项"), not a term."""
-MAX_TERM_CHARS = 30
-"""A longer "term" is the model copying a whole requirement line, not naming an area."""
+MAX_TERM_CHARS = 16
+"""A longer "term" is the model copying a clause, not naming an area: on a real JD it
+gave "Elasticsearch 使用经验者优先" (22) and "SIGIR 等会议发表过论文者优先" (18) beside
+"多模态商品表征落地" (9) and "离线评估与线上 A/B 实验体系" (16)."""
 JD_PROMPT_CHARS = 2400
 """The JD's text sent to the model at most: the pack serves 4,096 tokens, and the prompt's
 instructions, its example and the reply need about 1,000 of them. Terms are still checked
 against every kept line."""
 
 MODEL_ERRORS: tuple[type[BaseException], ...] = (
-    TimeoutError,  # asyncio.wait_for's timeout
+    TimeoutError,  # a timeout raised inside the client or the transport
     openai.APIError,  # connection refused, server timeout, 5xx, bad request
     httpx.HTTPError,
 )
@@ -175,13 +178,14 @@ def in_jd(term: str, jd: str) -> bool:
     return has_cjk(term) and _squash(term) in _squash(jd)
 
 
+def _skipped(text: str) -> bool:
+    """About the person, not an area (skip_terms in job_plan.toml)."""
+    lowered = text.lower()
+    return any(word in lowered for word in job_prompts()["skip_terms"])
+
+
 def _usable(term: str, jd: str) -> bool:
-    if not MIN_TERM_CHARS <= len(term) <= MAX_TERM_CHARS:
-        return False
-    lowered = term.lower()
-    if any(word in lowered for word in job_prompts()["skip_terms"]):
-        return False
-    return in_jd(term, jd)
+    return MIN_TERM_CHARS <= len(term) <= MAX_TERM_CHARS and not _skipped(term) and in_jd(term, jd)
 
 
 def jd_terms(terms: Sequence[str], jd: str) -> list[str]:
@@ -199,9 +203,10 @@ def jd_terms(terms: Sequence[str], jd: str) -> list[str]:
 
 def clean_name(name: str, fallback: str) -> str:
     """The area's name as a heading: decoration stripped, at most ``MAX_NAME_CHARS``;
-    the first term when the model gave none (or one that addresses a model)."""
+    the first term when the model gave none, one that addresses a model, or one about
+    the person ("沟通能力 | 加分 | Elasticsearch" was a real reply)."""
     name = _clean(name)
-    if not name or injection_spans(name):
+    if not name or injection_spans(name) or _skipped(name):
         name = fallback
     return name[:MAX_NAME_CHARS].strip()
 
@@ -264,6 +269,30 @@ def merge_areas(llm: Sequence[LlmArea], rules: Sequence[AreaRule]) -> list[LlmAr
     return list(merged.values())
 
 
+async def stream_reply(
+    model: BaseChatModel, messages: list[BaseMessage], timeout: float, **bound: Any
+) -> tuple[str, bool]:
+    """The reply's text, and whether it was finished within ``timeout`` seconds; cut
+    off, the text is its complete lines only.
+
+    Why streamed: on two CPU cores the 1.5B pack writes about 3 tokens a second, so a
+    reply of 8 area lines took 65 s on a real JD (2026-12-07), past the plan's limit; with
+    ``ainvoke`` the time limit threw every line away, streamed the lines that arrived are
+    still read. Leaving ``wait_for`` closes the stream, and vLLM stops the request."""
+    parts: list[str] = []
+
+    async def collect() -> None:
+        async for chunk in model.astream(messages, **bound):
+            parts.append(str(chunk.content))
+
+    try:
+        await asyncio.wait_for(collect(), timeout)
+    except TimeoutError:
+        text = "".join(parts)
+        return text[: text.rfind("\n") + 1], False
+    return "".join(parts), True
+
+
 async def read_areas(
     lines: Sequence[str],
     chat_model: BaseChatModel | None,
@@ -273,27 +302,28 @@ async def read_areas(
     """The areas the JD's kept ``lines`` ask for as the model reads them, checked against
     the JD's words and merged onto the alias table's areas (``rules``, default the whole
     table; ``[]``: left as the model named them). Never raises for the model failing: the
-    reading is then empty, its note says why, and the plan works from the table alone.
-    Whether to ask the model at all (plan.llm) is the caller's choice."""
+    reading is then empty (or has the lines that arrived before the time limit), its note
+    says why, and the plan works from the table alone. Whether to ask the model at all
+    (plan.llm) is the caller's choice."""
     if not lines:
         return AreaReading(note="The job description has no lines to read.")
     model = chat_model or plan_model(settings)
     try:
-        reply = await asyncio.wait_for(
-            model.ainvoke(areas_messages(lines)), settings.plan.llm_timeout
-        )
+        text, finished = await stream_reply(model, areas_messages(lines), settings.plan.llm_timeout)
     except MODEL_ERRORS as exc:
         logger.warning("Reading the JD's areas with the model failed: %r", exc)
         return AreaReading(
             note=f"The model did not answer ({type(exc).__name__}); areas from the table only."
         )
-    text = str(reply.content)
     parsed = parse_areas(text)
     if not parsed:
-        logger.warning("The model's areas could not be read: %r", text[:200])
-        return AreaReading(
-            note="The model's answer was not a list of areas; areas from the table only."
-        )
+        if finished:
+            logger.warning("The model's areas could not be read: %r", text[:200])
+            note = "The model's answer was not a list of areas; areas from the table only."
+        else:
+            logger.warning("The model wrote no area in %s s", settings.plan.llm_timeout)
+            note = "The model did not answer (TimeoutError); areas from the table only."
+        return AreaReading(note=note)
     areas, dropped = validate_areas(parsed, lines)
     if dropped:
         logger.info("Areas dropped, their terms are not in the JD: %s", dropped)
@@ -304,7 +334,13 @@ async def read_areas(
             "areas from the table only.",
         )
     rules = area_rules() if rules is None else rules
-    return AreaReading(areas=merge_areas(areas, rules), dropped=dropped)
+    note = (
+        ""
+        if finished
+        else f"The model was cut off at the time limit ({settings.plan.llm_timeout:g} s); "
+        f"{len(areas)} of its areas were read."
+    )
+    return AreaReading(areas=merge_areas(areas, rules), dropped=dropped, note=note)
 
 
 def plan_model(settings: Settings) -> BaseChatModel:

@@ -12,9 +12,10 @@ writer.py, resume.py). The JD and the résumé are data in every prompt.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -91,44 +92,75 @@ class JobPlanner:
         reviews: dict[str, Any] | None = None,
         now: datetime | None = None,
     ) -> JobPlan:
-        """Raises PlanError (coach/jobs/plan.py) for a JD that cannot be planned from and
-        ResumeError for a résumé that cannot be read; the model failing is a note."""
+        """The finished plan (the last of ``stages``)."""
+        plans = [plan async for plan in self.stages(request, reviews=reviews, now=now)]
+        return plans[-1]
+
+    async def stages(
+        self,
+        request: PlanRequest,
+        *,
+        reviews: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> AsyncIterator[JobPlan]:
+        """The table's plan at once (areas, the bank's cards, the résumé's template deep
+        dives: about 2 s), then, when the model takes part, the plan with its areas, its
+        phrasing of the deep dives and its questions for uncovered areas (a minute or
+        two on the CPU pack). Raises PlanError (coach/jobs/plan.py) for a JD that cannot
+        be planned from and ResumeError for a résumé that cannot be read; the model
+        failing is a note."""
         settings = self.settings
         started = time.perf_counter()
         lines, _ = jd_lines(request.jd, settings)
+        first = self._bank_plan(request, [], reviews, now)
+        dives = self._resume(first, request.resume)
+        first.questions = allocate(first.areas, request.questions, first.deep_dives)
+        first.seconds = {"table": round(time.perf_counter() - started, 2)}
+        first.seconds["total"] = first.seconds["table"]
+        yield first
+        if not self.use_model:
+            return
         notes: list[str] = []
-        llm_areas: list[LlmArea] = []
-        if self.use_model:
-            llm_areas = await self._read_areas(lines, notes)
+        language = "zh" if has_cjk(request.jd) else "en"
+        phrased, llm_areas = await asyncio.gather(
+            self._phrase(first, dives), self._read_areas(lines, notes)
+        )
         read = time.perf_counter()
-        plan = build_plan(
+        plan = self._bank_plan(request, llm_areas, reviews, now)
+        plan.resume_ignored, plan.projects, plan.deep_dives = (
+            first.resume_ignored,
+            first.projects,
+            phrased,
+        )
+        if settings.plan.generated_per_area:
+            await self._write(plan, lines, language, notes)
+        plan.questions = allocate(plan.areas, request.questions, plan.deep_dives)
+        plan.notes = notes
+        plan.seconds = {
+            "table": first.seconds["table"],
+            "model_areas_and_resume": round(read - started - first.seconds["table"], 2),
+            "written": round(time.perf_counter() - read, 2),
+            "total": round(time.perf_counter() - started, 2),
+        }
+        yield plan
+
+    def _bank_plan(
+        self,
+        request: PlanRequest,
+        llm_areas: list[LlmArea],
+        reviews: dict[str, Any] | None,
+        now: datetime | None,
+    ) -> JobPlan:
+        return build_plan(
             request.jd,
             self.searcher,
             self.cards,
-            settings,
+            self.settings,
             request.questions,
             llm_areas=llm_areas,
             reviews=reviews,
             now=now,
         )
-        matched = time.perf_counter()
-        language = "zh" if has_cjk(request.jd) else "en"
-        if request.resume.strip():
-            await self._resume(plan, request.resume, notes)
-        dived = time.perf_counter()
-        if self.use_model and settings.plan.generated_per_area:
-            await self._write(plan, lines, language, notes)
-        written = time.perf_counter()
-        plan.questions = allocate(plan.areas, request.questions, plan.deep_dives)
-        plan.notes = notes
-        plan.seconds = {
-            "model_areas": round(read - started, 2),
-            "bank": round(matched - read, 2),
-            "resume": round(dived - matched, 2),
-            "written": round(written - dived, 2),
-            "total": round(time.perf_counter() - started, 2),
-        }
-        return plan
 
     async def _read_areas(self, lines: list[str], notes: list[str]) -> list[LlmArea]:
         from coach.jobs.llm_areas import read_areas
@@ -138,19 +170,30 @@ class JobPlanner:
             notes.append(result.note)
         return list(result.areas)
 
-    async def _resume(self, plan: JobPlan, text: str, notes: list[str]) -> None:
-        from coach.jobs.resume import ResumeWriter, deep_dive_questions, projects, resume_text
+    def _resume(self, plan: JobPlan, text: str) -> list[WrittenQuestion]:
+        """The résumé's projects and the template deep dives into them (no model)."""
+        from coach.jobs.resume import deep_dive_questions, projects, resume_text
 
+        if not text.strip():
+            return []
         kept, ignored = resume_text(text, self.settings)
         plan.resume_ignored = ignored
         plan.projects = projects(kept)
         names = [a.name for a in plan.areas]
-        dives = deep_dive_questions(plan.projects, names, self.settings.plan.resume_questions)
-        if self.use_model and dives:
-            writer = ResumeWriter(self.settings, self.model)
-            by_title = {p.title: p for p in plan.projects}
-            dives = [await writer.phrase(by_title[q.project], q) for q in dives]
-        plan.deep_dives = dives
+        count = self.settings.plan.resume_questions
+        plan.deep_dives = deep_dive_questions(plan.projects, names, count)
+        return plan.deep_dives
+
+    async def _phrase(self, plan: JobPlan, dives: list[WrittenQuestion]) -> list[WrittenQuestion]:
+        """The model's more specific deep dives, each checked (coach/jobs/resume.py); the
+        template stands where the model's is refused."""
+        if not dives:
+            return []
+        from coach.jobs.resume import ResumeWriter
+
+        writer = ResumeWriter(self.settings, self.model)
+        by_title = {p.title: p for p in plan.projects}
+        return list(await asyncio.gather(*(writer.phrase(by_title[q.project], q) for q in dives)))
 
     async def _write(
         self, plan: JobPlan, lines: list[str], language: str, notes: list[str]

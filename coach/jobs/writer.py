@@ -31,7 +31,14 @@ from pydantic import BaseModel
 from coach.common.text import overlap
 from coach.config import Settings
 from coach.grading.injection import injection_spans
-from coach.jobs.llm_areas import MODEL_ERRORS, Language, as_data, job_prompts, plan_model
+from coach.jobs.llm_areas import (
+    MODEL_ERRORS,
+    Language,
+    as_data,
+    job_prompts,
+    plan_model,
+    stream_reply,
+)
 from coach.jobs.models import ExpectedPoint, WrittenQuestion
 
 if TYPE_CHECKING:
@@ -39,8 +46,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-QUESTION_MIN_CHARS = 20
-"""A shorter "question" names a topic ("什么是 Kafka？") but asks nothing to reason about."""
+QUESTION_MIN_CHARS = 12
+"""A shorter "question" names a topic ("什么是 Kafka？", 10 characters) but asks nothing to
+reason about; a real one in Chinese can be short ("多模态模型怎样把图像和文本对齐？", 16)."""
 QUESTION_MAX_CHARS = 200
 """Longer is a scenario essay or several questions run together; an interviewer says one."""
 MIN_POINTS = 3
@@ -67,6 +75,7 @@ _POINTS_HEAD = re.compile(r"^\**\s*(?:要点|Points|Key points)\s*\**\s*[:：]?\
 _ITEM = re.compile(r"^(?:[-*•·]|\d+[.、)）])\s*")
 _LABEL_SPLIT = re.compile(r"[:：]")
 _QUESTION_END = ("？", "?")
+_SENTENCE = re.compile(r"[，。；！]|[.;!](?:\s|$)")
 _DECORATION = "*`\"'“”‘’「」 \t"
 
 
@@ -117,11 +126,13 @@ def _names_area(question: str, area: str, terms: Sequence[str]) -> bool:
 
 
 def _usable_points(points: Sequence[ExpectedPoint]) -> list[ExpectedPoint]:
-    """Points with a label of 1-``LABEL_MAX_CHARS`` characters, the first of each label
-    (case aside), at most ``MAX_POINTS``."""
+    """Points with a label of 1-``LABEL_MAX_CHARS`` characters that is no sentence, the
+    first of each label (case aside), at most ``MAX_POINTS``. A sentence is what the
+    model writes when it drops the "标签：" ("- 通过大模型进行自然语言处理，实现与用户的
+    对话。"): a grader cannot match it as a label."""
     kept: dict[str, ExpectedPoint] = {}
     for point in points:
-        if 0 < len(point.label) <= LABEL_MAX_CHARS:
+        if 0 < len(point.label) <= LABEL_MAX_CHARS and not _SENTENCE.search(point.label):
             kept.setdefault(point.label.lower(), point)
     return list(kept.values())[:MAX_POINTS]
 
@@ -219,22 +230,25 @@ class QuestionWriter:
         first_attempt: int = 0,
     ) -> WrittenQuestion | None:
         """One question for ``area`` with its expected points, or None when no try gave a
-        usable one or the model did not answer. ``taken``: questions already written for
-        the area (a repeat is refused); ``first_attempt`` offsets the seeds, so a second
-        question for the same area is not the first one again."""
+        usable one, the model did not answer, or a reply cut off at the time limit was not
+        usable (its complete lines are read: a question and 3 points are enough).
+        ``taken``: questions already written for the area (a repeat is refused);
+        ``first_attempt`` offsets the seeds, so a second question for the same area is not
+        the first one again."""
         lang: Language = "en" if language == "en" else "zh"
         messages = writer_messages(area, terms, jd_context, lang)
         attempts = self.settings.plan.attempts
         for attempt in range(first_attempt, first_attempt + attempts):
             try:
-                reply = await asyncio.wait_for(
-                    self.model.bind(**self._sampling(attempt)).ainvoke(messages),
-                    self.settings.plan.llm_timeout,
+                text, finished = await stream_reply(
+                    self.model, messages, self.settings.plan.llm_timeout, **self._sampling(attempt)
                 )
             except MODEL_ERRORS as exc:
                 logger.warning("Writing a question for %s failed: %r", area, exc)
                 return None
-            parsed = parse_reply(str(reply.content))
+            if not finished:
+                logger.info("Question for %s cut off at the time limit: %r", area, text[:200])
+            parsed = parse_reply(text)
             why = check_reply(parsed, area, terms, lang, taken)
             if not why:
                 return WrittenQuestion(
@@ -244,7 +258,9 @@ class QuestionWriter:
                     points=_usable_points(parsed.points),
                     model=self.model_name,
                 )
-            logger.info("Question for %s refused (%s): %r", area, why, str(reply.content)[:200])
+            logger.info("Question for %s refused (%s): %r", area, why, text[:200])
+            if not finished:
+                return None  # another try would be cut off too
         return None
 
     async def write_many(

@@ -5,6 +5,8 @@ job's areas. The job is kept in the history so it can be practised again."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,19 +96,19 @@ def resume_from_file(path: str | None, settings: Any) -> str:
     return read_resume(Path(path), settings)
 
 
-async def plan_for_job(
+async def plan_stages(
     services: Any, text: str, resume_file: str | None, count: int, lang: Lang
-) -> tuple[str, JobState | None]:
-    """(what the tab shows, the plan to keep); None when there is no plan. The job is
-    saved in the history and the model's questions are offered to the bank."""
-    import asyncio
-
+) -> AsyncIterator[tuple[str, JobState | None]]:
+    """(what the tab shows, the plan to keep) as the plan grows: the table's plan in
+    seconds, then the model's additions; None when there is no plan. The job is saved
+    in the history at once and the model's questions are offered to the bank."""
     from coach.jobs.offer import offer
     from coach.jobs.planner import PlanRequest
     from coach.jobs.resume import ResumeError
 
     if not (text or "").strip():
-        return t(lang, "job_empty"), None
+        yield t(lang, "job_empty"), None
+        return
     settings = services.settings
     try:
         resume = await asyncio.to_thread(resume_from_file, resume_file, settings)
@@ -117,15 +119,28 @@ async def plan_for_job(
         except HistoryBusy:
             reviews = {}
         request = PlanRequest(jd=text, resume=resume, questions=count)
-        plan = await planner.plan(request, reviews=reviews, now=store.clock())
+        job_id = ""
+        async for plan in planner.stages(request, reviews=reviews, now=store.clock()):
+            job_id = job_id or store.save_job(plan.title, text, resume)
+            state = JobState(plan=plan, job_id=job_id)
+            shown = plan_markdown(plan, lang)
+            if planner.use_model and "model_areas_and_resume" not in plan.seconds:
+                yield shown + "\n\n" + t(lang, "job_model_working"), state
+                continue
+            offered = offer(settings.paths.generated_cards_file, plan.written())
+            if offered:
+                shown += "\n\n" + t(lang, "job_offered", count=offered)
+            yield shown, state
     except (PlanError, ResumeError, NotReady) as exc:  # a JD or résumé it cannot use
-        return t(lang, "error", text=esc(str(exc))), None
-    job_id = store.save_job(plan.title, text, resume)
-    offered = offer(settings.paths.generated_cards_file, plan.written())
-    shown = plan_markdown(plan, lang)
-    if offered:
-        shown += "\n\n" + t(lang, "job_offered", count=offered)
-    return shown, JobState(plan=plan, job_id=job_id)
+        yield t(lang, "error", text=esc(str(exc))), None
+
+
+async def plan_for_job(
+    services: Any, text: str, resume_file: str | None, count: int, lang: Lang
+) -> tuple[str, JobState | None]:
+    """The finished plan (the last of ``plan_stages``)."""
+    stages = [stage async for stage in plan_stages(services, text, resume_file, count, lang)]
+    return stages[-1]
 
 
 def remove_areas(

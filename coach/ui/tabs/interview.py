@@ -25,7 +25,7 @@ from coach.ui.job import (
     JobState,
     area_choices,
     interview_for,
-    plan_for_job,
+    plan_stages,
     question_choices,
     remove_areas,
     saved_job_text,
@@ -340,8 +340,9 @@ def _wire(ctx: UiContext, view: InterviewView) -> None:
 
     async def on_plan(text: str, resume_file: str | None, count: float, lang_label: str):
         lang = lang_of(lang_label)
-        shown, state = await plan_for_job(ctx.services, text, resume_file, int(count), lang)
-        return shown_plan(shown, state, lang)
+        stages = plan_stages(ctx.services, text, resume_file, int(count), lang)
+        async for shown, state in stages:
+            yield shown_plan(shown, state, lang)
 
     def on_areas(kept: list[str], state: JobState | None, lang_label: str):
         lang = lang_of(lang_label)
