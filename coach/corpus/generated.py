@@ -254,11 +254,7 @@ def pending(records: dict[str, GeneratedCard], current: list[Section]) -> list[G
     """Cards waiting for a person: written, neither accepted nor turned down, and whose
     section is still as it was (a changed section's card is out of the corpus anyway)."""
     hashes = {s.key: s.text_hash for s in current}
-    return [
-        r
-        for r in records.values()
-        if not r.rejected and not r.accepted and r.current(hashes)
-    ]
+    return [r for r in records.values() if not r.rejected and not r.accepted and r.current(hashes)]
 
 
 def _find(records: dict[str, GeneratedCard], card_id: str) -> GeneratedCard:
