@@ -173,6 +173,45 @@ def test_interview_turn_and_no_script_runs(app_url: str, page) -> None:
     assert "这一场整体" in chat.inner_text()
 
 
+JOBS = Path(__file__).parent.parent / "eval" / "jobs"
+
+
+def test_interview_for_a_job(app_url: str, page) -> None:
+    """Paste a JD and upload a résumé; the table's plan shows at once, the model's
+    additions follow; an area unticked leaves the plan; Start asks the plan's question
+    and the debrief groups by the job's areas; the job is in the history."""
+    page.goto(app_url)
+    page.click("#job")
+    page.fill("#jd textarea", (JOBS / "llm-app-injected.md").read_text("utf-8"))
+    page.locator("#resume input[type=file]").set_input_files(str(JOBS / "resume-llm-app.md"))
+    page.locator("#resume").get_by_text("resume-llm-app.md").wait_for(timeout=LONG)
+    page.click("#plan")
+    view = page.locator("#plan-view")
+    view.get_by_text("岗位：大模型应用开发工程师").wait_for(timeout=LONG)
+    assert "像是给模型下指令，已忽略" in view.inner_text(), "the injected lines are listed"
+    page.wait_for_function(
+        "!document.querySelector('#plan-view').innerText.includes('⏳')", timeout=LONG
+    )
+    text = view.inner_text()
+    assert "RAG 与检索" in text and "企业知识库智能问答系统" in text, text
+    assert "Redis" not in page.locator("#planned").inner_text(), "the injection changed nothing"
+    areas = page.locator("#plan-areas label")
+    first = areas.first.inner_text().split("（")[0]
+    areas.first.click()
+    view.get_by_text("已移出本次计划").wait_for(timeout=LONG)
+    assert f"[{first}]" not in page.locator("#planned").inner_text()
+    page.click("#start")
+    chat = page.locator("#chat")
+    chat.get_by_text("第 1/1 题").wait_for(timeout=LONG)
+    page.wait_for_function("!document.querySelector('#next').disabled", timeout=LONG)
+    page.click("#next")
+    chat.get_by_text("按岗位方向").wait_for(timeout=LONG)
+    assert "本场没有问到" in chat.inner_text() or "题库没有覆盖" in chat.inner_text()
+    page.get_by_role("tab", name="历史").click()
+    page.locator("#history-refresh").click()
+    page.get_by_text("岗位：大模型应用开发工程师").first.wait_for(timeout=LONG)
+
+
 class _OpenRequests:
     """The page's requests still open, for a failure message: an upload that never
     showed was once seen in a full-suite run (Chromium opens at most six connections to

@@ -59,6 +59,14 @@ def plan_markdown(plan: JobPlan, lang: Lang, removed: list[str] | None = None) -
             parts.insert(0, t(lang, "job_uncovered"))
         out = t(lang, "job_removed") if removed and area.name in removed else "；".join(parts)
         lines.append(f"- **{esc(area.name)}**（{kind}{found}；{terms}）：{out}")
+    matched = [
+        f"- {esc(a.name)}：{c.score:.2f} {esc(c.question)}（{esc(c.source)}）"
+        for a in plan.areas
+        for c in a.cards
+    ]
+    if matched:
+        summary = t(lang, "job_matches")
+        lines += ["", f"<details><summary>{summary}</summary>\n", *matched, "\n</details>"]
     if plan.projects:
         lines += ["", t(lang, "job_projects")]
         for project in plan.projects:
