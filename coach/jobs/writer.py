@@ -64,8 +64,11 @@ from which a question is a copy: the example's own words with the area swapped i
 JD_CONTEXT_CHARS = 600
 """JD text sent with each question: enough to say what the job is about; the prompt is
 sent once per question and prefill on a CPU costs time."""
-CONCURRENCY = 4
-"""Questions in flight at once: vLLM batches them, and more only queue on two CPU cores."""
+CONCURRENCY = 2
+"""Questions in flight at once. vLLM batches them, but on two CPU cores a batch shares the
+cores: with 3 in flight each reply came at about 1.6 tokens a second against 3.3 alone
+(2026-12-07), so a 100-token question took over the plan's 60 s limit and was cut off;
+2 still overlap one reply's prompt with another's writing."""
 RETRY_TEMPERATURE = 0.7
 """A retry's temperature at least: the first try's low temperature and fixed seed would
 give the same reply again."""
