@@ -181,6 +181,8 @@ def test_areas_the_table_knows_take_the_tables_name() -> None:
             LlmArea(name="RAG 与检索技术", core=False, terms=["文档切分"]),  # contains the name
             LlmArea(name="知识问答", core=True, terms=["向量数据库", "重排"]),  # by its aliases
             LlmArea(name="大模型推理部署", core=False, terms=["性能优化"]),  # name's aliases
+            LlmArea(name="离线评估", core=True, terms=["Spark", "Hive"]),  # no alias: the name
+            LlmArea(name="效果评估", core=False, terms=["LoRA"]),  # the terms before the name
             LlmArea(name="搜索推荐", core=True, terms=["召回链路"]),  # new: the model's name
         ],
         rules,
@@ -188,6 +190,8 @@ def test_areas_the_table_knows_take_the_tables_name() -> None:
     assert [(a.name, a.core, a.terms) for a in merged] == [
         ("RAG 与检索", True, ["文档切分", "向量数据库", "重排"]),
         ("推理与部署", False, ["性能优化"]),
+        ("模型评估", True, ["Spark", "Hive"]),
+        ("训练与微调", False, ["LoRA"]),
         ("搜索推荐", True, ["召回链路"]),
     ]
 
@@ -384,6 +388,24 @@ def test_the_reply_parser_is_lenient() -> None:
         ("成本", "每路召回"),
         ("融合", "多路结果"),
     ]
+
+
+def test_points_that_repeat_the_jd_are_refused() -> None:
+    context = (
+        "负责电商搜索推荐系统的召回、粗排与精排模型优化；\n"
+        "探索大模型在 query 改写、商品理解中的应用；"
+    )
+    reply = parse_reply(
+        "问题：推荐算法工程师在电商搜索推荐系统中的职责是什么？\n要点：\n"
+        "- 推荐模型：召回、粗排与精排模型优化。\n"
+        "- 大模型应用：探索大模型在 query 改写、商品理解中的应用。\n"
+        "- 多路召回：向量、协同过滤、热门多路合并，保证覆盖。\n"
+    )
+    why = check_reply(reply, AREA, TERMS, "zh", context=context)
+    assert why == "the points repeat the job description"
+    assert check_reply(parse_reply(GOOD), AREA, TERMS, "zh", context=context) == ""
+    bare = "问题：召回阶段为什么要用多路召回，而不只用向量召回？\n要点：\n- 覆盖\n- 成本\n- 融合"
+    assert check_reply(parse_reply(bare), AREA, TERMS, "zh", context=context) == ""
 
 
 def test_sentences_are_not_labels() -> None:

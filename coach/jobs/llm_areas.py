@@ -85,7 +85,8 @@ class AreaReading(BaseModel):
     """Empty when the model answered and some areas were kept; otherwise what happened,
     for the UI ("the model did not answer; areas from the table only")."""
     dropped: list[str] = Field(default_factory=list)
-    """Areas of the reply dropped because none of their terms is in the JD."""
+    """Areas of the reply dropped: none of their terms is in the JD, or past
+    ``MAX_AREAS``."""
 
 
 @lru_cache(maxsize=1)
@@ -238,18 +239,26 @@ def validate_areas(
 
 def table_area(area: LlmArea, rules: Sequence[AreaRule]) -> AreaRule | None:
     """The alias-table area an LLM area is: the one its name equals or contains, else the
-    one whose aliases its name and terms name most (table order breaks a tie); None for
-    a new one."""
+    one whose aliases its terms name most, else the one whose aliases its name names most
+    (table order breaks a tie); None for a new one. Terms before the name: they are the
+    JD's words, checked, while the name is the model's own, and the 1.5B model sometimes
+    puts one line's name beside the next line's terms ("离线评估与线上 A/B 实验 | 核心 |
+    Spark, Hive")."""
     name = _squash(area.name)
     for rule in rules:
         if _squash(rule.name) in name:
             return rule
-    best, best_count = None, 0
-    for rule in rules:
-        count = len(names(area.name, rule)) + sum(1 for t in area.terms if names(t, rule))
-        if count > best_count:
-            best, best_count = rule, count
-    return best
+    for count in (
+        lambda rule: sum(1 for t in area.terms if names(t, rule)),
+        lambda rule: len(names(area.name, rule)),
+    ):
+        best, best_count = None, 0
+        for rule in rules:
+            if (n := count(rule)) > best_count:
+                best, best_count = rule, n
+        if best is not None:
+            return best
+    return None
 
 
 def merge_areas(llm: Sequence[LlmArea], rules: Sequence[AreaRule]) -> list[LlmArea]:
@@ -326,7 +335,7 @@ async def read_areas(
         return AreaReading(note=note)
     areas, dropped = validate_areas(parsed, lines)
     if dropped:
-        logger.info("Areas dropped, their terms are not in the JD: %s", dropped)
+        logger.info("Areas dropped (no term in the JD, or past %d): %s", MAX_AREAS, dropped)
     if not areas:
         return AreaReading(
             dropped=dropped,

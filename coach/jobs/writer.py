@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from coach.common.text import overlap
+from coach.common.text import overlap, tokens
 from coach.config import Settings
 from coach.grading.injection import injection_spans
 from coach.jobs.llm_areas import (
@@ -59,8 +59,9 @@ of everything)."""
 LABEL_MAX_CHARS = 30
 """A label is a few words the grader matches; a longer one is an explanation."""
 COPY_OVERLAP = 0.6
-"""Bigram overlap with the example's question (or an earlier question for the same area)
-from which a question is a copy: the example's own words with the area swapped in."""
+"""Bigram overlap from which a text is a copy: a question of the example's question (its
+words with the area swapped in) or of an earlier one for the area, a point's explanation
+of the JD's text."""
 JD_CONTEXT_CHARS = 600
 """JD text sent with each question: enough to say what the job is about; the prompt is
 sent once per question and prefill on a CPU costs time."""
@@ -140,10 +141,24 @@ def _usable_points(points: Sequence[ExpectedPoint]) -> list[ExpectedPoint]:
     return list(kept.values())[:MAX_POINTS]
 
 
+def _repeats(text: str, context: str) -> bool:
+    """``text`` is mostly ``context``'s words; a text of one word or none repeats nothing
+    (``overlap`` counts a text without bigrams as all kept)."""
+    return len(tokens(text)) >= 2 and overlap(text, context) >= COPY_OVERLAP
+
+
 def check_reply(
-    reply: Reply, area: str, terms: Sequence[str], language: Language, taken: Sequence[str] = ()
+    reply: Reply,
+    area: str,
+    terms: Sequence[str],
+    language: Language,
+    taken: Sequence[str] = (),
+    context: str = "",
 ) -> str:
-    """Why the reply cannot be used ("" when it can): what the log says for a retry."""
+    """Why the reply cannot be used ("" when it can): what the log says for a retry.
+    ``context``: the JD text the model was shown; points that mostly repeat it are the
+    job's duties, not what an answer says (on a search JD the 1.5B model asked "…的职责
+    是什么？" and listed the JD's lines as points)."""
     question = reply.question
     if not question.endswith(_QUESTION_END):
         return "no question mark"
@@ -166,6 +181,9 @@ def check_reply(
     copied = {p.label.lower() for p in example.points}
     if sum(p.label.lower() in copied for p in points) * 2 >= len(points):
         return "the example's points"
+    repeats = sum(_repeats(p.explanation, context) for p in points)
+    if context and repeats * 2 >= len(points):
+        return "the points repeat the job description"
     return ""
 
 
@@ -240,6 +258,7 @@ class QuestionWriter:
         the first one again."""
         lang: Language = "en" if language == "en" else "zh"
         messages = writer_messages(area, terms, jd_context, lang)
+        context = data_lines(jd_context)
         attempts = self.settings.plan.attempts
         for attempt in range(first_attempt, first_attempt + attempts):
             try:
@@ -252,7 +271,7 @@ class QuestionWriter:
             if not finished:
                 logger.info("Question for %s cut off at the time limit: %r", area, text[:200])
             parsed = parse_reply(text)
-            why = check_reply(parsed, area, terms, lang, taken)
+            why = check_reply(parsed, area, terms, lang, taken, context)
             if not why:
                 return WrittenQuestion(
                     area=area,
