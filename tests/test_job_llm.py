@@ -472,3 +472,25 @@ def test_write_many_is_bounded(settings: Settings) -> None:
     found = asyncio.run(w.write_many(wanted, CONTEXT, "zh"))
     assert all(len(found[area]) == 1 for area, _ in wanted)
     assert model.peak == CONCURRENCY
+
+
+def test_a_question_made_of_the_jds_lines_is_refused() -> None:
+    """Seen with the 1.5B pack on the backend JD: the job's lines turned into a question."""
+    from coach.jobs.writer import check_reply, parse_reply
+
+    context = (
+        "Java 后端开发工程师\n参与微服务架构设计，熟悉 Spring Boot / Spring Cloud；\n"
+        "负责高并发场景下系统的稳定性与性能优化。"
+    )
+    copied = parse_reply(
+        "问题：Java 后端开发工程师，参与微服务架构设计，熟悉 Spring Boot / Spring Cloud，"
+        "如何保证系统在高并发场景下的稳定性？\n要点：\n- 限流：令牌桶\n- 降级：非核心服务关闭\n"
+        "- 缓存：热点数据放 Redis"
+    )
+    assert check_reply(copied, "后端工程", ["微服务"], "zh", context=context) == (
+        "the question restates the job description"
+    )
+    own = copied.model_copy(
+        update={"question": "微服务之间调用链很长时，怎么防止一个服务慢拖垮整条链路？"}
+    )
+    assert check_reply(own, "后端工程", ["微服务"], "zh", context=context) == ""

@@ -31,8 +31,10 @@ class PlanSettings(Section):
     llm: bool = True
     """Read areas from the JD and write questions with the model; false: the alias
     table and the bank's cards only (as when the model is down)."""
-    llm_timeout: float = Field(default=60.0, gt=0)
-    """Seconds one plan call to the model may take before the plan goes on without it."""
+    llm_timeout: float = Field(default=90.0, gt=0)
+    """Seconds one plan call to the model may take before the plan goes on without it
+    (the reply is streamed: the lines in by then are used). Reading a JD's areas took
+    20-65 s with the 1.5B pack on 2 cores, alone on the server."""
     llm_max_tokens: int = Field(default=320, ge=16)
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
     attempts: int = Field(default=2, ge=1)

@@ -207,7 +207,7 @@ class JobPlanner:
         contexts = {a.name: area_context(lines, [a.name, *a.terms]) for a in wanted}
         try:
             written = await writer.write_many(
-                [(a.name, a.terms) for a in wanted], "\n".join(contexts.values()), language
+                [(a.name, a.terms) for a in wanted], contexts, language
             )
         except Exception as exc:  # the plan stands on the bank's cards
             logger.warning("Writing questions for uncovered areas failed", exc_info=True)

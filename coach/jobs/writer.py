@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -158,7 +158,9 @@ def check_reply(
     """Why the reply cannot be used ("" when it can): what the log says for a retry.
     ``context``: the JD text the model was shown; points that mostly repeat it are the
     job's duties, not what an answer says (on a search JD the 1.5B model asked "…的职责
-    是什么？" and listed the JD's lines as points)."""
+    是什么？" and listed the JD's lines as points), and so is a question made of its
+    lines ("Java 后端开发工程师，参与微服务架构设计，熟悉 Spring Boot…，如何保证…？" kept
+    0.82 of its bigrams in the JD; the questions read as fine kept 0.18-0.38)."""
     question = reply.question
     if not question.endswith(_QUESTION_END):
         return "no question mark"
@@ -172,6 +174,8 @@ def check_reply(
         return "a copy of the example"
     if any(overlap(other, question) >= COPY_OVERLAP for other in taken):
         return "a repeat of a question already written for the area"
+    if context and overlap(question, context) >= COPY_OVERLAP:
+        return "the question restates the job description"
     texts = [question, *(f"{p.label} {p.explanation}" for p in reply.points)]
     if any(injection_spans(text) for text in texts):
         return "a line addresses a model"
@@ -286,12 +290,17 @@ class QuestionWriter:
         return None
 
     async def write_many(
-        self, wanted: list[tuple[str, list[str]]], jd_context: str, language: str = "zh"
+        self,
+        wanted: list[tuple[str, list[str]]],
+        jd_context: str | Mapping[str, str],
+        language: str = "zh",
     ) -> dict[str, list[WrittenQuestion]]:
         """``plan.generated_per_area`` questions for each (area, terms), the areas
         ``CONCURRENCY`` at a time, an area's questions one after another (each must differ
-        from those before it). Every area is a key; its list is empty when nothing usable
-        was written (the area stays "not covered")."""
+        from those before it). ``jd_context``: one text for every area, or each area's own
+        (the JD lines that name it: the other areas' lines only distract the model).
+        Every area is a key; its list is empty when nothing usable was written (the area
+        stays "not covered")."""
         limit = asyncio.Semaphore(CONCURRENCY)
         count = self.settings.plan.generated_per_area
 
@@ -299,10 +308,13 @@ class QuestionWriter:
             written: list[WrittenQuestion] = []
             async with limit:
                 for index in range(count):
+                    context = (
+                        jd_context if isinstance(jd_context, str) else jd_context.get(area, "")
+                    )
                     question = await self.write(
                         area,
                         terms,
-                        jd_context,
+                        context,
                         language,
                         taken=[w.question for w in written],
                         first_attempt=index * self.settings.plan.attempts,
