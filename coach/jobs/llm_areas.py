@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from coach.config import Settings
 from coach.grading.injection import injection_spans
 from coach.index.tokenize import has_cjk
+from coach.jobs.model import plan_model
 from coach.jobs.models import LlmArea
 from coach.jobs.plan import AreaRule, area_rules, names
 from coach.prompts import load_prompt
@@ -350,13 +351,3 @@ async def read_areas(
         f"{len(areas)} of its areas were read."
     )
     return AreaReading(areas=merge_areas(areas, rules), dropped=dropped, note=note)
-
-
-def plan_model(settings: Settings) -> BaseChatModel:
-    """The chat model for the plan's calls, with the plan's limits."""
-    from coach.llm.client import make_chat_model
-
-    s = settings.plan
-    return make_chat_model(
-        settings, max_tokens=s.llm_max_tokens, timeout=s.llm_timeout, temperature=s.llm_temperature
-    )

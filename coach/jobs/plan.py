@@ -179,11 +179,17 @@ def jd_lines(text: str, settings: Settings) -> tuple[list[str], list[str]]:
             f"The job description has {size} characters (at most "
             f"{settings.plan.max_jd_chars}): paste the posting only, not the whole page."
         )
-    kept, ignored = [], []
+    return split_injected(text)
+
+
+def split_injected(text: str) -> tuple[list[str], list[str]]:
+    """The text's non-empty lines, and those dropped as instructions to a model (the
+    grader's detector, line by line): a JD or a résumé is data, never instructions."""
+    kept: list[str] = []
+    ignored: list[str] = []
     for line in (raw.strip() for raw in text.splitlines()):
-        if not line:
-            continue
-        (ignored if injection_spans(line) else kept).append(line)
+        if line:
+            (ignored if injection_spans(line) else kept).append(line)
     return kept, ignored
 
 

@@ -26,6 +26,7 @@ from coach.corpus.models import QuestionCard
 from coach.index.tokenize import has_cjk
 from coach.interview.models import JobArea as ReportArea
 from coach.interview.models import JobContext
+from coach.jobs.model import UsesPlanModel
 from coach.jobs.models import LlmArea, WrittenQuestion
 from coach.jobs.plan import JobPlan, Searcher, allocate, build_plan, jd_lines, written_card
 
@@ -53,7 +54,7 @@ def area_context(lines: Sequence[str], terms: Sequence[str]) -> str:
     return "\n".join(picked)[:CONTEXT_CHARS]
 
 
-class JobPlanner:
+class JobPlanner(UsesPlanModel):
     """Plans interviews for jobs; one per process (the model client is made once)."""
 
     def __init__(
@@ -70,20 +71,6 @@ class JobPlanner:
         self.cards = cards
         self._model = chat_model
         self.use_model = settings.plan.llm if use_model is None else use_model
-
-    @property
-    def model(self) -> BaseChatModel:
-        if self._model is None:
-            from coach.llm.client import make_chat_model
-
-            s = self.settings.plan
-            self._model = make_chat_model(
-                self.settings,
-                max_tokens=s.llm_max_tokens,
-                timeout=s.llm_timeout,
-                temperature=s.llm_temperature,
-            )
-        return self._model
 
     async def plan(
         self,

@@ -40,8 +40,9 @@ from coach.config import Settings
 from coach.grading.injection import injection_spans
 from coach.interview.checks import usable_question
 from coach.interview.preparer import clean_question
+from coach.jobs.model import UsesPlanModel
 from coach.jobs.models import ExpectedPoint, Project, WrittenQuestion
-from coach.jobs.plan import AreaRule, area_rules, names
+from coach.jobs.plan import AreaRule, area_rules, names, split_injected
 from coach.prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -311,13 +312,7 @@ def resume_text(text: str, settings: Settings) -> tuple[list[str], list[str]]:
     text = (text or "").strip()
     if not text:
         return [], []
-    text = _checked(text, settings, "The résumé")
-    kept, ignored = [], []
-    for line in (raw.strip() for raw in text.splitlines()):
-        if not line:
-            continue
-        (ignored if injection_spans(line) else kept).append(line)
-    return kept, ignored
+    return split_injected(_checked(text, settings, "The résumé"))
 
 
 # --- Projects --------------------------------------------------------------------------
@@ -721,31 +716,13 @@ def writer_messages(project: Project, question: WrittenQuestion) -> list[BaseMes
     return messages
 
 
-class ResumeWriter:
+class ResumeWriter(UsesPlanModel):
     """Asks the model for a deep-dive question more specific than the template; one
     instance for a plan (one HTTP client)."""
 
     def __init__(self, settings: Settings, chat_model: BaseChatModel | None = None) -> None:
         self.settings = settings
         self._model = chat_model
-
-    @property
-    def model(self) -> BaseChatModel:
-        if self._model is None:
-            from coach.llm.client import make_chat_model
-
-            s = self.settings.plan
-            self._model = make_chat_model(
-                self.settings,
-                max_tokens=s.llm_max_tokens,
-                timeout=s.llm_timeout,
-                temperature=s.llm_temperature,
-            )
-        return self._model
-
-    @property
-    def model_name(self) -> str:
-        return str(getattr(self.model, "model_name", "") or self.settings.llm.model)
 
     def usable(self, text: str, project: Project, question: WrittenQuestion) -> bool:
         """A question about this project that claims nothing the résumé does not state:

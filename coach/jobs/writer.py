@@ -36,9 +36,9 @@ from coach.jobs.llm_areas import (
     Language,
     as_data,
     job_prompts,
-    plan_model,
     stream_reply,
 )
+from coach.jobs.model import UsesPlanModel
 from coach.jobs.models import ExpectedPoint, WrittenQuestion
 
 if TYPE_CHECKING:
@@ -219,22 +219,12 @@ def writer_messages(
     ]
 
 
-class QuestionWriter:
+class QuestionWriter(UsesPlanModel):
     """Writes questions for uncovered areas; one instance per plan (one HTTP client)."""
 
     def __init__(self, settings: Settings, chat_model: BaseChatModel | None = None) -> None:
         self.settings = settings
         self._model = chat_model
-
-    @property
-    def model(self) -> BaseChatModel:
-        if self._model is None:
-            self._model = plan_model(self.settings)
-        return self._model
-
-    @property
-    def model_name(self) -> str:
-        return str(getattr(self.model, "model_name", "") or self.settings.llm.model)
 
     def _sampling(self, attempt: int) -> dict[str, float | int]:
         """The first try as configured; each retry another seed and some temperature, or
