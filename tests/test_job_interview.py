@@ -14,6 +14,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from coach.config import Settings
 from coach.corpus import generated
 from coach.grading.flags import GradeFlag
+from coach.grading.models import Grade
 from coach.interview.engine import InterviewEngine, Services
 from coach.interview.models import InterviewConfig
 from coach.interview.report import to_markdown
@@ -208,3 +209,29 @@ def test_the_tables_plan_comes_first_then_the_models(settings: Settings) -> None
     first, last = asyncio.run(stages())
     assert "多模态" not in {a.name for a in first.areas} and not first.written()
     assert "多模态" in {a.name for a in last.areas} and last.written()
+
+
+def test_a_deep_dive_answered_about_another_project_scores_as_off_the_question(
+    settings: Settings,
+) -> None:
+    """Seen in Chromium: the knowledge-base project's answer given to the Agent project's
+    question scored 6.9 on the generic points (decision, alternative, metric)."""
+    from coach.grading.models import Takeaway
+    from coach.interview.written import mark_written
+
+    anchors = ["客服工单自动分派 Agent", "Agent", "function calling", "Redis"]
+    grade = Grade(
+        score=6.9, confidence=0.8, takeaway=Takeaway(why="讲得具体", strength="召回率从 71% 到 86%")
+    )
+    say = lambda key, **v: f"{key}:{v['project']}"  # noqa: E731
+    other = "我们按标题层级切块，召回率从 71% 提升到 86%，加了 bge-reranker 重排。"
+    marked = mark_written(grade, other, anchors, settings, say)
+    assert marked.score == settings.plan.other_project_cap
+    assert GradeFlag.OTHER_PROJECT in marked.flags and marked.takeaway.strength == ""
+    assert marked.takeaway.why == "other_project_why:客服工单自动分派 Agent"
+    assert marked.confidence == 0.4, "less sure: written points"
+    own = "工单分派时先做意图识别，再调用工单系统的工具，成功率 93%。"
+    kept = mark_written(grade, own, anchors, settings, say)
+    assert kept.score == 6.9 and GradeFlag.OTHER_PROJECT not in kept.flags, "names its title"
+    named = mark_written(grade, "用 function calling 约束输出", anchors, settings, say)
+    assert named.score == 6.9

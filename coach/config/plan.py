@@ -39,6 +39,14 @@ class PlanSettings(Section):
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
     attempts: int = Field(default=2, ge=1)
     """Tries per written question before its area is left uncovered (or templated)."""
+    other_project_cap: float = Field(default=3.0, ge=0, le=10)
+    """A résumé deep dive answered without naming the project or any of its terms scores
+    at most this: its points are generic (decision, alternative, metric), so a fluent
+    answer about another project met them (6.9 in Chromium before this cap)."""
+    project_title_overlap: float = Field(default=0.2, ge=0, le=1)
+    """Share of the project title's bigrams an answer keeps to count as naming it:
+    "工单…分派" keeps 2 of the 8 of "客服工单自动分派 Agent" (0.25); another project's
+    answer that says 工单 once keeps 0.12."""
     written_confidence: float = Field(default=0.5, gt=0, le=1)
     """A written question's grade is this much less sure: its points are a model's (or a
     template's), not a reference answer a person wrote."""

@@ -37,6 +37,9 @@ class GradeFlag(StrEnum):
     """The model server failed or was too slow; the rubric's grade stands."""
     LLM_INVALID_OUTPUT = "llm_invalid_output"
     """The model answered, but not with a usable verdict or score."""
+    OTHER_PROJECT = "other_project"
+    """A résumé deep dive answered about something else: the answer names neither the
+    project nor any of its own terms (coach/interview/written.py)."""
     WRITTEN_REFERENCE = "written_reference"
     """The reference points were written for a job's plan (by the LLM, or from a résumé
     project), not by a person: the grade is less sure (coach/jobs)."""

@@ -37,6 +37,7 @@ from coach.interview.prepared import PreparedStore
 from coach.interview.report import SessionReport, build_report
 from coach.interview.selection import choose_cards, difficulty_of
 from coach.interview.wording import Interviewer, Wording
+from coach.interview.written import mark_written
 from coach.prompts import chat_prompt
 from coach.speech.models import Delivery
 from coach.store.history import HistoryStore
@@ -508,14 +509,13 @@ class InterviewEngine:
             yield stage
 
     def _marked(self, grade: Grade, turn: Turn) -> Grade:
-        """A written question's grade says so and is less sure: its points are a model's
-        or a template's, not a reference answer a person wrote (coach/jobs)."""
-        if not turn.written or GradeFlag.WRITTEN_REFERENCE in grade.flags:
+        """A written question's grade says so and is less sure (coach/interview/
+        written.py); a bank card's is as the grader gave it."""
+        if not turn.written:
             return grade
-        factor = self.settings.plan.written_confidence
-        confidence = None if grade.confidence is None else round(grade.confidence * factor, 2)
-        flags = [*grade.flags, GradeFlag.WRITTEN_REFERENCE]
-        return grade.model_copy(update={"flags": flags, "confidence": confidence})
+        job = self.config.job
+        anchors = job.anchors.get(turn.card_id, []) if job and turn.kind == "main" else []
+        return mark_written(grade, turn.answer or "", anchors, self.settings, self._say)
 
     def _close(self, turn: Turn, outcome: str) -> None:
         store = self.services.store

@@ -64,6 +64,8 @@ class JobContext(BaseModel):
     through ``written_of``); asked where ``card_ids`` names them."""
     written_origin: dict[str, str] = Field(default_factory=dict)
     """Written card id -> ``generated`` or ``resume``."""
+    anchors: dict[str, list[str]] = Field(default_factory=dict)
+    """Résumé deep dive's card id -> its project's title, then the project's own terms."""
 
 
 class InterviewConfig(BaseModel):

@@ -46,6 +46,9 @@ class WrittenQuestion(BaseModel):
     """``resume``: the project's title as the résumé states it."""
     model: str = ""
     """Who wrote it: the model's name, or ``template`` for the program's own wording."""
+    anchors: list[str] = Field(default_factory=list)
+    """``resume``: the project's title, then its own terms: an answer about this project
+    names one of them (an answer about another project scores as off the question)."""
 
     @property
     def id(self) -> str:

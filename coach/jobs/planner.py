@@ -220,5 +220,6 @@ def interview_job(
         card_areas={q.card_id: q.area for q in questions},
         written=[written_card(q) for q in asked_written],
         written_origin={q.id: q.origin for q in asked_written},
+        anchors={q.id: q.anchors for q in asked_written if q.anchors},
     )
     return [q.card_id for q in questions], context

@@ -667,6 +667,7 @@ def template_question(project: Project, area: str) -> WrittenQuestion:
         ],
         project=project.title,
         model="template",
+        anchors=[project.title, *project.terms],
     )
 
 
