@@ -33,6 +33,7 @@ RUNS = [
     ("training", "training.md", "resume-llm-app.md"),
     ("evaluation", "evaluation.md", "resume-llm-app.md"),
     ("backend", "backend.md", "resume-llm-app.md"),
+    ("multimodal", "multimodal.md", "resume-llm-app.md"),  # held out: written after the checks
     ("llm-app-injected", "llm-app-injected.md", "resume-llm-app-injected.md"),
 ]
 TRAINING_ALIASES = {a.lower() for r in area_rules() if r.name == "训练与微调" for a in r.aliases}
