@@ -216,3 +216,13 @@ def test_the_interview_tab_shows_the_plan_and_hands_start_its_cards(
     assert plan(Services(), "  ", 5, "en") == ("Paste a job description above first.", None)
     shown, state = plan(Services(ready=False), JD, 5, "en")
     assert state is None and "coach ingest" in shown
+
+
+def test_the_tab_says_which_areas_were_taken_out(settings: Settings) -> None:
+    from coach.ui.job import JobState, remove_areas
+
+    plan = build_plan(JD, EverySearcher(), CARDS, settings, 3)
+    kept = [a.name for a in plan.areas if a.name != "RAG 与检索"]
+    shown, state = remove_areas(JobState(plan=plan), kept, "zh")
+    assert "已移出本次计划：RAG 与检索" in shown and "**RAG 与检索**" not in shown
+    assert "rag" not in [q.card_id for q in state.current.questions]

@@ -57,8 +57,9 @@ def plan_markdown(plan: JobPlan, lang: Lang, removed: list[str] | None = None) -
             parts.append(t(lang, "job_generated", count=len(area.written)))
         if not area.in_bank:
             parts.insert(0, t(lang, "job_uncovered"))
-        out = t(lang, "job_removed") if removed and area.name in removed else "；".join(parts)
-        lines.append(f"- **{esc(area.name)}**（{kind}{found}；{terms}）：{out}")
+        lines.append(f"- **{esc(area.name)}**（{kind}{found}；{terms}）：{'；'.join(parts)}")
+    if removed:
+        lines.append(t(lang, "job_removed", areas=esc("、".join(removed))))
     matched = [
         f"- {esc(a.name)}：{c.score:.2f} {esc(c.question)}（{esc(c.source)}）"
         for a in plan.areas
