@@ -70,6 +70,12 @@ def app_url(indexed_dir: Path, vllm_server, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("COACH_LLM_TIMEOUT", "90")
     monkeypatch.setenv("COACH_GRADING_JUDGE_TIMEOUT", "90")
     monkeypatch.setenv("COACH_LLM_MAX_RETRIES", "0")
+    # A plan's model stage on SmolLM2 (areas, deep dives, one written question): bounded,
+    # so the job test reads the finished plan in minutes (tests/test_job_integration.py
+    # checks what the real server's replies become).
+    monkeypatch.setenv("COACH_PLAN_LLM_TIMEOUT", "45")
+    monkeypatch.setenv("COACH_PLAN_ATTEMPTS", "1")
+    monkeypatch.setenv("COACH_PLAN_WRITTEN_AREAS", "1")
     get_settings.cache_clear()
     app, url = launch(get_settings(), port=free_port(), block=False)
     try:

@@ -28,6 +28,10 @@ class PlanSettings(Section):
     """Deep-dive questions about the résumé's projects in a plan, at most."""
     generated_per_area: int = Field(default=1, ge=0)
     """Questions the LLM writes for each area the bank does not cover."""
+    written_areas: int = Field(default=3, ge=0)
+    """Uncovered areas the LLM writes for, core and most mentioned first: each costs up
+    to ``attempts`` calls of up to ``llm_timeout``, so this bounds the model's stage (a
+    JD the model split into six uncovered areas kept a test's plan busy for 12 minutes)."""
     llm: bool = True
     """Read areas from the JD and write questions with the model; false: the alias
     table and the bank's cards only (as when the model is down)."""

@@ -187,7 +187,7 @@ class JobPlanner(UsesPlanModel):
     ) -> None:
         from coach.jobs.writer import QuestionWriter
 
-        wanted = [a for a in plan.areas if not a.in_bank]
+        wanted = [a for a in plan.areas if not a.in_bank][: self.settings.plan.written_areas]
         if not wanted:
             return
         writer = QuestionWriter(self.settings, self.model)

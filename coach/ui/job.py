@@ -59,7 +59,7 @@ def plan_markdown(plan: JobPlan, lang: Lang, removed: list[str] | None = None) -
             parts.insert(0, t(lang, "job_uncovered"))
         lines.append(f"- **{esc(area.name)}**（{kind}{found}；{terms}）：{'；'.join(parts)}")
     if removed:
-        lines.append(t(lang, "job_removed", areas=esc("、".join(removed))))
+        lines += ["", t(lang, "job_removed", areas=esc("、".join(removed)))]
     matched = [
         f"- {esc(a.name)}：{c.score:.2f} {esc(c.question)}（{esc(c.source)}）"
         for a in plan.areas
