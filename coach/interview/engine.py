@@ -233,8 +233,9 @@ class InterviewEngine:
         advise = turn.kind == "main" and self.settings.interview.advice
         if advise:  # its place in the chat, under the grade; written after the follow-up
             yield Event(kind="advice", done=False, turn=index)
-        if turn.kind == "main" and not turn.written:  # a written question is not reviewed
-            store.record_review(card.id, grade.score)
+        if turn.kind == "main":
+            if not turn.written:  # a written question is in no bank: not reviewed
+                store.record_review(card.id, grade.score)
             self.plan = FollowUpPlan.after_main(grade, text, self.settings)
         else:
             self.plan.after_follow_up(grade, text)
